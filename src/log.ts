@@ -1,0 +1,56 @@
+// JSON logs shaped like authentik's: keys `event`, `level`, `logger`, `timestamp`.
+import { pino, type Logger, type LevelWithSilent } from 'pino';
+
+export type { Logger };
+
+/** authentik's level names, as `AUTHENTIK_LOG_LEVEL` and the outpost config's `log_level` use them. */
+export type AuthentikLevel = 'trace' | 'debug' | 'info' | 'warning' | 'error';
+
+/** authentik treats any unknown value as debug; we do the same so a typo never hides logs. */
+export function toPinoLevel(level: string): LevelWithSilent {
+  switch (level.toLowerCase()) {
+    case 'trace': return 'trace';
+    case 'debug': return 'debug';
+    case 'info': return 'info';
+    case 'warning':
+    case 'warn': return 'warn';
+    case 'error': return 'error';
+    case 'silent': return 'silent';
+    default: return 'debug';
+  }
+}
+
+/**
+ * Paths that may carry secrets. Redaction is a safety net: code should not pass secrets to
+ * the logger in the first place.
+ */
+const REDACT = [
+  'token', 'password', 'secret', 'shared_secret', 'cookie', 'authorization',
+  '*.token', '*.password', '*.secret', '*.shared_secret', '*.cookie', '*.authorization',
+  'headers.authorization', 'headers.cookie', 'headers["x-authentik-outpost-token"]',
+];
+
+export interface RootLoggerOptions {
+  level: string;
+  /** Defaults to stdout; tests pass a stream to assert on log lines. */
+  destination?: NodeJS.WritableStream;
+}
+
+export function createRootLogger(opts: RootLoggerOptions): Logger {
+  return pino(
+    {
+      level: toPinoLevel(opts.level),
+      base: null,
+      messageKey: 'event',
+      timestamp: () => `,"timestamp":"${new Date().toISOString()}"`,
+      formatters: { level: (label) => ({ level: label === 'warn' ? 'warning' : label }) },
+      redact: { paths: REDACT, censor: '[redacted]' },
+    },
+    opts.destination ?? pino.destination({ dest: 1, sync: false }),
+  );
+}
+
+/** A logger named the way authentik names its outpost loggers (`authentik.outpost.<name>`). */
+export function named(parent: Logger, name: string, bindings: Record<string, unknown> = {}): Logger {
+  return parent.child({ logger: `authentik.outpost.${name}`, ...bindings });
+}
