@@ -1,0 +1,257 @@
+// One agent per outpost token: finds its outpost, keeps the websocket, refreshes the provider
+// list and feeds it to the listener of the outpost's type.
+import { hostname } from 'node:os';
+import { randomInt } from 'node:crypto';
+import type { OutpostConfig } from '../config/index.ts';
+import { named, toPinoLevel, type Logger } from '../log.ts';
+import { AUTHENTIK_VERSION, buildHash } from '../version.ts';
+import { CORE_BACKOFF, backoffDelay, sleep } from './backoff.ts';
+import { CertificateStore } from './certificates.ts';
+import type { CoreApi } from './core-api.ts';
+import type { ListenerSet, OutpostContext } from './listener.ts';
+import type { AgentMetrics } from './metrics.ts';
+import { outpostSchema, paginationSchema, rootConfigSchema, type Outpost, type RootConfig } from './schemas.ts';
+import { ControlChannel } from './websocket.ts';
+
+export type AgentState =
+  | { phase: 'starting' }
+  | { phase: 'skipped'; reason: string }
+  | { phase: 'serving'; since: number }
+  | { phase: 'stopped' };
+
+export interface AgentOptions {
+  config: OutpostConfig;
+  api: CoreApi;
+  listeners: ListenerSet;
+  metrics: AgentMetrics;
+  logger: Logger;
+  /** Per-process instance id, sent in hellos (authentik's `uuid`). */
+  instanceUuid: string;
+  /** Overridable for tests: the websocket hello interval. */
+  helloIntervalMs?: number;
+}
+
+export class Agent {
+  private readonly opts: AgentOptions;
+  private readonly abort = new AbortController();
+  private logger: Logger;
+  private outpost: Outpost | undefined;
+  private rootConfig: RootConfig | undefined;
+  private context: OutpostContext | undefined;
+  private channel: ControlChannel | undefined;
+  private certificates: CertificateStore | undefined;
+  private timers: NodeJS.Timeout[] = [];
+  private refreshing: Promise<boolean> | undefined;
+  private refreshAgain = false;
+  private _state: AgentState = { phase: 'starting' };
+
+  constructor(opts: AgentOptions) {
+    this.opts = opts;
+    this.logger = named(opts.logger, 'ak-api-controller');
+  }
+
+  get state(): AgentState {
+    return this._state;
+  }
+
+  get outpostName(): string | undefined {
+    return this.outpost?.name;
+  }
+
+  /**
+   * Finds the outpost and serves it. Resolves once the first configuration is applied (or the
+   * outpost is skipped); while the core is down it keeps retrying with backoff.
+   */
+  async start(): Promise<AgentState> {
+    const signal = this.abort.signal;
+    const outpost = await this.retry('fetch outpost', () => this.fetchOutpost());
+    const root = await this.retry('fetch root config', () => this.opts.api.get('/root/config/', rootConfigSchema));
+    if (!outpost || !root) return this._state;
+    this.outpost = outpost;
+    this.rootConfig = root;
+    this.logger = named(this.opts.logger, 'ak-api-controller', { outpost: outpost.name });
+
+    const plugin = this.opts.listeners.plugin(outpost.type);
+    if (!plugin) {
+      const reason = `this build has no ${outpost.type} listener yet`;
+      this.logger.warn({ outpost_type: outpost.type }, `skipping outpost: ${reason}`);
+      this._state = { phase: 'skipped', reason };
+      return this._state;
+    }
+
+    const labels = this.labels();
+    this.opts.metrics.info.set(labels, 1);
+    this.certificates = new CertificateStore(this.opts.api, named(this.opts.logger, 'crypto', { outpost: outpost.name }));
+    this.openChannel(outpost);
+
+    for (let attempt = 1; !signal.aborted; attempt++) {
+      if (await this.refresh('start-up')) break;
+      await sleep(backoffDelay(attempt, CORE_BACKOFF), signal);
+    }
+    if (signal.aborted) return this._state;
+    await this.opts.listeners.ensureStarted(outpost.type);
+    this._state = { phase: 'serving', since: Date.now() };
+
+    this.every(this.opts.config.timing.refreshIntervalMs, () => void this.refresh('interval'));
+    this.scheduleWarmUp();
+    return this._state;
+  }
+
+  /**
+   * Fetch the outpost and its providers and apply them. Concurrent calls are coalesced: a
+   * refresh asked for while one runs makes exactly one more run afterwards. Returns whether the
+   * (last) refresh succeeded; on failure the listener keeps its previous configuration.
+   */
+  refresh(reason: string): Promise<boolean> {
+    if (this.refreshing) {
+      this.refreshAgain = true;
+      return this.refreshing;
+    }
+    const run = async (): Promise<boolean> => {
+      let ok = false;
+      do {
+        this.refreshAgain = false;
+        ok = await this.refreshOnce(reason);
+      } while (this.refreshAgain && !this.abort.signal.aborted);
+      return ok;
+    };
+    this.refreshing = run().finally(() => {
+      this.refreshing = undefined;
+    });
+    return this.refreshing;
+  }
+
+  async stop(): Promise<void> {
+    this.abort.abort();
+    for (const t of this.timers) clearInterval(t);
+    this.timers = [];
+    await this.channel?.close();
+    if (this.outpost) this.opts.metrics.connection.set(this.connectionLabels(), 0);
+    this._state = { phase: 'stopped' };
+  }
+
+  private async refreshOnce(reason: string): Promise<boolean> {
+    const outpost = this.outpost;
+    const plugin = outpost && this.opts.listeners.plugin(outpost.type);
+    if (!outpost || !plugin || !this.certificates || !this.rootConfig) return false;
+    const started = performance.now();
+    try {
+      const fresh = await this.fetchOutpost();
+      if (fresh.pk !== outpost.pk) throw new Error(`the token now belongs to another outpost (${fresh.name})`);
+      this.outpost = fresh;
+      this.applyLogLevel(fresh);
+      const providers = await this.opts.api.list(plugin.providersPath, plugin.providerSchema, { pageSize: plugin.pageSize ?? 100 });
+      const ctx: OutpostContext = {
+        outpost: fresh,
+        rootConfig: this.rootConfig,
+        api: this.opts.api,
+        certificates: this.certificates,
+        logger: this.opts.logger.child({ outpost: fresh.name }),
+        metrics: this.opts.metrics,
+      };
+      await this.opts.listeners.get(fresh.type).apply(ctx, providers);
+      this.context = ctx;
+      this.opts.metrics.lastUpdate.set(this.labels(), Date.now() / 1000);
+      this.logger.debug({ reason, providers: providers.length, took_ms: Math.round(performance.now() - started) }, 'refreshed configuration');
+      return true;
+    } catch (err) {
+      const keeping = this.context ? 'keeping the last good configuration' : 'no configuration yet';
+      this.logger.warn({ reason, error: (err as Error).message }, `refresh failed; ${keeping}`);
+      return false;
+    }
+  }
+
+  private async fetchOutpost(): Promise<Outpost> {
+    const page = await this.opts.api.get('/outposts/instances/', paginationSchema(outpostSchema));
+    const first = page.results[0];
+    if (!first) throw new Error('no outpost found for this token (is it an outpost token, and is the outpost saved?)');
+    // A superuser token sees every outpost; authentik then silently takes the first by name.
+    if (page.results.length > 1) this.logger.warn({ count: page.results.length, chosen: first.name }, 'token sees several outposts; use the outpost\'s own token');
+    return first;
+  }
+
+  /** Retries `fn` with capped backoff until it works or the agent stops (then undefined). */
+  private async retry<T>(what: string, fn: () => Promise<T>): Promise<T | undefined> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await fn();
+      } catch (err) {
+        if (this.abort.signal.aborted) return undefined;
+        const delay = backoffDelay(attempt, CORE_BACKOFF);
+        this.logger.warn({ attempt, retry_in_s: Math.round(delay / 100) / 10, error: (err as Error).message }, `failed to ${what}; retrying`);
+        await sleep(delay, this.abort.signal);
+        if (this.abort.signal.aborted) return undefined;
+      }
+    }
+  }
+
+  private openChannel(outpost: Outpost): void {
+    const { config, api } = this.opts;
+    this.channel = new ControlChannel({
+      host: config.host,
+      outpostPk: outpost.pk,
+      token: api.token,
+      userAgent: api.userAgent,
+      insecure: config.insecure,
+      logger: this.logger,
+      ...(this.opts.helloIntervalMs !== undefined ? { helloIntervalMs: this.opts.helloIntervalMs } : {}),
+      hello: () => ({ version: AUTHENTIK_VERSION, buildHash: buildHash(), uuid: this.opts.instanceUuid, hostname: hostname() }),
+      onConnectionChange: (up) => this.opts.metrics.connection.set(this.connectionLabels(), up ? 1 : 0),
+      onTriggerUpdate: () => {
+        // Replicas wait a random offset so they do not all reload at the same instant.
+        const max = config.timing.reloadOffsetMaxMs;
+        const offset = max > 0 ? randomInt(0, max + 1) : 0;
+        this.logger.debug({ offset_ms: offset }, 'update triggered by authentik');
+        void sleep(offset, this.abort.signal).then(() => {
+          if (!this.abort.signal.aborted) void this.refresh('trigger');
+        });
+      },
+      onProviderSpecific: (args) => {
+        const listener = this.opts.listeners.get(outpost.type);
+        if (this.context && listener.onProviderSpecific) listener.onProviderSpecific(this.context, args);
+      },
+    });
+    this.channel.start();
+  }
+
+  private scheduleWarmUp(): void {
+    const outpost = this.outpost;
+    if (!outpost) return;
+    const listener = this.opts.listeners.get(outpost.type);
+    if (!listener.warmUp) return;
+    const run = () => {
+      if (this.context) void listener.warmUp?.(this.context).catch((err: unknown) => this.logger.debug({ error: String(err) }, 'flow warm-up failed'));
+    };
+    run();
+    // authentik's ticker blocks on 0; we treat 0 as "every 5 minutes".
+    const seconds = this.rootConfig?.cache_timeout_flows || 300;
+    this.every(seconds * 1000, run);
+  }
+
+  private applyLogLevel(outpost: Outpost): void {
+    // The embedded outpost's level belongs to the server; authentik skips it too.
+    if (outpost.managed === 'goauthentik.io/outposts/embedded') return;
+    const level = outpost.config.log_level;
+    this.opts.logger.level = toPinoLevel(typeof level === 'string' ? level : 'info');
+  }
+
+  private every(ms: number, fn: () => void): void {
+    const t = setInterval(fn, ms);
+    t.unref();
+    this.timers.push(t);
+  }
+
+  private labels() {
+    return {
+      outpost_name: this.outpost?.name ?? '',
+      outpost_type: this.outpost?.type ?? '',
+      uuid: this.opts.instanceUuid,
+      version: AUTHENTIK_VERSION,
+      build: buildHash(),
+    };
+  }
+
+  private connectionLabels() {
+    return { outpost_name: this.outpost?.name ?? '', outpost_type: this.outpost?.type ?? '', uuid: this.opts.instanceUuid };
+  }
+}

@@ -1,0 +1,93 @@
+// The contract between the agent and a protocol listener. The agent knows no protocol: a
+// listener plugin tells it where its providers are listed and how they look, and receives
+// them on every successful refresh.
+import type { z } from 'zod';
+import type { OutpostConfig } from '../config/index.ts';
+import type { Logger } from '../log.ts';
+import type { CertificateStore } from './certificates.ts';
+import type { CoreApi } from './core-api.ts';
+import type { AgentMetrics } from './metrics.ts';
+import type { Outpost, OutpostType, RootConfig } from './schemas.ts';
+
+/** What a listener knows about one outpost that feeds it. */
+export interface OutpostContext {
+  /** The outpost object as of the last refresh. */
+  readonly outpost: Outpost;
+  readonly rootConfig: RootConfig;
+  readonly api: CoreApi;
+  readonly certificates: CertificateStore;
+  readonly logger: Logger;
+  readonly metrics: AgentMetrics;
+}
+
+/** Process-wide things a listener is created with. */
+export interface ListenerHost {
+  readonly config: OutpostConfig;
+  readonly logger: Logger;
+  readonly metrics: AgentMetrics;
+}
+
+export interface Listener<P> {
+  /**
+   * A new provider list from one outpost. Throwing fails that refresh: the listener must then
+   * keep serving its previous configuration.
+   */
+  apply(ctx: OutpostContext, providers: readonly P[]): Promise<void>;
+  /** Called once, after the first successful `apply`: open sockets and serve. */
+  start(): Promise<void>;
+  /** Stop accepting, finish in-flight work until `deadline` aborts, release everything. */
+  stop(deadline: AbortSignal): Promise<void>;
+  /** authentik's PROVIDER_SPECIFIC websocket messages (proxy logout, RAC). */
+  onProviderSpecific?(ctx: OutpostContext, args: Record<string, unknown>): void;
+  /** Every `cache_timeout_flows` seconds (LDAP warms its bind flows). */
+  warmUp?(ctx: OutpostContext): Promise<void>;
+}
+
+export interface ListenerPlugin<P = unknown> {
+  readonly type: OutpostType;
+  /** e.g. `/outposts/ldap/`; listed with pagination. */
+  readonly providersPath: string;
+  readonly providerSchema: z.ZodType<P>;
+  readonly pageSize?: number;
+  /** One listener per type per process, shared by every outpost of that type. */
+  create(host: ListenerHost): Listener<P>;
+}
+
+/** Lazily creates one listener per type and remembers whether it has started. */
+export class ListenerSet {
+  private readonly plugins: ReadonlyMap<OutpostType, ListenerPlugin>;
+  private readonly host: ListenerHost;
+  private readonly instances = new Map<OutpostType, { listener: Listener<unknown>; started: Promise<void> | undefined }>();
+
+  constructor(plugins: readonly ListenerPlugin[], host: ListenerHost) {
+    this.plugins = new Map(plugins.map((p) => [p.type, p]));
+    this.host = host;
+  }
+
+  plugin(type: OutpostType): ListenerPlugin | undefined {
+    return this.plugins.get(type);
+  }
+
+  get(type: OutpostType): Listener<unknown> {
+    let entry = this.instances.get(type);
+    if (!entry) {
+      const plugin = this.plugins.get(type);
+      if (!plugin) throw new Error(`no listener plugin for outpost type ${type}`);
+      entry = { listener: plugin.create(this.host), started: undefined };
+      this.instances.set(type, entry);
+    }
+    return entry.listener;
+  }
+
+  /** Starts the listener of `type` once; later calls share the first start. */
+  ensureStarted(type: OutpostType): Promise<void> {
+    const entry = this.instances.get(type);
+    if (!entry) throw new Error(`listener ${type} was never created`);
+    entry.started ??= entry.listener.start();
+    return entry.started;
+  }
+
+  async stopAll(deadline: AbortSignal): Promise<void> {
+    await Promise.allSettled([...this.instances.values()].map((e) => e.listener.stop(deadline)));
+  }
+}

@@ -1,0 +1,30 @@
+// Small helpers for servers: listen with a clear error, close without hanging on keep-alive.
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { ListenAddress } from '../config/index.ts';
+
+export class ListenError extends Error {
+  override readonly name = 'ListenError';
+}
+
+export function listen(server: Server | import('node:net').Server, addr: ListenAddress): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const onError = (err: NodeJS.ErrnoException) => {
+      const hint = err.code === 'EADDRINUSE' ? 'the address is already in use' : err.code === 'EACCES' ? 'permission denied (ports below 1024 need privileges)' : err.message;
+      reject(new ListenError(`cannot listen on ${addr.host}:${addr.port}: ${hint}`));
+    };
+    server.once('error', onError);
+    server.listen(addr.port, addr.host, () => {
+      server.off('error', onError);
+      resolve((server.address() as AddressInfo).port);
+    });
+  });
+}
+
+export function closeServer(server: Server): Promise<void> {
+  return new Promise((resolve) => {
+    if (!server.listening) return resolve();
+    server.close(() => resolve());
+    server.closeIdleConnections();
+  });
+}

@@ -1,0 +1,193 @@
+// The control channel to authentik: `/ws/outpost/<pk>/`. Sends a hello on connect and every
+// 10 s, answers nothing else, and hands TRIGGER_UPDATE and PROVIDER_SPECIFIC to the agent.
+import { WebSocket, type RawData } from 'ws';
+import { z } from 'zod';
+import type { Logger } from '../log.ts';
+import { WEBSOCKET_BACKOFF, backoffDelay, type BackoffPolicy } from './backoff.ts';
+
+export const Instruction = { ACK: 0, HELLO: 1, TRIGGER_UPDATE: 2, PROVIDER_SPECIFIC: 3 } as const;
+
+const messageSchema = z.object({
+  instruction: z.number().int(),
+  args: z.record(z.string(), z.unknown()).nullable().default({}),
+});
+export type ControlMessage = { instruction: number; args: Record<string, unknown> };
+
+/** Largest frame the core ever needs to send; anything bigger is not from a sane core. */
+const MAX_FRAME_BYTES = 1024 * 1024;
+
+export interface ControlChannelOptions {
+  /** `AUTHENTIK_HOST`: its scheme picks ws/wss; its query goes on the first URL, as authentik does. */
+  host: URL;
+  outpostPk: string;
+  token: string;
+  userAgent: string;
+  insecure: boolean;
+  hello: () => Record<string, unknown>;
+  onTriggerUpdate: () => void;
+  onProviderSpecific: (args: Record<string, unknown>) => void;
+  onConnectionChange: (connected: boolean) => void;
+  logger: Logger;
+  helloIntervalMs?: number;
+  backoff?: BackoffPolicy;
+}
+
+export class ControlChannel {
+  private readonly opts: ControlChannelOptions;
+  private readonly helloIntervalMs: number;
+  private socket: WebSocket | undefined;
+  private helloTimer: NodeJS.Timeout | undefined;
+  private reconnectTimer: NodeJS.Timeout | undefined;
+  /** Failed connects since the last success; `attempt=N` on the reconnect URL. */
+  private attempt = 0;
+  private lastMessageAt = 0;
+  private closed = false;
+  private connected = false;
+
+  constructor(opts: ControlChannelOptions) {
+    this.opts = opts;
+    this.helloIntervalMs = opts.helloIntervalMs ?? 10_000;
+  }
+
+  get isConnected(): boolean {
+    return this.connected;
+  }
+
+  start(): void {
+    this.connect();
+  }
+
+  /** Sends a close frame (1000) and stops reconnecting. */
+  close(): Promise<void> {
+    this.closed = true;
+    clearTimeout(this.reconnectTimer);
+    clearInterval(this.helloTimer);
+    const socket = this.socket;
+    this.socket = undefined;
+    if (!socket || socket.readyState === WebSocket.CLOSED) return Promise.resolve();
+    return new Promise((resolve) => {
+      const force = setTimeout(() => {
+        socket.terminate();
+        resolve();
+      }, 2000);
+      socket.once('close', () => {
+        clearTimeout(force);
+        resolve();
+      });
+      if (socket.readyState === WebSocket.CONNECTING) socket.terminate();
+      else socket.close(1000);
+    });
+  }
+
+  private url(): string {
+    const { host } = this.opts;
+    const scheme = host.protocol === 'https:' ? 'wss:' : 'ws:';
+    const base = `${scheme}//${host.host}/ws/outpost/${this.opts.outpostPk}/`;
+    // First connect carries AUTHENTIK_HOST's own query; reconnects carry attempt=N.
+    if (this.attempt === 0) return `${base}?${host.search.replace(/^\?/, '')}`;
+    return `${base}?attempt=${this.attempt}`;
+  }
+
+  private connect(): void {
+    if (this.closed) return;
+    const url = this.url();
+    const socket = new WebSocket(url, {
+      headers: { authorization: `Bearer ${this.opts.token}`, 'user-agent': this.opts.userAgent },
+      handshakeTimeout: 10_000,
+      rejectUnauthorized: !this.opts.insecure,
+      maxPayload: MAX_FRAME_BYTES,
+      perMessageDeflate: false,
+    });
+    this.socket = socket;
+    let opened = false;
+
+    socket.on('open', () => {
+      opened = true;
+      this.attempt = 0;
+      this.lastMessageAt = Date.now();
+      this.opts.logger.debug({ url: url.split('?')[0] }, 'Successfully connected websocket');
+      this.sendHello();
+      clearInterval(this.helloTimer);
+      this.helloTimer = setInterval(() => this.tick(), this.helloIntervalMs);
+    });
+    socket.on('message', (data, isBinary) => {
+      this.lastMessageAt = Date.now();
+      if (!isBinary) this.handle(data);
+    });
+    socket.on('unexpected-response', (_req, res) => {
+      this.opts.logger.warn({ status: res.statusCode }, 'authentik refused the websocket upgrade');
+      res.resume();
+      socket.terminate();
+    });
+    socket.on('error', (err) => {
+      this.opts.logger.debug({ error: err.message }, 'websocket error');
+    });
+    socket.on('close', (code) => {
+      clearInterval(this.helloTimer);
+      this.setConnected(false);
+      if (this.socket !== socket || this.closed) return;
+      this.socket = undefined;
+      if (opened) this.opts.logger.warn({ code }, 'websocket to authentik closed; reconnecting');
+      this.scheduleReconnect();
+    });
+  }
+
+  private scheduleReconnect(): void {
+    if (this.closed) return;
+    this.attempt += 1;
+    const delay = backoffDelay(this.attempt, this.opts.backoff ?? WEBSOCKET_BACKOFF);
+    this.opts.logger.info({ attempt: this.attempt, delay_s: Math.round(delay / 100) / 10 }, 'will reconnect websocket');
+    this.reconnectTimer = setTimeout(() => this.connect(), delay);
+  }
+
+  private tick(): void {
+    const socket = this.socket;
+    if (!socket || socket.readyState !== WebSocket.OPEN) return;
+    // authentik ACKs every hello; three intervals of silence means a dead path (a NAT or load
+    // balancer that dropped us without a FIN). authentik's Go outpost never notices this.
+    if (Date.now() - this.lastMessageAt > 3 * this.helloIntervalMs) {
+      this.opts.logger.warn('no answer from authentik over the websocket; reconnecting');
+      socket.terminate();
+      return;
+    }
+    this.sendHello();
+  }
+
+  private sendHello(): void {
+    const frame = JSON.stringify({ instruction: Instruction.HELLO, args: this.opts.hello() });
+    this.socket?.send(frame, (err) => {
+      if (err) this.opts.logger.warn({ error: err.message }, 'failed to send hello');
+    });
+  }
+
+  private handle(data: RawData): void {
+    let parsed: ControlMessage;
+    try {
+      const result = messageSchema.safeParse(JSON.parse(data.toString()));
+      if (!result.success) throw new Error(result.error.issues[0]?.message ?? 'invalid');
+      parsed = { instruction: result.data.instruction, args: result.data.args ?? {} };
+    } catch (err) {
+      this.opts.logger.warn({ error: (err as Error).message }, 'ignoring a malformed websocket message');
+      return;
+    }
+    switch (parsed.instruction) {
+      case Instruction.ACK:
+        this.setConnected(true);
+        return;
+      case Instruction.TRIGGER_UPDATE:
+        this.opts.onTriggerUpdate();
+        return;
+      case Instruction.PROVIDER_SPECIFIC:
+        this.opts.onProviderSpecific(parsed.args);
+        return;
+      default:
+        this.opts.logger.debug({ instruction: parsed.instruction }, 'ignoring unknown websocket instruction');
+    }
+  }
+
+  private setConnected(connected: boolean): void {
+    if (this.connected === connected) return;
+    this.connected = connected;
+    this.opts.onConnectionChange(connected);
+  }
+}

@@ -1,0 +1,183 @@
+// The outpost's configuration: authentik's variables and defaults, an optional YAML file, and
+// the environment on top. Invalid values fail at start with the variable and the expected form.
+import { existsSync, readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { ConfigError, resolveValue } from './resolve.ts';
+import { parseBool, parseDurationMs, parseHost, parseListen, parseTokens, type ListenAddress } from './parse.ts';
+
+export { ConfigError } from './resolve.ts';
+export type { ListenAddress } from './parse.ts';
+export { formatListen } from './parse.ts';
+
+export type ListenerName = 'http' | 'https' | 'ldap' | 'ldaps' | 'radius' | 'metrics';
+
+export interface Timing {
+  /** Deadline of one REST call to the core. */
+  apiTimeoutMs: number;
+  /** Deadline of one whole flow attempt (all its requests). */
+  flowTimeoutMs: number;
+  /** Periodic refresh, 5 minutes in authentik 2024.4. */
+  refreshIntervalMs: number;
+  /** Upper bound of the random delay before a pushed refresh, so replicas do not reload at once. */
+  reloadOffsetMaxMs: number;
+  /** How long shutdown waits for in-flight work. */
+  shutdownTimeoutMs: number;
+}
+
+export interface OutpostConfig {
+  host: URL;
+  hostBrowser: string;
+  tokens: string[];
+  insecure: boolean;
+  logLevel: string;
+  listen: Record<ListenerName, ListenAddress>;
+  timing: Timing;
+}
+
+const DEFAULT_LISTEN: Record<ListenerName, string> = {
+  http: '0.0.0.0:9000',
+  https: '0.0.0.0:9443',
+  ldap: '0.0.0.0:3389',
+  ldaps: '0.0.0.0:6636',
+  radius: '0.0.0.0:1812',
+  metrics: '0.0.0.0:9300',
+};
+
+const DEFAULT_TIMING: Record<keyof Timing, string> = {
+  apiTimeoutMs: '10s',
+  flowTimeoutMs: '30s',
+  refreshIntervalMs: '5m',
+  reloadOffsetMaxMs: '9s',
+  shutdownTimeoutMs: '10s',
+};
+
+/** Variable name ↔ YAML path. authentik nests with `__`: AUTHENTIK_LISTEN__LDAP is listen.ldap. */
+const TIMING_VARS: Record<keyof Timing, string> = {
+  apiTimeoutMs: 'AUTHENTIK_OUTPOST__API_TIMEOUT',
+  flowTimeoutMs: 'AUTHENTIK_OUTPOST__FLOW_TIMEOUT',
+  refreshIntervalMs: 'AUTHENTIK_OUTPOST__REFRESH_INTERVAL',
+  reloadOffsetMaxMs: 'AUTHENTIK_OUTPOST__RELOAD_OFFSET_MAX',
+  shutdownTimeoutMs: 'AUTHENTIK_OUTPOST__SHUTDOWN_TIMEOUT',
+};
+
+/** Files read when present, in order; later ones win. The same places authentik reads. */
+export const DEFAULT_CONFIG_FILES = ['/etc/authentik/config.yml', 'config/outpost.yml', 'local.env.yml'];
+
+const scalar = z.union([z.string(), z.number(), z.boolean()]).transform(String);
+const yamlSchema = z
+  .object({
+    host: scalar,
+    token: scalar,
+    insecure: scalar,
+    host_browser: scalar,
+    log_level: scalar,
+    listen: z.object({ http: scalar, https: scalar, ldap: scalar, ldaps: scalar, radius: scalar, metrics: scalar }).partial(),
+    outpost: z
+      .object({ api_timeout: scalar, flow_timeout: scalar, refresh_interval: scalar, reload_offset_max: scalar, shutdown_timeout: scalar })
+      .partial(),
+  })
+  .partial();
+
+/** Flatten a YAML document into the environment variable names it stands for. */
+function yamlToVars(doc: unknown, file: string): Record<string, string> {
+  const parsed = yamlSchema.safeParse(doc ?? {});
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new ConfigError(`${file}: ${issue?.path.join('.') ?? ''}: ${issue?.message ?? 'invalid'}`);
+  }
+  const y = parsed.data;
+  const out: Record<string, string> = {};
+  const set = (name: string, v: string | undefined) => {
+    if (v !== undefined) out[name] = v;
+  };
+  set('AUTHENTIK_HOST', y.host);
+  set('AUTHENTIK_TOKEN', y.token);
+  set('AUTHENTIK_INSECURE', y.insecure);
+  set('AUTHENTIK_HOST_BROWSER', y.host_browser);
+  set('AUTHENTIK_LOG_LEVEL', y.log_level);
+  for (const [k, v] of Object.entries(y.listen ?? {})) set(`AUTHENTIK_LISTEN__${k.toUpperCase()}`, v);
+  for (const [k, v] of Object.entries(y.outpost ?? {})) set(`AUTHENTIK_OUTPOST__${k.toUpperCase()}`, v);
+  return out;
+}
+
+export interface LoadOptions {
+  env?: NodeJS.ProcessEnv;
+  /** YAML files to read when they exist. `AUTHENTIK_CONFIG_FILE` adds one that must exist. */
+  files?: readonly string[];
+}
+
+/** The variables as the environment and the YAML files give them, env winning. */
+export function gatherVariables(opts: LoadOptions = {}): Record<string, string> {
+  const env = opts.env ?? process.env;
+  const files = [...(opts.files ?? DEFAULT_CONFIG_FILES)];
+  const explicit = env['AUTHENTIK_CONFIG_FILE'];
+  if (explicit) {
+    if (!existsSync(explicit)) throw new ConfigError(`AUTHENTIK_CONFIG_FILE: ${explicit} does not exist`);
+    files.push(explicit);
+  }
+  const vars: Record<string, string> = {};
+  for (const file of files) {
+    if (!existsSync(file)) continue;
+    let doc: unknown;
+    try {
+      doc = parseYaml(readFileSync(file, 'utf8'));
+    } catch (err) {
+      throw new ConfigError(`${file}: not valid YAML (${(err as Error).message.split('\n')[0]})`);
+    }
+    Object.assign(vars, yamlToVars(doc, file));
+  }
+  for (const [k, v] of Object.entries(env)) {
+    if (v !== undefined && k.startsWith('AUTHENTIK_')) vars[k] = v;
+  }
+  return vars;
+}
+
+export function loadConfig(opts: LoadOptions = {}): OutpostConfig {
+  const env = opts.env ?? process.env;
+  const vars = gatherVariables(opts);
+  const get = (name: string): string | undefined => {
+    const raw = vars[name];
+    return raw === undefined ? undefined : resolveValue(raw, name, env);
+  };
+  const required = (name: string): string => {
+    const v = get(name)?.trim();
+    if (!v) {
+      throw new ConfigError(
+        `${name} is not set. Set AUTHENTIK_HOST and AUTHENTIK_TOKEN to connect to authentik, or run \`npm run demo\` to try the outpost against the bundled development core.`,
+      );
+    }
+    return v;
+  };
+
+  const listen = {} as Record<ListenerName, ListenAddress>;
+  for (const [name, def] of Object.entries(DEFAULT_LISTEN) as [ListenerName, string][]) {
+    const v = `AUTHENTIK_LISTEN__${name.toUpperCase()}`;
+    listen[name] = parseListen(get(v) ?? def, v);
+  }
+  const timing = {} as Timing;
+  for (const [key, v] of Object.entries(TIMING_VARS) as [keyof Timing, string][]) {
+    timing[key] = parseDurationMs(get(v) ?? DEFAULT_TIMING[key], v);
+  }
+  if (timing.apiTimeoutMs <= 0) throw new ConfigError(`${TIMING_VARS.apiTimeoutMs}: must be greater than 0`);
+  if (timing.flowTimeoutMs <= 0) throw new ConfigError(`${TIMING_VARS.flowTimeoutMs}: must be greater than 0`);
+  if (timing.refreshIntervalMs < 1000) throw new ConfigError(`${TIMING_VARS.refreshIntervalMs}: must be at least 1s`);
+
+  return {
+    host: parseHost(required('AUTHENTIK_HOST'), 'AUTHENTIK_HOST'),
+    tokens: parseTokens(required('AUTHENTIK_TOKEN'), 'AUTHENTIK_TOKEN'),
+    // authentik parses this differently for HTTP and websocket (spec §11.1); we accept true/1 for both.
+    insecure: parseBool(get('AUTHENTIK_INSECURE') ?? 'false', 'AUTHENTIK_INSECURE'),
+    hostBrowser: get('AUTHENTIK_HOST_BROWSER') ?? '',
+    logLevel: get('AUTHENTIK_LOG_LEVEL') ?? 'info',
+    listen,
+    timing,
+  };
+}
+
+/** One listen address from the environment alone (the healthcheck needs nothing else). */
+export function parseListenFromEnv(name: ListenerName, env: NodeJS.ProcessEnv = process.env): ListenAddress {
+  const v = `AUTHENTIK_LISTEN__${name.toUpperCase()}`;
+  const raw = gatherVariables({ env })[v];
+  return parseListen(raw === undefined ? DEFAULT_LISTEN[name] : resolveValue(raw, v, env), v);
+}

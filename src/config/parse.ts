@@ -1,0 +1,62 @@
+// Parsers for config values. Each throws ConfigError naming the variable and the expected form.
+import { isIP } from 'node:net';
+import { ConfigError } from './resolve.ts';
+
+export interface ListenAddress {
+  host: string;
+  port: number;
+}
+
+/** `0.0.0.0:9000`, `:9443` (all interfaces), `[::]:3389`, `127.0.0.1:0`. */
+export function parseListen(value: string, what: string): ListenAddress {
+  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]]*)):(\d{1,5})$/.exec(value.trim());
+  if (!m) throw new ConfigError(`${what}: expected host:port (for example 0.0.0.0:9000, :9000 or [::]:9000), got "${value}"`);
+  const host = m[1] ?? m[2] ?? '';
+  const port = Number(m[3]);
+  if (port > 65535) throw new ConfigError(`${what}: port ${port} is out of range`);
+  if (m[1] !== undefined && isIP(host) !== 6) throw new ConfigError(`${what}: "${host}" is not an IPv6 address`);
+  return { host: host === '' ? '0.0.0.0' : host, port };
+}
+
+export function formatListen(addr: ListenAddress): string {
+  return isIP(addr.host) === 6 ? `[${addr.host}]:${addr.port}` : `${addr.host}:${addr.port}`;
+}
+
+/** authentik's boolean: `true`/`1` (any case) are true, `false`/`0`/empty are false. */
+export function parseBool(value: string, what: string): boolean {
+  const v = value.trim().toLowerCase();
+  if (v === 'true' || v === '1' || v === 'yes' || v === 't') return true;
+  if (v === 'false' || v === '0' || v === 'no' || v === 'f' || v === '') return false;
+  throw new ConfigError(`${what}: expected true or false, got "${value}"`);
+}
+
+/** `AUTHENTIK_HOST`: an http(s) URL. Only scheme and host:port are used, as in authentik 2024.4. */
+export function parseHost(value: string, what: string): URL {
+  let url: URL;
+  try {
+    url = new URL(value.trim());
+  } catch {
+    throw new ConfigError(`${what}: expected a URL such as https://authentik.example.com, got "${value}"`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new ConfigError(`${what}: expected an http:// or https:// URL, got "${url.protocol}"`);
+  }
+  return url;
+}
+
+const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+
+/** Durations as Go writes them (`500ms`, `10s`, `5m`, `1h`); a bare number means seconds. */
+export function parseDurationMs(value: string, what: string): number {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(value.trim());
+  if (!m) throw new ConfigError(`${what}: expected a duration such as 500ms, 10s or 5m, got "${value}"`);
+  return Math.round(Number(m[1]) * (UNITS[m[2] ?? 's'] ?? 1000));
+}
+
+/** Several outposts in one process: `AUTHENTIK_TOKEN=tok1,tok2`. Empty items are an error. */
+export function parseTokens(value: string, what: string): string[] {
+  const tokens = value.split(',').map((t) => t.trim());
+  if (tokens.some((t) => t === '')) throw new ConfigError(`${what}: empty token in the comma-separated list`);
+  if (new Set(tokens).size !== tokens.length) throw new ConfigError(`${what}: the same token is listed twice`);
+  return tokens;
+}

@@ -1,0 +1,5 @@
+// The listeners this build carries, by outpost type. An outpost whose type is not here is
+// skipped with one log line.
+import type { ListenerPlugin } from './agent/listener.ts';
+
+export const PLUGINS: readonly ListenerPlugin[] = [];

@@ -1,0 +1,88 @@
+// The composition root: one agent per token, one listener per type, one metrics server, one
+// pooled HTTP dispatcher, and an orderly shutdown.
+import { randomUUID } from 'node:crypto';
+import type { Agent as Dispatcher } from 'undici';
+import type { OutpostConfig } from './config/index.ts';
+import { named, type Logger } from './log.ts';
+import { userAgent } from './version.ts';
+import { Agent } from './agent/agent.ts';
+import { CoreApi, createDispatcher } from './agent/core-api.ts';
+import { ListenerSet, type ListenerPlugin } from './agent/listener.ts';
+import { AgentMetrics } from './agent/metrics.ts';
+import { MetricsServer } from './agent/metrics-server.ts';
+
+export interface RuntimeOptions {
+  config: OutpostConfig;
+  plugins: readonly ListenerPlugin[];
+  logger: Logger;
+  /** Tests shorten the websocket hello interval. */
+  helloIntervalMs?: number;
+}
+
+export class Runtime {
+  readonly agents: readonly Agent[];
+  readonly metrics: AgentMetrics;
+  readonly instanceUuid = randomUUID();
+  private readonly opts: RuntimeOptions;
+  private readonly dispatcher: Dispatcher;
+  private readonly listeners: ListenerSet;
+  private readonly metricsServer: MetricsServer;
+  private readonly logger: Logger;
+  private stopping: Promise<void> | undefined;
+  private _metricsPort = 0;
+
+  constructor(opts: RuntimeOptions) {
+    this.opts = opts;
+    this.logger = named(opts.logger, 'runtime');
+    this.metrics = new AgentMetrics();
+    this.dispatcher = createDispatcher({ insecure: opts.config.insecure });
+    this.listeners = new ListenerSet(opts.plugins, { config: opts.config, logger: opts.logger, metrics: this.metrics });
+    this.agents = opts.config.tokens.map(
+      (token) =>
+        new Agent({
+          config: opts.config,
+          api: new CoreApi({ host: opts.config.host, token, userAgent: userAgent(), dispatcher: this.dispatcher, timeoutMs: opts.config.timing.apiTimeoutMs }),
+          listeners: this.listeners,
+          metrics: this.metrics,
+          // A child per agent: each outpost's `log_level` applies to its own lines.
+          logger: opts.logger.child({}),
+          instanceUuid: this.instanceUuid,
+          ...(opts.helloIntervalMs !== undefined ? { helloIntervalMs: opts.helloIntervalMs } : {}),
+        }),
+    );
+    this.metricsServer = new MetricsServer({
+      address: opts.config.listen.metrics,
+      registry: this.metrics.registry,
+      isReady: () => this.agents.every((a) => a.state.phase === 'serving' || a.state.phase === 'skipped'),
+      logger: named(opts.logger, 'metrics'),
+    });
+  }
+
+  get metricsPort(): number {
+    return this._metricsPort;
+  }
+
+  /** Opens the metrics server at once, then starts every agent; resolves when all are serving or skipped. */
+  async start(): Promise<void> {
+    this._metricsPort = await this.metricsServer.start();
+    await Promise.all(this.agents.map((a) => a.start()));
+  }
+
+  refreshAll(reason: string): Promise<boolean[]> {
+    return Promise.all(this.agents.map((a) => a.refresh(reason)));
+  }
+
+  /** Stop accepting, let in-flight work finish within the shutdown timeout, close everything. */
+  shutdown(): Promise<void> {
+    this.stopping ??= (async () => {
+      const deadline = AbortSignal.timeout(this.opts.config.timing.shutdownTimeoutMs);
+      this.logger.info('shutting down');
+      await this.listeners.stopAll(deadline);
+      await Promise.allSettled(this.agents.map((a) => a.stop()));
+      await this.metricsServer.stop();
+      await this.dispatcher.close().catch(() => this.dispatcher.destroy());
+      this.logger.info('stopped');
+    })();
+    return this.stopping;
+  }
+}

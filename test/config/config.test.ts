@@ -1,0 +1,114 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ConfigError, loadConfig, parseListenFromEnv } from '../../src/config/index.ts';
+import { parseDurationMs, parseListen, parseTokens } from '../../src/config/parse.ts';
+
+const base = { AUTHENTIK_HOST: 'https://auth.example.com', AUTHENTIK_TOKEN: 'tok' };
+const load = (env: NodeJS.ProcessEnv, files: string[] = []) => loadConfig({ env, files });
+
+describe('config', () => {
+  it('uses authentik defaults', () => {
+    const c = load(base);
+    assert.equal(c.host.origin, 'https://auth.example.com');
+    assert.deepEqual(c.tokens, ['tok']);
+    assert.equal(c.insecure, false);
+    assert.equal(c.logLevel, 'info');
+    assert.deepEqual(c.listen.http, { host: '0.0.0.0', port: 9000 });
+    assert.deepEqual(c.listen.https, { host: '0.0.0.0', port: 9443 });
+    assert.deepEqual(c.listen.ldap, { host: '0.0.0.0', port: 3389 });
+    assert.deepEqual(c.listen.ldaps, { host: '0.0.0.0', port: 6636 });
+    assert.deepEqual(c.listen.radius, { host: '0.0.0.0', port: 1812 });
+    assert.deepEqual(c.listen.metrics, { host: '0.0.0.0', port: 9300 });
+    assert.equal(c.timing.refreshIntervalMs, 300_000);
+  });
+
+  it('names the missing variable and points to the demo', () => {
+    assert.throws(() => load({ AUTHENTIK_TOKEN: 'x' }), (e: Error) => e instanceof ConfigError && /AUTHENTIK_HOST is not set/.test(e.message) && /npm run demo/.test(e.message));
+    assert.throws(() => load({ AUTHENTIK_HOST: 'http://a' }), /AUTHENTIK_TOKEN is not set/);
+    assert.throws(() => load({ AUTHENTIK_HOST: '  ', AUTHENTIK_TOKEN: 'x' }), /AUTHENTIK_HOST is not set/);
+  });
+
+  it('rejects invalid values with the variable and the expected form', () => {
+    assert.throws(() => load({ ...base, AUTHENTIK_HOST: 'auth.example.com' }), /AUTHENTIK_HOST: expected a URL/);
+    assert.throws(() => load({ ...base, AUTHENTIK_HOST: 'ftp://a' }), /AUTHENTIK_HOST: expected an http/);
+    assert.throws(() => load({ ...base, AUTHENTIK_INSECURE: 'maybe' }), /AUTHENTIK_INSECURE: expected true or false/);
+    assert.throws(() => load({ ...base, AUTHENTIK_LISTEN__RADIUS: '1812' }), /AUTHENTIK_LISTEN__RADIUS: expected host:port/);
+    assert.throws(() => load({ ...base, AUTHENTIK_LISTEN__HTTP: ':70000' }), /AUTHENTIK_LISTEN__HTTP: port 70000 is out of range/);
+    assert.throws(() => load({ ...base, AUTHENTIK_OUTPOST__API_TIMEOUT: 'soon' }), /AUTHENTIK_OUTPOST__API_TIMEOUT: expected a duration/);
+    assert.throws(() => load({ ...base, AUTHENTIK_TOKEN: 'a,,b' }), /AUTHENTIK_TOKEN: empty token/);
+  });
+
+  it('accepts true and 1 for AUTHENTIK_INSECURE (authentik only accepted "true" for HTTP)', () => {
+    assert.equal(load({ ...base, AUTHENTIK_INSECURE: 'TRUE' }).insecure, true);
+    assert.equal(load({ ...base, AUTHENTIK_INSECURE: '1' }).insecure, true);
+    assert.equal(load({ ...base, AUTHENTIK_INSECURE: 'false' }).insecure, false);
+  });
+
+  it('parses listen addresses', () => {
+    assert.deepEqual(parseListen(':9443', 'X'), { host: '0.0.0.0', port: 9443 });
+    assert.deepEqual(parseListen('127.0.0.1:0', 'X'), { host: '127.0.0.1', port: 0 });
+    assert.deepEqual(parseListen('[::1]:1812', 'X'), { host: '::1', port: 1812 });
+    assert.deepEqual(parseListen('[::]:1812', 'X'), { host: '::', port: 1812 });
+    assert.throws(() => parseListen('[nothex]:1', 'X'), /X:/);
+  });
+
+  it('parses durations', () => {
+    assert.equal(parseDurationMs('500ms', 'X'), 500);
+    assert.equal(parseDurationMs('10s', 'X'), 10_000);
+    assert.equal(parseDurationMs('1.5', 'X'), 1500);
+    assert.equal(parseDurationMs('5m', 'X'), 300_000);
+    assert.equal(parseDurationMs('1h', 'X'), 3_600_000);
+  });
+
+  it('takes several comma-separated tokens, one outpost each', () => {
+    assert.deepEqual(load({ ...base, AUTHENTIK_TOKEN: 'a, b ,c' }).tokens, ['a', 'b', 'c']);
+    assert.throws(() => parseTokens('a,a', 'T'), /listed twice/);
+  });
+
+  it('resolves env:// and file:// values, with fallbacks', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cfg-'));
+    const file = join(dir, 'token');
+    writeFileSync(file, '  secret-from-file\n');
+    assert.deepEqual(load({ ...base, AUTHENTIK_TOKEN: `file://${file}` }).tokens, ['secret-from-file']);
+    assert.deepEqual(load({ ...base, AUTHENTIK_TOKEN: 'env://OTHER', OTHER: 'from-env' }).tokens, ['from-env']);
+    assert.deepEqual(load({ ...base, AUTHENTIK_TOKEN: 'env://UNSET?fallback' }).tokens, ['fallback']);
+    assert.deepEqual(load({ ...base, AUTHENTIK_TOKEN: `file://${dir}/missing?fb` }).tokens, ['fb']);
+    assert.throws(() => load({ ...base, AUTHENTIK_TOKEN: `file://${dir}/missing` }), (e: Error) => /AUTHENTIK_TOKEN: cannot read .*missing \(ENOENT\)/.test(e.message) && !e.message.includes('secret'));
+    assert.throws(() => load({ ...base, AUTHENTIK_TOKEN: 'env://UNSET' }), /AUTHENTIK_TOKEN: env:\/\/UNSET refers to an unset variable/);
+  });
+
+  it('reads a YAML file; the environment wins', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cfg-'));
+    const file = join(dir, 'outpost.yml');
+    writeFileSync(file, 'host: https://yaml.example.com\ntoken: from-yaml\nlog_level: debug\nlisten:\n  ldap: 127.0.0.1:1389\noutpost:\n  api_timeout: 3s\n');
+    const fromYaml = load({}, [file]);
+    assert.equal(fromYaml.host.origin, 'https://yaml.example.com');
+    assert.deepEqual(fromYaml.tokens, ['from-yaml']);
+    assert.equal(fromYaml.logLevel, 'debug');
+    assert.deepEqual(fromYaml.listen.ldap, { host: '127.0.0.1', port: 1389 });
+    assert.equal(fromYaml.timing.apiTimeoutMs, 3000);
+    const envWins = load({ AUTHENTIK_TOKEN: 'from-env', AUTHENTIK_LISTEN__LDAP: ':2389' }, [file]);
+    assert.deepEqual(envWins.tokens, ['from-env']);
+    assert.deepEqual(envWins.listen.ldap, { host: '0.0.0.0', port: 2389 });
+    assert.equal(envWins.host.origin, 'https://yaml.example.com');
+  });
+
+  it('reports a bad YAML file by name', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cfg-'));
+    const bad = join(dir, 'bad.yml');
+    writeFileSync(bad, 'listen: [1, 2\n');
+    assert.throws(() => load(base, [bad]), (e: Error) => e.message.startsWith(`${bad}: not valid YAML`));
+    const wrong = join(dir, 'wrong.yml');
+    writeFileSync(wrong, 'listen: 5\n');
+    assert.throws(() => load(base, [wrong]), (e: Error) => e.message.startsWith(`${wrong}: listen`));
+    assert.throws(() => load({ ...base, AUTHENTIK_CONFIG_FILE: join(dir, 'nope.yml') }), /AUTHENTIK_CONFIG_FILE: .* does not exist/);
+  });
+
+  it('finds the metrics address for the healthcheck from the environment alone', () => {
+    assert.deepEqual(parseListenFromEnv('metrics', {}), { host: '0.0.0.0', port: 9300 });
+    assert.deepEqual(parseListenFromEnv('metrics', { AUTHENTIK_LISTEN__METRICS: '127.0.0.1:19300' }), { host: '127.0.0.1', port: 19300 });
+  });
+});
