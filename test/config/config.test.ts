@@ -112,3 +112,12 @@ describe('config', () => {
     assert.deepEqual(parseListenFromEnv('metrics', { AUTHENTIK_LISTEN__METRICS: '127.0.0.1:19300' }), { host: '127.0.0.1', port: 19300 });
   });
 });
+
+describe('config/outpost.example.yml', () => {
+  it('is a valid configuration file', () => {
+    const file = new URL('../../config/outpost.example.yml', import.meta.url).pathname;
+    const c = load({ AUTHENTIK_TOKEN: 'from-env' }, [file]);
+    assert.equal(c.host.origin, 'https://authentik.example.com');
+    assert.equal(c.timing.flowTimeoutMs, 30_000);
+  });
+});

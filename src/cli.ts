@@ -1,0 +1,72 @@
+// The command line: run the outpost, or probe it (`healthcheck`). Separate from main.ts so that
+// tests can run the real entry point with a listener of their own.
+import type { ListenerPlugin } from './agent/listener.ts';
+import { ConfigError, loadConfig, parseListenFromEnv } from './config/index.ts';
+import { healthcheck } from './healthcheck.ts';
+import { createRootLogger, named } from './log.ts';
+import { Runtime } from './runtime.ts';
+import { installSignalHandlers } from './signals.ts';
+
+/** Resolves with the exit code for commands that end; runs until a signal otherwise. */
+export async function run(argv: readonly string[], plugins: readonly ListenerPlugin[]): Promise<number> {
+  if (argv[0] === 'healthcheck') {
+    try {
+      return (await healthcheck(parseListenFromEnv('metrics'))) ? 0 : 1;
+    } catch (err) {
+      process.stderr.write(`${(err as Error).message}\n`);
+      return 1;
+    }
+  }
+  if (argv[0] !== undefined && argv[0] !== 'start') {
+    process.stderr.write(`unknown command "${argv[0]}"; run without arguments to start the outpost, or with "healthcheck"\n`);
+    return 2;
+  }
+
+  let config;
+  try {
+    config = loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`authentik outpost: ${err.message}\n`);
+      return 1;
+    }
+    throw err;
+  }
+  const logger = createRootLogger({ level: config.logLevel });
+  const log = named(logger, 'runtime');
+  const runtime = new Runtime({ config, plugins, logger });
+  installSignalHandlers(runtime, logger);
+  // A bug must not take every listener down silently: log it in one line. A rejected promise
+  // nobody awaited is logged and served on; a thrown exception leaves state unknown, so exit.
+  process.on('unhandledRejection', (err) => log.error({ error: String(err) }, 'unhandled rejection'));
+  process.on('uncaughtException', (err) => {
+    log.fatal({ error: err.stack ?? String(err) }, 'uncaught exception; exiting');
+    logger.flush();
+    process.exit(1);
+  });
+  try {
+    await runtime.start();
+  } catch (err) {
+    log.fatal({ error: (err as Error).message }, 'cannot start the outpost');
+    await runtime.shutdown();
+    return 1;
+  }
+  if (runtime.agents.every((a) => a.state.phase === 'skipped')) {
+    log.fatal('no outpost can be served by this build (see the lines above); exiting');
+    await runtime.shutdown();
+    return 1;
+  }
+  return new Promise<number>(() => {
+    // Serves until a signal handler exits the process.
+  });
+}
+
+export function exitWith(code: Promise<number>): void {
+  code.then(
+    (c) => process.exit(c),
+    (err: unknown) => {
+      process.stderr.write(`authentik outpost: unexpected error: ${(err as Error).stack ?? String(err)}\n`);
+      process.exit(1);
+    },
+  );
+}
