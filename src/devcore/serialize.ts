@@ -1,0 +1,326 @@
+// JSON bodies in the shapes of authentik 2024.4's serializers (field names and order as the
+// real API sends them; every field the official client models mark required is present).
+import { createHash } from 'node:crypto';
+import { drfDate } from './certs.ts';
+import type { ApplicationRec, CertRec, GroupRec, OutpostRec, ProviderRec, Store, UserRec } from './model.ts';
+
+export type Json = Record<string, unknown>;
+
+export const DEFAULT_AVATAR = '/static/dist/assets/images/user_default.png';
+
+function xmlEscape(s: string): string {
+  return s.replace(/[<>&'"]/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+/** An initials avatar as a data URI, in the spirit of authentik's "initials" avatar mode. */
+export function avatarOf(store: Store, u: UserRec): string {
+  if (store.seed.avatars === 'none') return DEFAULT_AVATAR;
+  const source = (u.name || u.username).trim();
+  const initials = source
+    .split(/\s+/)
+    .filter(Boolean)
+    .slice(0, 2)
+    .map((w) => w[0]?.toUpperCase() ?? '')
+    .join('');
+  const bg = createHash('md5').update(source).digest('hex').slice(0, 6);
+  const svg =
+    `<svg width="100" height="100" viewBox="0 0 100 100" xmlns="http://www.w3.org/2000/svg">` +
+    `<rect width="100" height="100" fill="#${bg}"/>` +
+    `<text x="50" y="50" fill="#ffffff" font-family="sans-serif" font-size="40" text-anchor="middle" dominant-baseline="central">${xmlEscape(initials)}</text></svg>`;
+  return `data:image/svg+xml;base64,${Buffer.from(svg).toString('base64')}`;
+}
+
+export function paginated(results: unknown[], page: { number: number; perPage: number; count: number }): Json {
+  const totalPages = Math.max(1, Math.ceil(page.count / page.perPage));
+  return {
+    pagination: {
+      next: page.number < totalPages ? page.number + 1 : 0,
+      previous: page.number > 1 ? page.number - 1 : 0,
+      count: page.count,
+      current: page.number,
+      total_pages: totalPages,
+      start_index: page.count === 0 ? 0 : (page.number - 1) * page.perPage + 1,
+      end_index: page.number === totalPages ? page.count : page.number * page.perPage,
+    },
+    results,
+  };
+}
+
+export function userGroupJson(store: Store, g: GroupRec): Json {
+  const parent = g.parent ? store.groups.get(g.parent) : undefined;
+  return {
+    pk: g.pk,
+    num_pk: g.numPk,
+    name: g.name,
+    is_superuser: g.isSuperuser,
+    parent: parent ? parent.pk : null,
+    parent_name: parent ? parent.name : null,
+    attributes: g.attributes,
+  };
+}
+
+function directGroups(store: Store, u: UserRec): GroupRec[] {
+  return u.groups.flatMap((pk) => {
+    const g = store.groups.get(pk);
+    return g ? [g] : [];
+  });
+}
+
+export function userJson(store: Store, u: UserRec, includeGroups: boolean): Json {
+  const groups = directGroups(store, u);
+  return {
+    pk: u.pk,
+    username: u.username,
+    name: u.name,
+    is_active: u.isActive,
+    last_login: u.lastLogin,
+    is_superuser: store.isSuperuser(u),
+    groups: groups.map((g) => g.pk),
+    groups_obj: includeGroups ? groups.map((g) => userGroupJson(store, g)) : null,
+    email: u.email,
+    avatar: avatarOf(store, u),
+    attributes: u.attributes,
+    uid: store.userUid(u),
+    path: u.path,
+    type: u.type,
+    uuid: store.userUuid(u),
+  };
+}
+
+export function groupMemberJson(store: Store, u: UserRec): Json {
+  return {
+    pk: u.pk,
+    username: u.username,
+    name: u.name,
+    is_active: u.isActive,
+    last_login: u.lastLogin,
+    email: u.email,
+    attributes: u.attributes,
+    uid: store.userUid(u),
+  };
+}
+
+export function groupJson(store: Store, g: GroupRec, includeUsers: boolean): Json {
+  const parent = g.parent ? store.groups.get(g.parent) : undefined;
+  const members = [...g.members].sort((a, b) => a - b);
+  return {
+    pk: g.pk,
+    num_pk: g.numPk,
+    name: g.name,
+    is_superuser: g.isSuperuser,
+    parent: parent ? parent.pk : null,
+    parent_name: parent ? parent.name : null,
+    users: members,
+    users_obj: includeUsers
+      ? members.flatMap((pk) => {
+          const u = store.users.get(pk);
+          return u ? [groupMemberJson(store, u)] : [];
+        })
+      : null,
+    attributes: g.attributes,
+    roles: [],
+    roles_obj: [],
+  };
+}
+
+/** `UserSelfSerializer`, as `/core/users/me/` returns it inside `{"user": ...}`. */
+export function userSelfJson(store: Store, u: UserRec): Json {
+  return {
+    pk: u.pk,
+    username: u.username,
+    name: u.name,
+    is_active: u.isActive,
+    is_superuser: store.isSuperuser(u),
+    groups: directGroups(store, u)
+      .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+      .map((g) => ({ name: g.name, pk: g.pk })),
+    email: u.email,
+    avatar: avatarOf(store, u),
+    uid: store.userUid(u),
+    settings: {},
+    type: u.type,
+    system_permissions: [],
+  };
+}
+
+const PROVIDER_META = {
+  ldap: { component: 'ak-provider-ldap-form', verbose: 'LDAP Provider', plural: 'LDAP Providers', model: 'authentik_providers_ldap.ldapprovider' },
+  radius: { component: 'ak-provider-radius-form', verbose: 'Radius Provider', plural: 'Radius Providers', model: 'authentik_providers_radius.radiusprovider' },
+  proxy: { component: 'ak-provider-proxy-form', verbose: 'Proxy Provider', plural: 'Proxy Providers', model: 'authentik_providers_proxy.proxyprovider' },
+} as const;
+
+export function providerJson(store: Store, p: ProviderRec): Json {
+  const app = store.applicationOfProvider(p.name);
+  const flow = store.flows.get(store.flowSlugOfProvider(p));
+  const meta = PROVIDER_META[p.type];
+  return {
+    pk: p.pk,
+    name: p.name,
+    authentication_flow: null,
+    authorization_flow: flow?.pk ?? null,
+    property_mappings: [],
+    component: meta.component,
+    assigned_application_slug: app?.slug ?? null,
+    assigned_application_name: app?.name ?? null,
+    // Backchannel applications are not modelled; the official client requires the keys.
+    assigned_backchannel_application_slug: '',
+    assigned_backchannel_application_name: '',
+    verbose_name: meta.verbose,
+    verbose_name_plural: meta.plural,
+    meta_model_name: meta.model,
+  };
+}
+
+export function outpostJson(store: Store, o: OutpostRec): Json {
+  const providers = o.providers.flatMap((n) => {
+    const p = store.providers.get(n);
+    return p ? [p] : [];
+  });
+  return {
+    pk: o.pk,
+    name: o.name,
+    type: o.type,
+    providers: providers.map((p) => p.pk),
+    providers_obj: providers.map((p) => providerJson(store, p)),
+    service_connection: null,
+    service_connection_obj: null,
+    token_identifier: `ak-outpost-${o.pk}-api`,
+    config: store.outpostConfig(o),
+    managed: o.managed,
+  };
+}
+
+export function ldapConfigJson(store: Store, p: Extract<ProviderRec, { type: 'ldap' }>, app: ApplicationRec): Json {
+  const searchGroup = p.search_group !== null ? store.groupsByName.get(p.search_group) : undefined;
+  const cert = p.certificate !== null ? store.certs.get(p.certificate) : undefined;
+  return {
+    pk: p.pk,
+    name: p.name,
+    base_dn: p.base_dn,
+    bind_flow_slug: p.bind_flow,
+    application_slug: app.slug,
+    search_group: searchGroup?.pk ?? null,
+    certificate: cert?.pk ?? null,
+    tls_server_name: p.tls_server_name,
+    uid_start_number: p.uid_start_number,
+    gid_start_number: p.gid_start_number,
+    search_mode: p.search_mode,
+    bind_mode: p.bind_mode,
+    mfa_support: p.mfa_support,
+  };
+}
+
+export function radiusConfigJson(p: Extract<ProviderRec, { type: 'radius' }>, app: ApplicationRec): Json {
+  return {
+    pk: p.pk,
+    name: p.name,
+    application_slug: app.slug,
+    auth_flow_slug: p.auth_flow,
+    client_networks: p.client_networks,
+    shared_secret: p.shared_secret,
+    mfa_support: p.mfa_support,
+  };
+}
+
+/** authentik's `timedelta_from_string` ("hours=24;minutes=5") in seconds. */
+export function timedeltaSeconds(value: string): number {
+  const unit: Record<string, number> = { weeks: 604800, days: 86400, hours: 3600, minutes: 60, seconds: 1, milliseconds: 0.001, microseconds: 0.000001 };
+  let total = 0;
+  for (const part of value.split(';')) {
+    const [k, v] = part.split('=').map((s) => s.trim());
+    if (k && v && unit[k] !== undefined) total += Number(v) * unit[k];
+  }
+  return total;
+}
+
+export function proxyConfigJson(store: Store, p: Extract<ProviderRec, { type: 'proxy' }>, app: ApplicationRec, base: string): Json {
+  const cert = p.certificate !== null ? store.certs.get(p.certificate) : undefined;
+  const o = `${base}/application/o`;
+  return {
+    pk: p.pk,
+    name: p.name,
+    internal_host: p.internal_host,
+    external_host: p.external_host,
+    internal_host_ssl_validation: p.internal_host_ssl_validation,
+    client_id: p.client_id,
+    client_secret: p.client_secret,
+    oidc_configuration: {
+      issuer: `${o}/${app.slug}/`,
+      authorization_endpoint: `${o}/authorize/`,
+      token_endpoint: `${o}/token/`,
+      userinfo_endpoint: `${o}/userinfo/`,
+      end_session_endpoint: `${o}/${app.slug}/end-session/`,
+      introspection_endpoint: `${o}/introspect/`,
+      revocation_endpoint: `${o}/revoke/`,
+      device_authorization_endpoint: `${o}/device/`,
+      jwks_uri: `${o}/${app.slug}/jwks/`,
+      response_types_supported: ['code', 'id_token', 'id_token token', 'code token', 'code id_token', 'code id_token token'],
+      id_token_signing_alg_values_supported: ['HS256'],
+      subject_types_supported: ['public'],
+      token_endpoint_auth_methods_supported: ['client_secret_post', 'client_secret_basic'],
+    },
+    cookie_secret: p.cookie_secret,
+    certificate: cert?.pk ?? null,
+    skip_path_regex: p.skip_path_regex,
+    basic_auth_enabled: p.basic_auth_enabled,
+    basic_auth_password_attribute: p.basic_auth_password_attribute,
+    basic_auth_user_attribute: p.basic_auth_user_attribute,
+    mode: p.mode,
+    cookie_domain: p.cookie_domain,
+    access_token_validity: timedeltaSeconds(p.access_token_validity),
+    intercept_header_auth: p.intercept_header_auth,
+    scopes_to_request: ['openid', 'email', 'profile', 'ak_proxy'],
+    assigned_application_slug: app.slug,
+    assigned_application_name: app.name,
+  };
+}
+
+export function certificateJson(c: CertRec): Json {
+  const base = `/api/v3/crypto/certificatekeypairs/${c.pk}`;
+  return {
+    pk: c.pk,
+    name: c.name,
+    fingerprint_sha256: c.kp.fingerprintSha256,
+    fingerprint_sha1: c.kp.fingerprintSha1,
+    cert_expiry: c.kp.certExpiry,
+    cert_subject: c.kp.certSubject,
+    private_key_available: true,
+    private_key_type: c.kp.privateKeyType,
+    certificate_download_url: `${base}/view_certificate/?download`,
+    private_key_download_url: `${base}/view_private_key/?download`,
+    managed: c.managed,
+  };
+}
+
+export function brandJson(store: Store): Json {
+  const b = store.brand;
+  const out: Json = {
+    matched_domain: b.domain,
+    branding_title: b.branding_title,
+    branding_logo: b.branding_logo,
+    branding_favicon: b.branding_favicon,
+    ui_footer_links: b.ui_footer_links,
+    ui_theme: b.ui_theme,
+  };
+  // Unset flows are left out, as DRF does for a null `flow_x.slug` source.
+  for (const key of ['flow_authentication', 'flow_invalidation', 'flow_recovery', 'flow_unenrollment', 'flow_user_settings', 'flow_device_code'] as const) {
+    const v = b[key];
+    if (v !== null) out[key] = v;
+  }
+  out['default_locale'] = b.default_locale;
+  return out;
+}
+
+export function rootConfigJson(store: Store): Json {
+  const c = store.seed.root_config;
+  return {
+    error_reporting: { ...c.error_reporting },
+    capabilities: [...c.capabilities],
+    cache_timeout: c.cache_timeout,
+    cache_timeout_flows: c.cache_timeout_flows,
+    cache_timeout_policies: c.cache_timeout_policies,
+    cache_timeout_reputation: c.cache_timeout_reputation,
+  };
+}
+
+export { drfDate };
