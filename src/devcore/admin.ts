@@ -172,6 +172,8 @@ export interface DevCoreAdmin {
   updateOutpost(name: string, patch: OutpostPatch): void;
   setApplicationAccess(slug: string, groups: string[] | null): void;
   outpost(name: string): OutpostInfo;
+  /** Every outpost, in seed order. */
+  outposts(): OutpostInfo[];
 
   rotateCertificate(name: string): Promise<{ fingerprint_sha256: string }>;
   certificate(name: string): CertificateInfo;
@@ -289,6 +291,10 @@ export class Admin implements DevCoreAdmin {
   outpost(name: string): OutpostInfo {
     const o = this.store.mustOutpost(name);
     return { pk: o.pk, name: o.name, type: o.type, token: o.token, providers: [...o.providers] };
+  }
+
+  outposts(): OutpostInfo[] {
+    return [...this.store.outposts.keys()].map((name) => this.outpost(name));
   }
 
   rotateCertificate(name: string): Promise<{ fingerprint_sha256: string }> {

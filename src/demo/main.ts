@@ -1,0 +1,76 @@
+// `npm run demo`: the development core, a small upstream web app and the outpost for every
+// demo outpost, on the default ports, on one machine with nothing else installed.
+import { loadConfig, ConfigError, formatListen } from '../config/index.ts';
+import { startDevCore } from '../devcore/index.ts';
+import { PLUGINS } from '../listeners.ts';
+import { createRootLogger, named } from '../log.ts';
+import { Runtime } from '../runtime.ts';
+import { installSignalHandlers } from '../signals.ts';
+import { closeServer } from '../agent/net.ts';
+import { startUpstream } from './upstream.ts';
+
+const SEED = new URL('../../config/demo.yaml', import.meta.url).pathname;
+const CORE = { host: '127.0.0.1', port: 9900 };
+const UPSTREAM = { host: '127.0.0.1', port: 9901 };
+
+/** What to try against each listener of the demo, by outpost type. */
+const TRY: Record<string, (listen: string) => string[]> = {
+  ldap: (l) => [
+    `ldapsearch -x -H ldap://${l} -D 'cn=akadmin,ou=users,dc=ldap,dc=goauthentik,dc=io' -w akadmin -b 'dc=ldap,dc=goauthentik,dc=io' '(objectClass=user)' cn mail`,
+    `ldapwhoami -x -H ldap://${l} -D 'cn=alice,ou=users,dc=ldap,dc=goauthentik,dc=io' -w alice-password`,
+  ],
+  radius: (l) => [`echo 'User-Name=alice,User-Password=alice-password' | radclient -x ${l} auth demo-radius-secret`],
+  proxy: (l) => [`curl -si http://${l}/`],
+};
+const LISTEN_OF: Record<string, 'ldap' | 'radius' | 'http'> = { ldap: 'ldap', radius: 'radius', proxy: 'http' };
+
+async function main(): Promise<void> {
+  const logger = createRootLogger({ level: process.env['AUTHENTIK_LOG_LEVEL'] ?? 'info' });
+  const log = named(logger, 'demo');
+  const extraUsers = Number(process.env['DEMO_USERS'] ?? 0);
+  if (!Number.isInteger(extraUsers) || extraUsers < 0) throw new ConfigError(`DEMO_USERS: expected a whole number, got "${process.env['DEMO_USERS']}"`);
+
+  const coreLogger = named(logger, 'devcore');
+  coreLogger.level = 'warn';
+  const core = await startDevCore({ seed: SEED, ...CORE, extraUsers, logger: coreLogger });
+  const upstream = await startUpstream(UPSTREAM);
+  const outposts = core.admin.outposts();
+
+  const config = loadConfig({
+    files: [],
+    env: { ...process.env, AUTHENTIK_HOST: core.url, AUTHENTIK_TOKEN: outposts.map((o) => o.token).join(',') },
+  });
+  const runtime = new Runtime({ config, plugins: PLUGINS, logger });
+  installSignalHandlers(runtime, logger, async () => {
+    await closeServer(upstream);
+    await core.close();
+  });
+  await runtime.start();
+
+  const served = new Set(PLUGINS.map((p) => p.type));
+  const lines = [
+    '',
+    'authentik outpost demo',
+    `  development core   ${core.url}  (admin API: curl -H 'Authorization: Bearer devcore-admin' ${core.url}/_devcore/)`,
+    `  upstream web app   http://${UPSTREAM.host}:${UPSTREAM.port}`,
+    `  metrics            curl -s localhost:${runtime.metricsPort}/metrics | grep ^authentik_outpost`,
+    `  users              akadmin/akadmin, alice/alice-password, bob/bob-password (TOTP JBSWY3DPEHPK3PXP), carol (inactive)${extraUsers ? `, user1..user${extraUsers}/bench-pass` : ''}`,
+    '',
+  ];
+  for (const o of outposts) {
+    if (!served.has(o.type as never)) {
+      lines.push(`  ${o.name} (${o.type}): not in this build yet`);
+      continue;
+    }
+    const listen = formatListen(config.listen[LISTEN_OF[o.type] ?? 'http']).replace(/^0\.0\.0\.0:/, '127.0.0.1:');
+    lines.push(`  ${o.name} (${o.type}) on ${listen}; try:`, ...(TRY[o.type]?.(listen) ?? []).map((c) => `    ${c}`));
+  }
+  lines.push('', 'Ctrl-C stops the demo.', '');
+  process.stdout.write(`${lines.join('\n')}\n`);
+  log.info({ core: core.url, outposts: outposts.length, users: extraUsers }, 'demo running');
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`demo: ${(err as Error).message}\n`);
+  process.exit(1);
+});

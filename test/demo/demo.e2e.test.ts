@@ -1,0 +1,45 @@
+// `npm run demo` as a new user runs it: everything comes up on the default ports, and stops
+// cleanly on SIGTERM.
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { waitFor } from '../support/wait.ts';
+
+const DEMO = new URL('../../src/demo/main.ts', import.meta.url).pathname;
+
+describe('npm run demo', () => {
+  let child: ChildProcess;
+  let out = '';
+
+  before(async () => {
+    child = spawn(process.execPath, [DEMO], { env: { PATH: process.env['PATH'], HOME: process.env['HOME'], DEMO_USERS: '1000' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
+    await waitFor('demo running', () => out.includes('"event":"demo running"'), 20_000);
+  });
+  after(() => {
+    if (child.exitCode === null) child.kill('SIGKILL');
+  });
+
+  it('prints what to try, for every demo outpost', () => {
+    for (const name of ['demo-ldap', 'demo-radius', 'demo-proxy']) assert.match(out, new RegExp(`${name} \\(`));
+    assert.match(out, /alice\/alice-password/);
+  });
+
+  it('serves the core, the upstream app and the metrics endpoint on the default ports', async () => {
+    assert.equal((await fetch('http://127.0.0.1:9300/outpost.goauthentik.io/ping')).status, 204);
+    const cfg = await fetch('http://127.0.0.1:9900/api/v3/root/config/', { headers: { authorization: 'Bearer demo-ldap-token' } });
+    assert.equal(cfg.status, 200);
+    const users = (await (await fetch('http://127.0.0.1:9900/api/v3/core/users/?username=user1000', { headers: { authorization: 'Bearer demo-ldap-token' } })).json()) as { results: { username: string }[] };
+    assert.deepEqual(users.results.map((u) => u.username), ['user1000'], 'DEMO_USERS adds generated users');
+    const upstream = (await (await fetch('http://127.0.0.1:9901/', { headers: { accept: 'application/json', 'x-authentik-username': 'alice' } })).json()) as { user: string };
+    assert.equal(upstream.user, 'alice');
+  });
+
+  it('stops on SIGTERM with exit code 0', async () => {
+    child.kill('SIGTERM');
+    const [code] = (await once(child, 'exit')) as [number];
+    assert.equal(code, 0);
+  });
+});
