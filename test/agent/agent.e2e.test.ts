@@ -156,6 +156,22 @@ describe('agent against the development core', () => {
     assert.deepEqual(await outpost.runtime.refreshAll('test'), [true]);
   });
 
+  it('applies the outpost\'s log_level from authentik on refresh', async () => {
+    const debugLines = () => outpost.logs.lines.filter((l) => l['level'] === 'debug' && l['outpost'] === 'test-radius').length;
+    core.admin.updateOutpost('test-radius', { config: { log_level: 'warning' } });
+    await waitFor('quiet after log_level warning', async () => {
+      await outpost.runtime.refreshAll('test');
+      const before = debugLines();
+      await outpost.runtime.refreshAll('test');
+      return debugLines() === before;
+    });
+    core.admin.updateOutpost('test-radius', { config: { log_level: 'debug' } });
+    const before = debugLines();
+    await outpost.runtime.refreshAll('test');
+    await outpost.runtime.refreshAll('test');
+    assert.ok(debugLines() > before, 'debug lines again after log_level debug');
+  });
+
   it('never writes the token to its logs', () => {
     assert.ok(outpost.logs.raw.length > 10);
     for (const line of outpost.logs.raw) assert.ok(!line.includes(RADIUS_TOKEN), line);
