@@ -28,7 +28,7 @@ export const challengeSchema = z
     to: z.string().nullish(),
   })
   .loose()
-  .refine((c) => c.component !== '' || (c.type ?? '') !== '', { message: 'neither type nor component is set' });
+  .refine((c) => c.component !== '' || c.type === 'redirect', { message: 'challenge has no component' });
 export type Challenge = z.infer<typeof challengeSchema>;
 
 /** `device_uid` is a string in the API; a number is tolerated and echoed back unchanged. */
