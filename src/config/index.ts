@@ -3,6 +3,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { CidrError, parseCidr } from '../net/cidr.ts';
 import { ConfigError, resolveValue } from './resolve.ts';
 import { parseBool, parseDurationMs, parseHost, parseListen, parseTokens, type ListenAddress } from './parse.ts';
 
@@ -25,6 +26,21 @@ export interface Timing {
   shutdownTimeoutMs: number;
 }
 
+/** LDAP options beyond authentik's (authentik has none of these). */
+export interface LdapOptions {
+  /** Refuse binds with a password and searches (except the root DSE) on unencrypted connections. */
+  requireTls: boolean;
+  /** How long a successful bind is reused in `bind_mode: cached`. */
+  bindCacheTtlMs: number;
+  /** memberOf also lists parent groups. */
+  nestedGroups: boolean;
+  maxConnectionsPerClient: number;
+  idleTimeoutMs: number;
+  maxPduBytes: number;
+  /** Server-side limit of entries per search; 0 = none (authentik has none). */
+  sizeLimit: number;
+}
+
 export interface OutpostConfig {
   host: URL;
   hostBrowser: string;
@@ -32,7 +48,10 @@ export interface OutpostConfig {
   insecure: boolean;
   logLevel: string;
   listen: Record<ListenerName, ListenAddress>;
+  /** `AUTHENTIK_LISTEN__TRUSTED_PROXY_CIDRS`: peers whose PROXY protocol header is believed. */
+  trustedProxyCidrs: string[];
   timing: Timing;
+  ldap: LdapOptions;
 }
 
 const DEFAULT_LISTEN: Record<ListenerName, string> = {
@@ -72,9 +91,12 @@ const yamlSchema = z
     insecure: scalar,
     host_browser: scalar,
     log_level: scalar,
-    listen: z.object({ http: scalar, https: scalar, ldap: scalar, ldaps: scalar, radius: scalar, metrics: scalar }).partial(),
+    listen: z.object({ http: scalar, https: scalar, ldap: scalar, ldaps: scalar, radius: scalar, metrics: scalar, trusted_proxy_cidrs: scalar }).partial(),
     outpost: z
       .object({ api_timeout: scalar, flow_timeout: scalar, refresh_interval: scalar, reload_offset_max: scalar, shutdown_timeout: scalar })
+      .partial(),
+    ldap: z
+      .object({ require_tls: scalar, bind_cache_ttl: scalar, nested_groups: scalar, max_connections_per_client: scalar, idle_timeout: scalar, max_pdu_size: scalar, size_limit: scalar })
       .partial(),
   })
   .partial();
@@ -97,6 +119,7 @@ function yamlToVars(doc: unknown, file: string): Record<string, string> {
   set('AUTHENTIK_HOST_BROWSER', y.host_browser);
   set('AUTHENTIK_LOG_LEVEL', y.log_level);
   for (const [k, v] of Object.entries(y.listen ?? {})) set(`AUTHENTIK_LISTEN__${k.toUpperCase()}`, v);
+  for (const [k, v] of Object.entries(y.ldap ?? {})) set(`AUTHENTIK_LDAP__${k.toUpperCase()}`, v);
   for (const [k, v] of Object.entries(y.outpost ?? {})) set(`AUTHENTIK_OUTPOST__${k.toUpperCase()}`, v);
   return out;
 }
@@ -163,6 +186,35 @@ export function loadConfig(opts: LoadOptions = {}): OutpostConfig {
   if (timing.flowTimeoutMs <= 0) throw new ConfigError(`${TIMING_VARS.flowTimeoutMs}: must be greater than 0`);
   if (timing.refreshIntervalMs < 1000) throw new ConfigError(`${TIMING_VARS.refreshIntervalMs}: must be at least 1s`);
 
+  const int = (name: string, def: number, min: number): number => {
+    const raw = get(name);
+    if (raw === undefined) return def;
+    const n = Number(raw.trim());
+    if (!Number.isInteger(n) || n < min) throw new ConfigError(`${name}: expected a whole number of at least ${min}, got "${raw}"`);
+    return n;
+  };
+  const ldap: LdapOptions = {
+    requireTls: parseBool(get('AUTHENTIK_LDAP__REQUIRE_TLS') ?? 'false', 'AUTHENTIK_LDAP__REQUIRE_TLS'),
+    bindCacheTtlMs: parseDurationMs(get('AUTHENTIK_LDAP__BIND_CACHE_TTL') ?? '5m', 'AUTHENTIK_LDAP__BIND_CACHE_TTL'),
+    nestedGroups: parseBool(get('AUTHENTIK_LDAP__NESTED_GROUPS') ?? 'false', 'AUTHENTIK_LDAP__NESTED_GROUPS'),
+    maxConnectionsPerClient: int('AUTHENTIK_LDAP__MAX_CONNECTIONS_PER_CLIENT', 100, 1),
+    idleTimeoutMs: parseDurationMs(get('AUTHENTIK_LDAP__IDLE_TIMEOUT') ?? '5m', 'AUTHENTIK_LDAP__IDLE_TIMEOUT'),
+    maxPduBytes: int('AUTHENTIK_LDAP__MAX_PDU_SIZE', 2 * 1024 * 1024, 1024),
+    sizeLimit: int('AUTHENTIK_LDAP__SIZE_LIMIT', 0, 0),
+  };
+  const trustedProxyCidrs = (get('AUTHENTIK_LISTEN__TRUSTED_PROXY_CIDRS') ?? '')
+    .split(',')
+    .map((c) => c.trim())
+    .filter((c) => c !== '');
+  for (const cidr of trustedProxyCidrs) {
+    try {
+      parseCidr(cidr);
+    } catch (err) {
+      if (err instanceof CidrError) throw new ConfigError(`AUTHENTIK_LISTEN__TRUSTED_PROXY_CIDRS: "${cidr}" is not an address or CIDR range`);
+      throw err;
+    }
+  }
+
   return {
     host: parseHost(required('AUTHENTIK_HOST'), 'AUTHENTIK_HOST'),
     tokens: parseTokens(required('AUTHENTIK_TOKEN'), 'AUTHENTIK_TOKEN'),
@@ -171,7 +223,9 @@ export function loadConfig(opts: LoadOptions = {}): OutpostConfig {
     hostBrowser: get('AUTHENTIK_HOST_BROWSER') ?? '',
     logLevel: get('AUTHENTIK_LOG_LEVEL') ?? 'info',
     listen,
+    trustedProxyCidrs,
     timing,
+    ldap,
   };
 }
 

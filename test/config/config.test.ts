@@ -121,3 +121,23 @@ describe('config/outpost.example.yml', () => {
     assert.equal(c.timing.flowTimeoutMs, 30_000);
   });
 });
+
+describe('LDAP and proxy-protocol options', () => {
+  it('defaults to authentik behaviour', () => {
+    const c = load(base);
+    assert.deepEqual(c.trustedProxyCidrs, []);
+    assert.equal(c.ldap.requireTls, false);
+    assert.equal(c.ldap.bindCacheTtlMs, 300_000);
+    assert.equal(c.ldap.nestedGroups, false);
+    assert.equal(c.ldap.sizeLimit, 0);
+  });
+  it('reads and validates them', () => {
+    const c = load({ ...base, AUTHENTIK_LISTEN__TRUSTED_PROXY_CIDRS: '10.0.0.0/8, fd00::/8,192.0.2.1', AUTHENTIK_LDAP__REQUIRE_TLS: 'true', AUTHENTIK_LDAP__BIND_CACHE_TTL: '30s', AUTHENTIK_LDAP__MAX_CONNECTIONS_PER_CLIENT: '5' });
+    assert.deepEqual(c.trustedProxyCidrs, ['10.0.0.0/8', 'fd00::/8', '192.0.2.1']);
+    assert.equal(c.ldap.requireTls, true);
+    assert.equal(c.ldap.bindCacheTtlMs, 30_000);
+    assert.equal(c.ldap.maxConnectionsPerClient, 5);
+    assert.throws(() => load({ ...base, AUTHENTIK_LISTEN__TRUSTED_PROXY_CIDRS: '10.0.0.0/33' }), /AUTHENTIK_LISTEN__TRUSTED_PROXY_CIDRS: "10.0.0.0\/33" is not an address or CIDR range/);
+    assert.throws(() => load({ ...base, AUTHENTIK_LDAP__MAX_CONNECTIONS_PER_CLIENT: '0' }), /AUTHENTIK_LDAP__MAX_CONNECTIONS_PER_CLIENT: expected a whole number of at least 1/);
+  });
+});

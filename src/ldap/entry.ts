@@ -1,0 +1,42 @@
+// A directory entry as the outpost builds it: attribute names keep their spelling for the wire
+// (`sAMAccountName`), lookups for filters are by lower-case name.
+import type { FilterEntry } from './protocol/index.ts';
+
+export interface Attribute {
+  readonly type: string;
+  readonly values: readonly string[];
+  /** Operational attributes are returned only when asked for by name or with `+`. */
+  readonly operational?: boolean;
+}
+
+export interface LdapEntry extends FilterEntry {
+  readonly dn: string;
+  readonly attributes: readonly Attribute[];
+}
+
+/**
+ * Build an entry. Later attributes with the same name (any case) are merged into the first,
+ * keeping its spelling.
+ */
+export function makeEntry(dn: string, attributes: readonly Attribute[]): LdapEntry {
+  const byName = new Map<string, Attribute>();
+  const ordered: Attribute[] = [];
+  for (const a of attributes) {
+    const key = a.type.toLowerCase();
+    const prev = byName.get(key);
+    if (prev) {
+      const merged: Attribute = { ...prev, values: [...prev.values, ...a.values] };
+      byName.set(key, merged);
+      ordered[ordered.indexOf(prev)] = merged;
+    } else {
+      byName.set(key, a);
+      ordered.push(a);
+    }
+  }
+  return {
+    dn,
+    attributes: ordered,
+    get: (lower) => byName.get(lower)?.values,
+    keys: () => byName.keys(),
+  };
+}

@@ -1,0 +1,53 @@
+// Attribute selection for SearchResultEntry (RFC 4511 §4.5.1.8, RFC 3673). Pure.
+//
+// * empty list            → all user attributes (not operational ones)
+// * `*`                   → all user attributes
+// * `+`                   → all operational attributes (RFC 3673)
+// * `1.1`                 → no attributes, only when it is the only selector; ignored otherwise
+// * a name (`cn`, `MAIL`) → that attribute, user or operational, matched case-insensitively
+//                           with options stripped (`cn;lang-en` selects `cn`)
+// Selectors combine (`* +`, `cn +`, `* createTimestamp`). Returned attributes keep the
+// server's spelling and order. Empty strings are ignored (a list of only empty strings is
+// treated as an empty list, as authentik's library does).
+import type { Attribute } from '../entry.ts';
+
+export interface AttributeSelection {
+  readonly allUser: boolean;
+  readonly allOperational: boolean;
+  /** Lower-case attribute names (options stripped) selected by name. */
+  readonly names: ReadonlySet<string>;
+}
+
+/** Strips options and lower-cases: `CN;lang-en` → `cn`. */
+export function attributeBaseName(description: string): string {
+  const semi = description.indexOf(';');
+  return (semi === -1 ? description : description.slice(0, semi)).trim().toLowerCase();
+}
+
+export function parseAttributeSelection(requested: readonly string[]): AttributeSelection {
+  const selectors = requested.map((r) => r.trim()).filter((r) => r !== '');
+  if (selectors.length === 0) return { allUser: true, allOperational: false, names: new Set() };
+  let allUser = false;
+  let allOperational = false;
+  const names = new Set<string>();
+  for (const s of selectors) {
+    if (s === '*') allUser = true;
+    else if (s === '+') allOperational = true;
+    else if (s === '1.1') continue;
+    else {
+      const base = attributeBaseName(s);
+      if (base !== '') names.add(base);
+    }
+  }
+  return { allUser, allOperational, names };
+}
+
+export function isSelected(attribute: Attribute, selection: AttributeSelection): boolean {
+  if (attribute.operational === true ? selection.allOperational : selection.allUser) return true;
+  return selection.names.size > 0 && selection.names.has(attribute.type.toLowerCase());
+}
+
+/** The attributes of an entry that `selection` asks for, in the entry's order. */
+export function selectAttributes(attributes: readonly Attribute[], selection: AttributeSelection): Attribute[] {
+  return attributes.filter((a) => isSelected(a, selection));
+}
