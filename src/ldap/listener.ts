@@ -1,0 +1,251 @@
+// The LDAP listener: authentik's LDAP outpost on our wire server. One per process, fed by
+// every LDAP outpost the process serves; routes binds and searches to providers by base DN.
+import type { SecureContext } from 'node:tls';
+import type { Listener, ListenerHost, ListenerPlugin, OutpostContext } from '../agent/listener.ts';
+import { endSession, warmUp } from '../flow/index.ts';
+import { named, type Logger } from '../log.ts';
+import { ResultCode, compileFilter, normalizeDn, parseDn, SearchScope, type BindRequest, type CompareRequest, type Dn, type LdapResult, type SearchRequest } from './protocol/index.ts';
+import { LdapServer, createPrometheusServerMetrics, generateSelfSignedCertificate } from './server/index.ts';
+import type { BindOutcome, ClientInfo, LdapHandler, RequestContext, SearchOutcome } from './server/handler.ts';
+import { PagingStore, searchOutpost, type LdapDirectory, type Viewer } from './directory/index.ts';
+import { bindThroughFlow, type BindResult } from './bind/bind-flow.ts';
+import type { LdapSession } from './bind/identity.ts';
+import { LdapMetrics } from './metrics.ts';
+import { ldapProviderSchema, type LdapProviderConfig } from './provider-config.ts';
+import { buildOutpostProviders, providerForDn, usernameOf, type OutpostProviders, type ProviderInstance } from './providers.ts';
+
+/** Background logouts at once; beyond this (a core that hangs) unbinds skip the logout. */
+const MAX_PENDING_LOGOUTS = 256;
+
+interface Session extends LdapSession {
+  readonly paging: PagingStore;
+}
+
+export class LdapListener implements Listener<LdapProviderConfig>, LdapHandler {
+  private readonly host: ListenerHost;
+  private readonly log: Logger;
+  private readonly metrics: LdapMetrics;
+  private readonly outposts = new Map<string, OutpostProviders>();
+  private providers: readonly ProviderInstance[] = [];
+  private directories: readonly LdapDirectory[] = [];
+  private server: LdapServer | undefined;
+  private fallback: SecureContext | undefined;
+  private pendingLogouts = 0;
+  private _ports: { ldapPort?: number; ldapsPort?: number } = {};
+
+  constructor(host: ListenerHost) {
+    this.host = host;
+    this.log = named(host.logger, 'ldap');
+    this.metrics = new LdapMetrics(host.metrics.registry);
+  }
+
+  // ---- Listener ------------------------------------------------------------------------
+
+  async apply(ctx: OutpostContext, configs: readonly LdapProviderConfig[]): Promise<void> {
+    const previous = this.outposts.get(ctx.outpost.pk);
+    const { next, retired } = await buildOutpostProviders(ctx, configs, previous, { ldap: this.host.config.ldap, timing: this.host.config.timing });
+    this.outposts.set(ctx.outpost.pk, next);
+    this.providers = [...this.outposts.values()].flatMap((o) => o.providers);
+    this.directories = this.providers.map((p) => p.directory);
+    for (const p of retired) p.directory.close();
+    this.log.debug({ outpost: ctx.outpost.name, providers: next.providers.map((p) => p.config.name) }, 'applied LDAP providers');
+  }
+
+  async start(): Promise<void> {
+    this.fallback = (await generateSelfSignedCertificate()).secureContext;
+    const { config } = this.host;
+    const outpostName = [...this.outposts.values()][0]?.ctx.outpost.name ?? '';
+    this.server = new LdapServer({
+      handler: this,
+      listen: { ldap: config.listen.ldap, ldaps: config.listen.ldaps },
+      limits: { maxConnectionsPerAddress: config.ldap.maxConnectionsPerClient, idleTimeoutMs: config.ldap.idleTimeoutMs, maxPduSize: config.ldap.maxPduBytes },
+      trustedProxyNetworks: config.trustedProxyCidrs,
+      requireTls: config.ldap.requireTls,
+      logger: this.log,
+      metrics: createPrometheusServerMetrics(this.host.metrics.registry, outpostName),
+    });
+    const ports = await this.server.start();
+    this._ports = ports;
+    this.log.info({ ldap: ports.ldapPort, ldaps: ports.ldapsPort }, 'Starting LDAP server');
+  }
+
+  async stop(deadline: AbortSignal): Promise<void> {
+    await this.server?.stop(deadline);
+    for (const d of this.directories) d.close();
+  }
+
+  /** The ports actually bound (tests listen on port 0). */
+  get ports(): { ldapPort?: number; ldapsPort?: number } {
+    return this._ports;
+  }
+
+  async warmUp(ctx: OutpostContext): Promise<void> {
+    for (const p of this.outposts.get(ctx.outpost.pk)?.providers ?? []) {
+      const err = await warmUp(p.flow, p.config.bind_flow_slug);
+      if (err) this.log.debug({ provider: p.config.name, error: err.message }, 'bind flow warm-up failed');
+    }
+  }
+
+  // ---- LdapHandler ---------------------------------------------------------------------
+
+  async bind(ctx: RequestContext, req: BindRequest): Promise<BindOutcome> {
+    const started = performance.now();
+    const client = ctx.client;
+    const log = this.log.child({ bindDN: req.name.toLowerCase(), client: client.address, connection: client.id });
+    let dn: Dn;
+    try {
+      dn = parseDn(req.name);
+    } catch {
+      return this.rejectBind(log, undefined, started, { ok: false, code: ResultCode.invalidDNSyntax, reason: 'no_provider', message: 'the bind DN is not a valid DN' });
+    }
+    const provider = providerForDn(dn, this.providers);
+    const username = provider && usernameOf(dn, provider.base);
+    if (!provider || !username) {
+      return this.rejectBind(log, provider, started, { ok: false, code: ResultCode.insufficientAccessRights, reason: 'no_provider', message: 'no provider serves this bind DN (expected cn=<user>,ou=users,<base DN>)' });
+    }
+    if (req.authentication.method !== 'simple') {
+      return this.rejectBind(log, provider, started, { ok: false, code: ResultCode.authMethodNotSupported, reason: 'flow_error', message: 'only simple binds are supported' });
+    }
+    const password = req.authentication.password.toString('utf8');
+    const cacheKey = normalizeDn(dn);
+
+    let result: BindResult;
+    const cached = provider.bindCache?.lookup(cacheKey, password);
+    if (cached) {
+      log.debug({ provider: provider.config.name }, 'authenticated from session');
+      result = { ok: true, identity: cached };
+    } else {
+      result = await bindThroughFlow(provider.flow, provider.config, { username, password, clientIp: client.address, signal: ctx.signal });
+      if (result.ok) provider.bindCache?.store(cacheKey, password, { ...result.identity, coreSession: undefined });
+      else if (result.code === ResultCode.invalidCredentials) provider.bindCache?.forget(cacheKey);
+    }
+    if (!result.ok) return this.rejectBind(log, provider, started, result);
+
+    this.observe('bind', provider, started);
+    log.info({ provider: provider.config.name, took_ms: Math.round(performance.now() - started), can_search: result.identity.canSearch }, 'Bind request');
+    const session: Session = { dn: req.name, providerPk: provider.config.pk, outpostPk: provider.outpost.outpost.pk, identity: result.identity, paging: new PagingStore() };
+    return { result: { resultCode: ResultCode.success }, session };
+  }
+
+  async search(ctx: RequestContext, req: SearchRequest): Promise<SearchOutcome> {
+    const started = performance.now();
+    const session = ctx.session as Session | undefined;
+    const outcome = await searchOutpost(
+      {
+        request: req,
+        controls: ctx.controls,
+        paging: session?.paging ?? new PagingStore({ maxSearches: 1 }),
+        signal: ctx.signal,
+        bound: session !== undefined,
+        viewerFor: (dir) => viewerFor(session, dir),
+      },
+      this.directories,
+    );
+    const provider = this.providers.find((p) => p.config.pk === session?.providerPk);
+    this.observe('search', provider, started);
+    if (outcome.result.resultCode === ResultCode.insufficientAccessRights) this.reject('search', provider, session ? 'invalid_bind_dn' : 'empty_bind_dn');
+    this.log.debug(
+      {
+        bindDN: session?.dn.toLowerCase() ?? '',
+        baseDN: req.baseObject,
+        scope: SCOPE_NAMES[req.scope] ?? String(req.scope),
+        attributes: req.attributes,
+        client: ctx.client.address,
+        result: outcome.result.resultCode,
+        entries: outcome.entries.length,
+        took_ms: Math.round(performance.now() - started),
+      },
+      'Search request',
+    );
+    return outcome;
+  }
+
+  async compare(ctx: RequestContext, req: CompareRequest): Promise<LdapResult> {
+    const session = ctx.session as Session | undefined;
+    const found = await searchOutpost(
+      {
+        request: { type: 'search', baseObject: req.entry, scope: SearchScope.baseObject, derefAliases: 0, sizeLimit: 0, timeLimit: 0, typesOnly: false, filter: { type: 'present', attribute: 'objectClass' }, attributes: [] },
+        controls: [],
+        paging: new PagingStore({ maxSearches: 1 }),
+        signal: ctx.signal,
+        bound: session !== undefined,
+        viewerFor: (dir) => viewerFor(session, dir),
+      },
+      this.directories,
+    );
+    const entry = found.entries[0];
+    if (found.result.resultCode !== ResultCode.success || !entry) {
+      return found.result.resultCode === ResultCode.success ? { resultCode: ResultCode.noSuchObject, diagnosticMessage: 'no such entry' } : found.result;
+    }
+    const value = req.value.toString('utf8');
+    const attribute = req.attribute.split(';')[0]?.toLowerCase() ?? '';
+    if (entry.get(attribute) === undefined) return { resultCode: ResultCode.noSuchAttribute, diagnosticMessage: `the entry has no attribute ${req.attribute}` };
+    const matches = compileFilter({ type: 'equalityMatch', attribute: req.attribute, value }).matches(entry);
+    return { resultCode: matches ? ResultCode.compareTrue : ResultCode.compareFalse };
+  }
+
+  sessionEnded(client: ClientInfo, session: LdapSession): void {
+    const provider = this.providers.find((p) => p.config.pk === session.providerPk && p.outpost.outpost.pk === session.outpostPk);
+    this.log.debug({ bindDN: session.dn.toLowerCase(), client: client.address }, 'Unbind request');
+    const coreSession = session.identity.coreSession;
+    const flow = this.outposts.get(session.outpostPk)?.invalidationFlow;
+    if (!provider || !coreSession || !flow) return;
+    if (this.pendingLogouts >= MAX_PENDING_LOGOUTS) {
+      this.log.warn({ pending: this.pendingLogouts }, 'too many logouts pending; not ending this core session');
+      return;
+    }
+    this.pendingLogouts++;
+    void endSession(provider.flow, { invalidationFlowSlug: flow, session: coreSession, clientIp: client.address })
+      .then((outcome) => {
+        if (outcome.kind !== 'passed') this.log.debug({ outcome: outcome.kind, error: 'message' in outcome ? outcome.message : '' }, 'logout flow did not finish');
+      })
+      .finally(() => this.pendingLogouts--);
+  }
+
+  secureContext(serverName: string | undefined): SecureContext {
+    const withTls = this.providers.filter((p) => p.keyPair?.secureContext);
+    // authentik compared `tls_server_name` by pointer and never matched; we compare names.
+    const name = serverName?.toLowerCase();
+    if (name) {
+      const byName = withTls.find((p) => p.config.tls_server_name.toLowerCase() === name);
+      if (byName?.keyPair?.secureContext) return byName.keyPair.secureContext;
+    }
+    const distinct = new Set(withTls.map((p) => p.keyPair?.fingerprint));
+    if (distinct.size === 1 && withTls[0]?.keyPair?.secureContext) return withTls[0].keyPair.secureContext;
+    if (!this.fallback) throw new Error('the LDAP listener has not started');
+    return this.fallback;
+  }
+
+  // ---- helpers -------------------------------------------------------------------------
+
+  private rejectBind(log: Logger, provider: ProviderInstance | undefined, started: number, result: Extract<BindResult, { ok: false }>): BindOutcome {
+    this.observe('bind', provider, started);
+    this.reject('bind', provider, result.reason);
+    log.info({ provider: provider?.config.name, reason: result.reason, result: result.code, took_ms: Math.round(performance.now() - started) }, 'Bind request failed');
+    return { result: { resultCode: result.code, diagnosticMessage: result.message } };
+  }
+
+  private observe(type: 'bind' | 'search', provider: ProviderInstance | undefined, started: number): void {
+    this.metrics.requests.observe({ outpost_name: provider?.outpost.outpost.name ?? '', type, app: provider?.config.application_slug ?? '' }, (performance.now() - started) / 1000);
+  }
+
+  private reject(type: 'bind' | 'search', provider: ProviderInstance | undefined, reason: string): void {
+    this.metrics.rejected.inc({ outpost_name: provider?.outpost.outpost.name ?? '', type, reason, app: provider?.config.application_slug ?? '' });
+  }
+}
+
+const SCOPE_NAMES: Record<number, string> = { 0: 'Base Object', 1: 'Single Level', 2: 'Whole Subtree', 3: 'Subordinates' };
+
+/** What a connection may see in a directory: its own provider's rules; nothing elsewhere. */
+function viewerFor(session: LdapSession | undefined, dir: LdapDirectory): Viewer {
+  if (!session || dir.provider.pk !== session.providerPk) return { kind: 'anonymous' };
+  return session.identity.canSearch ? { kind: 'all' } : { kind: 'self', userPk: session.identity.userPk };
+}
+
+export const ldapPlugin: ListenerPlugin<LdapProviderConfig> = {
+  type: 'ldap',
+  providersPath: '/outposts/ldap/',
+  providerSchema: ldapProviderSchema,
+  pageSize: 100,
+  create: (host) => new LdapListener(host),
+};
