@@ -30,10 +30,15 @@ async function main(): Promise<void> {
   const extraUsers = Number(process.env['DEMO_USERS'] ?? 0);
   if (!Number.isInteger(extraUsers) || extraUsers < 0) throw new ConfigError(`DEMO_USERS: expected a whole number, got "${process.env['DEMO_USERS']}"`);
 
+  const ldapMode = process.env['DEMO_LDAP_MODE'] ?? 'direct';
+  if (ldapMode !== 'direct' && ldapMode !== 'cached') throw new ConfigError(`DEMO_LDAP_MODE: expected direct or cached, got "${ldapMode}"`);
+
   const coreLogger = named(logger, 'devcore');
   coreLogger.level = 'warn';
   const core = await startDevCore({ seed: SEED, ...CORE, extraUsers, logger: coreLogger });
   const upstream = await startUpstream(UPSTREAM);
+  // The demo LDAP provider binds and searches in `direct` mode unless asked otherwise.
+  core.admin.updateProvider('ldap-provider', { bind_mode: ldapMode, search_mode: ldapMode });
   const outposts = core.admin.outposts();
 
   const config = loadConfig({
@@ -67,7 +72,7 @@ async function main(): Promise<void> {
   }
   lines.push('', 'Ctrl-C stops the demo.', '');
   process.stdout.write(`${lines.join('\n')}\n`);
-  log.info({ core: core.url, outposts: outposts.length, users: extraUsers }, 'demo running');
+  log.info({ core: core.url, outposts: outposts.length, users: extraUsers, ldap_mode: ldapMode }, 'demo running');
 }
 
 main().catch((err: unknown) => {

@@ -2,18 +2,21 @@
 // cleanly on SIGTERM.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { promisify } from 'node:util';
 import { once } from 'node:events';
 import { waitFor } from '../support/wait.ts';
 
 const DEMO = new URL('../../src/demo/main.ts', import.meta.url).pathname;
+const run = promisify(execFile);
+const BASE = 'dc=ldap,dc=goauthentik,dc=io';
 
 describe('npm run demo', () => {
   let child: ChildProcess;
   let out = '';
 
   before(async () => {
-    child = spawn(process.execPath, [DEMO], { env: { PATH: process.env['PATH'], HOME: process.env['HOME'], DEMO_USERS: '1000' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    child = spawn(process.execPath, [DEMO], { env: { PATH: process.env['PATH'], HOME: process.env['HOME'], DEMO_USERS: '1000', DEMO_LDAP_MODE: 'cached' }, stdio: ['ignore', 'pipe', 'pipe'] });
     child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
     child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
     await waitFor('demo running', () => out.includes('"event":"demo running"'), 20_000);
@@ -35,6 +38,14 @@ describe('npm run demo', () => {
     assert.deepEqual(users.results.map((u) => u.username), ['user1000'], 'DEMO_USERS adds generated users');
     const upstream = (await (await fetch('http://127.0.0.1:9901/', { headers: { accept: 'application/json', 'x-authentik-username': 'alice' } })).json()) as { user: string };
     assert.equal(upstream.user, 'alice');
+  });
+
+  it('answers the LDAP commands the README shows (cached mode)', async () => {
+    const who = await run('ldapwhoami', ['-x', '-H', 'ldap://127.0.0.1:3389', '-D', `cn=alice,ou=users,${BASE}`, '-w', 'alice-password']);
+    assert.equal(who.stdout.trim(), `dn:cn=alice,ou=users,${BASE}`);
+    const search = await run('ldapsearch', ['-x', '-LLL', '-H', 'ldap://127.0.0.1:3389', '-D', `cn=akadmin,ou=users,${BASE}`, '-w', 'akadmin', '-b', BASE, '(cn=user1000)', 'cn', 'uidNumber']);
+    assert.match(search.stdout, /^dn: cn=user1000,ou=users,dc=ldap,dc=goauthentik,dc=io$/m);
+    assert.match(search.stdout, /^uidNumber: \d+$/m);
   });
 
   it('stops on SIGTERM with exit code 0', async () => {
