@@ -2,14 +2,13 @@
 // Usage: npm run bench:flow [-- --seconds 10 --concurrency 16]
 // The core runs in its own process so that the two do not share one event loop.
 import { spawn } from 'node:child_process';
-import { once } from 'node:events';
-import { createServer } from 'node:net';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { CoreApi, createDispatcher } from '../src/agent/core-api.ts';
 import { createFlowExecutor, LDAP_PARAMS } from '../src/flow/index.ts';
 import { createRootLogger } from '../src/log.ts';
 import { userAgent } from '../src/version.ts';
+import { freePort } from './support.ts';
 
 const { values } = parseArgs({
   options: {
@@ -23,13 +22,6 @@ const { values } = parseArgs({
 const seconds = Number(values.seconds);
 const concurrency = Number(values.concurrency);
 
-async function freePort(): Promise<number> {
-  const srv = createServer().listen(0, '127.0.0.1');
-  await once(srv, 'listening');
-  const { port } = srv.address() as { port: number };
-  srv.close();
-  return port;
-}
 
 const port = await freePort();
 const core = spawn(process.execPath, [new URL('../src/devcore/main.ts', import.meta.url).pathname], {

@@ -4,10 +4,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { parseArgs } from 'node:util';
 import { BASE_DN, startSlapd } from './slapd.ts';
 import { LoadConnection, runLoad, type RunResult } from './load.ts';
+import { freePort } from '../support.ts';
 
 const { values } = parseArgs({
   options: {
@@ -25,13 +25,6 @@ const PASSWORD = 'bench-pass';
 const BIND_USERS = Math.min(1000, USERS);
 const ROOT = new URL('../../', import.meta.url).pathname;
 
-async function freePort(): Promise<number> {
-  const srv = createServer().listen(0, '127.0.0.1');
-  await once(srv, 'listening');
-  const { port } = srv.address() as { port: number };
-  srv.close();
-  return port;
-}
 
 async function until(what: string, fn: () => Promise<boolean>, timeoutMs = 120_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
