@@ -7,7 +7,8 @@ import { named, type Logger } from './log.ts';
 import { userAgent } from './version.ts';
 import { Agent } from './agent/agent.ts';
 import { CoreApi, createDispatcher } from './agent/core-api.ts';
-import { ListenerSet, type ListenerPlugin } from './agent/listener.ts';
+import { ListenerSet, type Listener, type ListenerPlugin } from './agent/listener.ts';
+import type { OutpostType } from './agent/schemas.ts';
 import { AgentMetrics } from './agent/metrics.ts';
 import { MetricsServer } from './agent/metrics-server.ts';
 
@@ -56,6 +57,11 @@ export class Runtime {
       isReady: () => this.agents.every((a) => a.state.phase === 'serving' || a.state.phase === 'skipped'),
       logger: named(opts.logger, 'metrics'),
     });
+  }
+
+  /** The listener serving outposts of `type`, once an agent created it (tests read its ports). */
+  listener(type: OutpostType): Listener<unknown> | undefined {
+    return this.listeners.find(type);
   }
 
   get metricsPort(): number {

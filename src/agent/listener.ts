@@ -79,6 +79,11 @@ export class ListenerSet {
     return entry.listener;
   }
 
+  /** The listener of `type` if one was created (no creation). */
+  find(type: OutpostType): Listener<unknown> | undefined {
+    return this.instances.get(type)?.listener;
+  }
+
   /** Starts the listener of `type` once; later calls share the first start. */
   ensureStarted(type: OutpostType): Promise<void> {
     const entry = this.instances.get(type);

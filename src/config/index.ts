@@ -41,6 +41,21 @@ export interface LdapOptions {
   sizeLimit: number;
 }
 
+/** Message-Authenticator policy: `auto` enforces it once a client has sent one (FreeRADIUS). */
+export type MessageAuthenticatorPolicy = 'yes' | 'no' | 'auto';
+
+/** RADIUS options beyond authentik's. */
+export interface RadiusOptions {
+  /** Default policy, and per-provider overrides by provider name. */
+  requireMessageAuthenticator: { default: MessageAuthenticatorPolicy; byProvider: Record<string, MessageAuthenticatorPolicy> };
+  /** Drop Access-Requests carrying Proxy-State without a Message-Authenticator (BlastRADIUS). */
+  limitProxyState: MessageAuthenticatorPolicy;
+  /** Authentications running at once; beyond, requests are dropped (the NAS retransmits). */
+  maxConcurrent: number;
+  /** Deadline of one authentication, below a NAS's retransmission budget. */
+  requestTimeoutMs: number;
+}
+
 export interface OutpostConfig {
   host: URL;
   hostBrowser: string;
@@ -52,6 +67,7 @@ export interface OutpostConfig {
   trustedProxyCidrs: string[];
   timing: Timing;
   ldap: LdapOptions;
+  radius: RadiusOptions;
 }
 
 const DEFAULT_LISTEN: Record<ListenerName, string> = {
@@ -95,6 +111,7 @@ const yamlSchema = z
     outpost: z
       .object({ api_timeout: scalar, flow_timeout: scalar, refresh_interval: scalar, reload_offset_max: scalar, shutdown_timeout: scalar })
       .partial(),
+    radius: z.object({ require_message_authenticator: scalar, limit_proxy_state: scalar, max_concurrent: scalar, request_timeout: scalar }).partial(),
     ldap: z
       .object({ require_tls: scalar, bind_cache_ttl: scalar, nested_groups: scalar, max_connections_per_client: scalar, idle_timeout: scalar, max_pdu_size: scalar, size_limit: scalar })
       .partial(),
@@ -120,6 +137,7 @@ function yamlToVars(doc: unknown, file: string): Record<string, string> {
   set('AUTHENTIK_LOG_LEVEL', y.log_level);
   for (const [k, v] of Object.entries(y.listen ?? {})) set(`AUTHENTIK_LISTEN__${k.toUpperCase()}`, v);
   for (const [k, v] of Object.entries(y.ldap ?? {})) set(`AUTHENTIK_LDAP__${k.toUpperCase()}`, v);
+  for (const [k, v] of Object.entries(y.radius ?? {})) set(`AUTHENTIK_RADIUS__${k.toUpperCase()}`, v);
   for (const [k, v] of Object.entries(y.outpost ?? {})) set(`AUTHENTIK_OUTPOST__${k.toUpperCase()}`, v);
   return out;
 }
@@ -202,6 +220,12 @@ export function loadConfig(opts: LoadOptions = {}): OutpostConfig {
     maxPduBytes: int('AUTHENTIK_LDAP__MAX_PDU_SIZE', 2 * 1024 * 1024, 1024),
     sizeLimit: int('AUTHENTIK_LDAP__SIZE_LIMIT', 0, 0),
   };
+  const radius: RadiusOptions = {
+    requireMessageAuthenticator: parseMaPolicies(get('AUTHENTIK_RADIUS__REQUIRE_MESSAGE_AUTHENTICATOR') ?? 'auto', 'AUTHENTIK_RADIUS__REQUIRE_MESSAGE_AUTHENTICATOR'),
+    limitProxyState: parseMaPolicy(get('AUTHENTIK_RADIUS__LIMIT_PROXY_STATE') ?? 'auto', 'AUTHENTIK_RADIUS__LIMIT_PROXY_STATE'),
+    maxConcurrent: int('AUTHENTIK_RADIUS__MAX_CONCURRENT', 64, 1),
+    requestTimeoutMs: parseDurationMs(get('AUTHENTIK_RADIUS__REQUEST_TIMEOUT') ?? '15s', 'AUTHENTIK_RADIUS__REQUEST_TIMEOUT'),
+  };
   const trustedProxyCidrs = (get('AUTHENTIK_LISTEN__TRUSTED_PROXY_CIDRS') ?? '')
     .split(',')
     .map((c) => c.trim())
@@ -226,7 +250,27 @@ export function loadConfig(opts: LoadOptions = {}): OutpostConfig {
     trustedProxyCidrs,
     timing,
     ldap,
+    radius,
   };
+}
+
+function parseMaPolicy(value: string, what: string): MessageAuthenticatorPolicy {
+  const v = value.trim().toLowerCase();
+  if (v === 'auto') return 'auto';
+  if (v === 'yes' || v === 'true' || v === '1') return 'yes';
+  if (v === 'no' || v === 'false' || v === '0') return 'no';
+  throw new ConfigError(`${what}: expected yes, no or auto, got "${value}"`);
+}
+
+/** `auto` or `auto,vpn-provider=yes,legacy-switches=no`: a default and per-provider overrides. */
+function parseMaPolicies(value: string, what: string): RadiusOptions['requireMessageAuthenticator'] {
+  const out: RadiusOptions['requireMessageAuthenticator'] = { default: 'auto', byProvider: {} };
+  for (const part of value.split(',').map((p) => p.trim()).filter((p) => p !== '')) {
+    const eq = part.lastIndexOf('=');
+    if (eq < 0) out.default = parseMaPolicy(part, what);
+    else out.byProvider[part.slice(0, eq).trim()] = parseMaPolicy(part.slice(eq + 1), `${what} (${part.slice(0, eq).trim()})`);
+  }
+  return out;
 }
 
 /** One listen address from the environment alone (the healthcheck needs nothing else). */

@@ -8,6 +8,8 @@ import { ResultCode, compileFilter, normalizeDn, parseDn, SearchScope, type Bind
 import { LdapServer, createPrometheusServerMetrics, generateSelfSignedCertificate } from './server/index.ts';
 import type { BindOutcome, ClientInfo, LdapHandler, RequestContext, SearchOutcome } from './server/handler.ts';
 import { PagingStore, searchOutpost, type LdapDirectory, type Viewer } from './directory/index.ts';
+import { userDn } from './directory/entries.ts';
+import { prepareFilter } from './directory/analysis.ts';
 import { bindThroughFlow, type BindResult } from './bind/bind-flow.ts';
 import type { LdapSession } from './bind/identity.ts';
 import { LdapMetrics } from './metrics.ts';
@@ -123,7 +125,9 @@ export class LdapListener implements Listener<LdapProviderConfig>, LdapHandler {
 
     this.observe('bind', provider, started);
     log.info({ provider: provider.config.name, took_ms: Math.round(performance.now() - started), can_search: result.identity.canSearch }, 'Bind request');
-    const session: Session = { dn: req.name, providerPk: provider.config.pk, outpostPk: provider.outpost.outpost.pk, identity: result.identity, paging: new PagingStore() };
+    // WhoAmI names the user's entry (RFC 4532: the authorization identity), whichever bind DN
+    // form found it (`uid=`, no `ou=users`, another case).
+    const session: Session = { dn: userDn(provider.directory.layout, result.identity.username), providerPk: provider.config.pk, outpostPk: provider.outpost.outpost.pk, identity: result.identity, paging: new PagingStore() };
     return { result: { resultCode: ResultCode.success }, session };
   }
 
@@ -180,7 +184,8 @@ export class LdapListener implements Listener<LdapProviderConfig>, LdapHandler {
     const value = req.value.toString('utf8');
     const attribute = req.attribute.split(';')[0]?.toLowerCase() ?? '';
     if (entry.get(attribute) === undefined) return { resultCode: ResultCode.noSuchAttribute, diagnosticMessage: `the entry has no attribute ${req.attribute}` };
-    const matches = compileFilter({ type: 'equalityMatch', attribute: req.attribute, value }).matches(entry);
+    // The same matching as a search filter, DN-valued attributes (memberOf, entryDN) compared as DNs.
+    const matches = compileFilter(prepareFilter({ type: 'equalityMatch', attribute: req.attribute, value })).matches(entry);
     return { resultCode: matches ? ResultCode.compareTrue : ResultCode.compareFalse };
   }
 

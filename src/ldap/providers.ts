@@ -75,7 +75,7 @@ export async function buildOutpostProviders(
         outpost: ctx,
         base,
         directory,
-        bindCache: config.bind_mode === 'cached' ? new BindCache({ ttlMs: opts.ldap.bindCacheTtlMs, max: 100_000 }) : undefined,
+        bindCache: config.bind_mode === 'cached' ? (carriedBindCache(previous, config) ?? new BindCache({ ttlMs: opts.ldap.bindCacheTtlMs, max: 100_000 })) : undefined,
         flow: { core: ctx.api, logger: log, metrics: flowMetricsFrom(ctx.metrics), attemptTimeoutMs: opts.timing.flowTimeoutMs, requestTimeoutMs: opts.timing.flowTimeoutMs },
         keyPair: undefined,
       };
@@ -110,6 +110,20 @@ export async function buildOutpostProviders(
 
   await revalidateBindCaches(ctx, built);
   return { next: { ctx, providers: built, invalidationFlow }, retired: [...old.values()] };
+}
+
+/** What a cached bind vouches for: the flow, the access check and the search permission it ran with. */
+function bindSettings(c: LdapProviderConfig): string {
+  return JSON.stringify([c.base_dn, c.bind_flow_slug, c.application_slug, c.search_group, c.mfa_support]);
+}
+
+/**
+ * A provider whose settings changed but not in what a bind depends on (e.g. its certificate
+ * or search mode) keeps its cached binds, as authentik carries its session cache over by pk.
+ */
+function carriedBindCache(previous: OutpostProviders | undefined, config: LdapProviderConfig): BindCache | undefined {
+  const before = previous?.providers.find((p) => p.config.pk === config.pk);
+  return before?.bindCache && bindSettings(before.config) === bindSettings(config) ? before.bindCache : undefined;
 }
 
 /**

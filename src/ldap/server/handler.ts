@@ -24,7 +24,7 @@ export interface ClientInfo {
  * it needs in it. Never shared between connections.
  */
 export interface BoundSession {
-  /** The bind DN as the client sent it (for WhoAmI: `dn:<dn>`). */
+  /** The DN the connection is bound as (WhoAmI answers `dn:<dn>`). */
   readonly dn: string;
 }
 
