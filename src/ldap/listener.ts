@@ -200,8 +200,10 @@ export class LdapListener implements Listener<LdapProviderConfig>, LdapHandler {
       return;
     }
     this.pendingLogouts++;
+    const started = performance.now();
     void endSession(provider.flow, { invalidationFlowSlug: flow, session: coreSession, clientIp: client.address })
       .then((outcome) => {
+        this.observe('unbind', provider, started);
         if (outcome.kind !== 'passed') this.log.debug({ outcome: outcome.kind, error: 'message' in outcome ? outcome.message : '' }, 'logout flow did not finish');
       })
       .finally(() => this.pendingLogouts--);
@@ -230,7 +232,7 @@ export class LdapListener implements Listener<LdapProviderConfig>, LdapHandler {
     return { result: { resultCode: result.code, diagnosticMessage: result.message } };
   }
 
-  private observe(type: 'bind' | 'search', provider: ProviderInstance | undefined, started: number): void {
+  private observe(type: 'bind' | 'search' | 'unbind', provider: ProviderInstance | undefined, started: number): void {
     this.metrics.requests.observe({ outpost_name: provider?.outpost.outpost.name ?? '', type, app: provider?.config.application_slug ?? '' }, (performance.now() - started) / 1000);
   }
 

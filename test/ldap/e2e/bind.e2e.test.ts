@@ -185,6 +185,7 @@ describe('LDAP outpost: binds', () => {
     // The devcore's logout stage flushes the session: it disappears from the list.
     await waitFor('the core session to end', () => !o.core.admin.listSessions().some((s) => s.session_key === key));
     assert.ok(flowRequests(o.core, since).some((r) => r.path === '/api/v3/flows/executor/default-invalidation-flow/'), 'the brand\'s invalidation flow ran');
+    await waitFor('an unbind observation', async () => /authentik_outpost_ldap_requests_count\{[^}]*type="unbind"[^}]*\} [1-9]/.test(await metricsText(o.metricsUrl)));
   });
 
   it('a second bind on the same connection ends the first bind\'s core session', async () => {
