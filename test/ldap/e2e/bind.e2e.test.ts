@@ -90,6 +90,22 @@ describe('LDAP outpost: binds', () => {
     assert.equal((await whoami(auth('alice'))).code, 0, 'allowed again once the policy is lifted');
   });
 
+  it('an access check or users/me that fails never lets the bind through (authentik answered 0 after a panic)', async (t) => {
+    t.after(() => o.core.admin.clearFaults());
+    for (const [path, status, code] of [
+      ['/api/v3/core/applications/', 500, 52],
+      ['/api/v3/core/applications/', 403, 1],
+      ['/api/v3/core/users/me/', 502, 52],
+      ['/api/v3/core/users/me/', 404, 1],
+    ] as const) {
+      o.core.admin.setFaults({ pathPrefix: path, failStatus: status, failCount: 1 });
+      const r = await whoami(auth('alice'));
+      assert.equal(r.code, code, `${path} answering ${status}: ${r.stdout}${r.stderr}`);
+      o.core.admin.clearFaults();
+    }
+    assert.equal((await whoami(auth('alice'))).code, 0, 'binds work again once the core answers');
+  });
+
   it('a DN outside every base DN → 50', async () => {
     const r = await whoami(['-x', '-D', 'cn=alice,ou=users,dc=other,dc=example', '-w', PASSWORDS['alice']!]);
     assert.equal(r.code, 50, r.stdout + r.stderr);
