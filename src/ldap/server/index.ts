@@ -34,4 +34,4 @@ export {
   type SelfSignedOptions,
 } from './self-signed.ts';
 export { PduReader, type PduReadResult } from './pdu-reader.ts';
-export { LogLimiter, type LogDecision, type LogLimiterOptions } from './log-limiter.ts';
+export { LogLimiter, type LogDecision, type LogLimiterOptions } from '../../net/log-limiter.ts';

@@ -23,7 +23,7 @@ import { CidrMatcher, normalizeIp } from '../../net/cidr.ts';
 import { LdapConnection, type ConnectionHost } from './connection.ts';
 import type { LdapHandler } from './handler.ts';
 import { resolveLimits, type LdapLimits } from './limits.ts';
-import { LogLimiter } from './log-limiter.ts';
+import { LogLimiter } from '../../net/log-limiter.ts';
 import { noopServerMetrics, type ConnectionRejectReason, type LdapServerMetrics, type ListenerKind, type PduRejectReason } from './metrics.ts';
 
 /** Controls a search may carry as critical by default: paged results (RFC 2696), ManageDsaIT (RFC 3296, a no-op here). */

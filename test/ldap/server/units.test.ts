@@ -10,7 +10,7 @@ import { CidrError, CidrMatcher, cidrContains, formatIp, normalizeIp, parseCidr,
 import { PROXY_V2_SIGNATURE, encodeProxyHeader, parseProxyHeader, proxySignature } from '../../../src/ldap/server/proxy-protocol.ts';
 import { parseAttributeSelection, selectAttributes } from '../../../src/ldap/server/select.ts';
 import { PduReader } from '../../../src/ldap/server/pdu-reader.ts';
-import { LogLimiter } from '../../../src/ldap/server/log-limiter.ts';
+import { LogLimiter } from '../../../src/net/log-limiter.ts';
 import { generateSelfSignedCertificate } from '../../../src/ldap/server/self-signed.ts';
 import { createPrometheusServerMetrics, resultName } from '../../../src/ldap/server/metrics.ts';
 import { resolveLimits } from '../../../src/ldap/server/limits.ts';
