@@ -2,5 +2,6 @@
 // skipped with one log line.
 import type { ListenerPlugin } from './agent/listener.ts';
 import { ldapPlugin } from './ldap/listener.ts';
+import { radiusPlugin } from './radius/listener.ts';
 
-export const PLUGINS: readonly ListenerPlugin[] = [ldapPlugin as ListenerPlugin];
+export const PLUGINS: readonly ListenerPlugin[] = [ldapPlugin as ListenerPlugin, radiusPlugin as ListenerPlugin];

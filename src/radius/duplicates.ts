@@ -1,0 +1,50 @@
+// RFC 5080 §2.2.2 duplicate detection, keyed by client address, port, Identifier and Request
+// Authenticator. A retransmission of a request still being processed is not run again; one
+// that arrives after the answer gets that same answer, so a one-time code is not used twice
+// (authentik ran the flow again). Bounded in size and time.
+import { LRUCache } from 'lru-cache';
+
+export type Seen = { readonly kind: 'new' } | { readonly kind: 'in-flight' } | { readonly kind: 'answered'; readonly reply: Buffer };
+
+export interface DuplicateOptions {
+  /** How long an answer is kept for retransmissions (FreeRADIUS: cleanup_delay 5 s). */
+  readonly ttlMs: number;
+  /** Answers kept at most. */
+  readonly max: number;
+}
+
+export function requestKey(address: string, port: number, identifier: number, authenticator: Uint8Array): string {
+  return `${address}|${port}|${identifier}|${Buffer.from(authenticator).toString('hex')}`;
+}
+
+export class DuplicateCache {
+  private readonly inFlight = new Set<string>();
+  private readonly answered: LRUCache<string, Buffer>;
+
+  constructor(opts: DuplicateOptions) {
+    this.answered = new LRUCache<string, Buffer>({ max: opts.max, ttl: opts.ttlMs });
+  }
+
+  /** Look the request up; a `new` one is marked in flight until `answer` or `abandon`. */
+  check(key: string): Seen {
+    if (this.inFlight.has(key)) return { kind: 'in-flight' };
+    const reply = this.answered.get(key);
+    if (reply) return { kind: 'answered', reply };
+    this.inFlight.add(key);
+    return { kind: 'new' };
+  }
+
+  answer(key: string, reply: Buffer): void {
+    this.inFlight.delete(key);
+    this.answered.set(key, reply);
+  }
+
+  /** The request got no answer (dropped, timed out): a retransmission may try again. */
+  abandon(key: string): void {
+    this.inFlight.delete(key);
+  }
+
+  get pending(): number {
+    return this.inFlight.size;
+  }
+}
