@@ -48,6 +48,17 @@ describe('npm run demo', () => {
     assert.match(search.stdout, /^uidNumber: \d+$/m);
   });
 
+  it('answers the RADIUS command the README shows', async () => {
+    const child = spawn('radclient', ['-x', '-r', '1', '-t', '3', '127.0.0.1:1812', 'auth', 'demo-radius-secret'], { stdio: ['pipe', 'pipe', 'pipe'] });
+    let text = '';
+    child.stdout.on('data', (d: Buffer) => (text += d.toString()));
+    child.stdin.end('User-Name=alice,User-Password=alice-password\n');
+    const [code] = (await once(child, 'exit')) as [number];
+    assert.equal(code, 0, text);
+    assert.match(text, /Received Access-Accept/);
+    assert.match(text, /Message-Authenticator = 0x[0-9a-f]{32}/);
+  });
+
   it('stops on SIGTERM with exit code 0', async () => {
     child.kill('SIGTERM');
     const [code] = (await once(child, 'exit')) as [number];
