@@ -226,6 +226,8 @@ export function loadConfig(opts: LoadOptions = {}): OutpostConfig {
     maxConcurrent: int('AUTHENTIK_RADIUS__MAX_CONCURRENT', 64, 1),
     requestTimeoutMs: parseDurationMs(get('AUTHENTIK_RADIUS__REQUEST_TIMEOUT') ?? '15s', 'AUTHENTIK_RADIUS__REQUEST_TIMEOUT'),
   };
+  // A zero deadline would drop every request unanswered.
+  if (radius.requestTimeoutMs <= 0) throw new ConfigError('AUTHENTIK_RADIUS__REQUEST_TIMEOUT: must be greater than 0');
   const trustedProxyCidrs = (get('AUTHENTIK_LISTEN__TRUSTED_PROXY_CIDRS') ?? '')
     .split(',')
     .map((c) => c.trim())
@@ -267,8 +269,13 @@ function parseMaPolicies(value: string, what: string): RadiusOptions['requireMes
   const out: RadiusOptions['requireMessageAuthenticator'] = { default: 'auto', byProvider: {} };
   for (const part of value.split(',').map((p) => p.trim()).filter((p) => p !== '')) {
     const eq = part.lastIndexOf('=');
-    if (eq < 0) out.default = parseMaPolicy(part, what);
-    else out.byProvider[part.slice(0, eq).trim()] = parseMaPolicy(part.slice(eq + 1), `${what} (${part.slice(0, eq).trim()})`);
+    if (eq < 0) {
+      out.default = parseMaPolicy(part, what);
+      continue;
+    }
+    const name = part.slice(0, eq).trim();
+    if (name === '') throw new ConfigError(`${what}: a provider name is missing before "${part.slice(eq)}"`);
+    out.byProvider[name] = parseMaPolicy(part.slice(eq + 1), `${what} (${name})`);
   }
   return out;
 }

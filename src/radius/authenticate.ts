@@ -29,6 +29,16 @@ function unavailable(status: number | undefined): boolean {
   return status !== undefined && status >= 500;
 }
 
+/** `p`, or a rejection as soon as `signal` aborts (`p` itself is left to settle on its own). */
+function untilAborted<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    if (signal.aborted) onAbort();
+    else signal.addEventListener('abort', onAbort, { once: true });
+    p.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
+}
+
 export async function authenticate(deps: FlowDeps, req: AuthRequest): Promise<AuthDecision> {
   const { packet, provider } = req;
   const name = getString(packet.attributes, AttributeType.userName);
@@ -60,9 +70,11 @@ export async function authenticate(deps: FlowDeps, req: AuthRequest): Promise<Au
   if (outcome.kind === 'denied') return { kind: 'reject', username, reason: authentikReason(outcome), error: outcome.message };
 
   try {
-    const access = await executor.checkAccess(provider.application_slug);
+    // The deadline covers the access check too (the executor bounds it only per HTTP call).
+    const access = await untilAborted(executor.checkAccess(provider.application_slug), req.signal);
     if (!access.passing) return { kind: 'reject', username, reason: 'access_denied', error: 'access denied by the application\'s policies' };
   } catch (err) {
+    if (req.signal.aborted) return { kind: 'drop', username, reason: 'deadline', error: 'the deadline passed during the application access check' };
     if (err instanceof CoreError && (err.kind === 'transport' || err.kind === 'timeout' || unavailable(err.status))) {
       return { kind: 'drop', username, reason: 'core_unavailable', error: err.message };
     }

@@ -6,12 +6,13 @@ import type { Listener, ListenerHost, ListenerPlugin, OutpostContext } from '../
 import type { MessageAuthenticatorPolicy } from '../config/index.ts';
 import { flowMetricsFrom, type FlowDeps } from '../flow/index.ts';
 import { named, type Logger } from '../log.ts';
+import { normalizeIp } from '../net/cidr.ts';
 import { LogLimiter } from '../net/log-limiter.ts';
 import { authenticate, type AuthDecision } from './authenticate.ts';
 import { ClientTable } from './clients.ts';
 import { DuplicateCache, requestKey } from './duplicates.ts';
 import { RadiusMetrics, type DropReason } from './metrics.ts';
-import { AttributeType, RadiusCode, SharedSecret, authenticateRequest, codeName, decodePacket, encodeReply, textAttribute, type RadiusPacket } from './protocol/index.ts';
+import { AttributeType, RadiusCode, SharedSecret, authenticateRequest, codeName, decodePacket, encodeReply, hasAttribute, textAttribute, type RadiusPacket } from './protocol/index.ts';
 import { radiusProviderSchema, type RadiusProviderConfig } from './provider-config.ts';
 import { UdpListener } from './udp.ts';
 
@@ -92,7 +93,8 @@ export class RadiusListener implements Listener<RadiusProviderConfig> {
   private onDatagram(msg: Buffer, from: RemoteInfo, reply: (packet: Buffer) => void): void {
     if (this.stopping) return;
     const match = this.clients.match(from.address);
-    if (!match) return this.drop('unknown_client', from.address, 'No matching prefixes found');
+    // Logged as the address it would be matched as (a dual-stack socket reports IPv4 clients as ::ffff:a.b.c.d).
+    if (!match) return this.drop('unknown_client', normalizeIp(from.address) ?? from.address, 'No matching prefixes found');
     const provider = match.provider;
     const decoded = decodePacket(msg);
     if (!decoded.ok) return this.drop('malformed', match.address, `malformed packet: ${decoded.detail}`);
@@ -112,13 +114,17 @@ export class RadiusListener implements Listener<RadiusProviderConfig> {
       }
       const reason: DropReason =
         auth.reason === 'missing_message_authenticator'
-          ? packet.code === RadiusCode.accessRequest && !required ? 'proxy_state_without_message_authenticator' : 'missing_message_authenticator'
+          ? // Not required by policy, Status-Server or EAP: only limit_proxy_state drops it.
+            packet.code === RadiusCode.accessRequest && !required && !hasAttribute(packet.attributes, AttributeType.eapMessage)
+            ? 'proxy_state_without_message_authenticator'
+            : 'missing_message_authenticator'
           : auth.reason === 'bad_request_authenticator'
             ? 'bad_request_authenticator'
             : 'bad_message_authenticator';
       return this.drop(reason, match.address, reason === 'bad_message_authenticator' ? 'Invalid message authenticator' : `dropped: ${reason.replaceAll('_', ' ')}`);
     }
-    if (auth.messageAuthenticator === 'valid' && policy === 'auto' && !this.maClients.has(match.address)) {
+    // Both `auto` settings key on "this client has sent a Message-Authenticator".
+    if (auth.messageAuthenticator === 'valid' && (policy === 'auto' || limitProxyState === 'auto') && !this.maClients.has(match.address)) {
       if (this.maClients.size >= MA_CLIENTS_MAX) this.maClients.clear();
       this.maClients.add(match.address);
     }
@@ -126,14 +132,22 @@ export class RadiusListener implements Listener<RadiusProviderConfig> {
     switch (packet.code) {
       case RadiusCode.statusServer:
         // RFC 5997: alive. Only authentic (Message-Authenticator checked) requests get here.
+        this.logRequest(packet, provider, match.address);
         reply(encodeReply(packet, { code: RadiusCode.accessAccept, secret: provider.secret, echoProxyState: false }));
         return;
       case RadiusCode.accessRequest:
         return this.onAccessRequest(packet, provider, match.address, from.port, reply);
       default:
-        // Accounting-Request and the rest: authentic but not served here (as authentik).
+        // Accounting-Request and the rest: authentic but not served here. authentik logs them
+        // ("Radius Request") and answers nothing.
+        this.logRequest(packet, provider, match.address);
         this.metrics.ignored.inc({ code: codeName(packet.code) });
     }
+  }
+
+  /** authentik's info line for every packet that reaches its handler. */
+  private logRequest(packet: RadiusPacket, provider: Provider, address: string): void {
+    this.log.info({ request: randomUUID(), client: address, provider: provider.name, code: codeName(packet.code), id: packet.identifier }, 'Radius Request');
   }
 
   private onAccessRequest(packet: RadiusPacket, provider: Provider, address: string, port: number, reply: (packet: Buffer) => void): void {

@@ -141,3 +141,54 @@ describe('LDAP and proxy-protocol options', () => {
     assert.throws(() => load({ ...base, AUTHENTIK_LDAP__MAX_CONNECTIONS_PER_CLIENT: '0' }), /AUTHENTIK_LDAP__MAX_CONNECTIONS_PER_CLIENT: expected a whole number of at least 1/);
   });
 });
+
+describe('RADIUS options', () => {
+  it('default to auto / auto, 64 concurrent authentications and a 15 s deadline', () => {
+    const c = load(base);
+    assert.deepEqual(c.radius, { requireMessageAuthenticator: { default: 'auto', byProvider: {} }, limitProxyState: 'auto', maxConcurrent: 64, requestTimeoutMs: 15_000 });
+  });
+
+  it('read require_message_authenticator as yes|no|auto with per-provider overrides', () => {
+    const req = (v: string) => load({ ...base, AUTHENTIK_RADIUS__REQUIRE_MESSAGE_AUTHENTICATOR: v }).radius.requireMessageAuthenticator;
+    assert.deepEqual(req('yes'), { default: 'yes', byProvider: {} });
+    assert.deepEqual(req('No'), { default: 'no', byProvider: {} });
+    assert.deepEqual(req(' auto '), { default: 'auto', byProvider: {} });
+    assert.deepEqual(req('true'), { default: 'yes', byProvider: {} });
+    assert.deepEqual(req('0'), { default: 'no', byProvider: {} });
+    assert.deepEqual(req('auto,vpn-provider=yes'), { default: 'auto', byProvider: { 'vpn-provider': 'yes' } });
+    assert.deepEqual(req('no, Legacy Switches = auto ,vpn=yes'), { default: 'no', byProvider: { 'Legacy Switches': 'auto', vpn: 'yes' } });
+    assert.deepEqual(req('vpn=yes'), { default: 'auto', byProvider: { vpn: 'yes' } }, 'the default stays auto when only overrides are given');
+  });
+
+  it('reject bad policy values, naming the variable (and the provider)', () => {
+    assert.throws(() => load({ ...base, AUTHENTIK_RADIUS__REQUIRE_MESSAGE_AUTHENTICATOR: 'maybe' }), /AUTHENTIK_RADIUS__REQUIRE_MESSAGE_AUTHENTICATOR: expected yes, no or auto, got "maybe"/);
+    assert.throws(() => load({ ...base, AUTHENTIK_RADIUS__REQUIRE_MESSAGE_AUTHENTICATOR: 'auto,vpn=sometimes' }), /AUTHENTIK_RADIUS__REQUIRE_MESSAGE_AUTHENTICATOR \(vpn\): expected yes, no or auto/);
+    assert.throws(() => load({ ...base, AUTHENTIK_RADIUS__REQUIRE_MESSAGE_AUTHENTICATOR: 'auto,=yes' }), /AUTHENTIK_RADIUS__REQUIRE_MESSAGE_AUTHENTICATOR: a provider name is missing before "=yes"/);
+    assert.throws(() => load({ ...base, AUTHENTIK_RADIUS__LIMIT_PROXY_STATE: 'vpn=yes' }), /AUTHENTIK_RADIUS__LIMIT_PROXY_STATE: expected yes, no or auto/);
+  });
+
+  it('read limit_proxy_state, max_concurrent and request_timeout', () => {
+    const c = load({ ...base, AUTHENTIK_RADIUS__LIMIT_PROXY_STATE: 'yes', AUTHENTIK_RADIUS__MAX_CONCURRENT: '2', AUTHENTIK_RADIUS__REQUEST_TIMEOUT: '500ms' });
+    assert.equal(c.radius.limitProxyState, 'yes');
+    assert.equal(c.radius.maxConcurrent, 2);
+    assert.equal(c.radius.requestTimeoutMs, 500);
+    assert.equal(load({ ...base, AUTHENTIK_RADIUS__REQUEST_TIMEOUT: '30' }).radius.requestTimeoutMs, 30_000, 'a bare number is seconds');
+  });
+
+  it('reject a concurrency below 1 and a deadline of zero', () => {
+    assert.throws(() => load({ ...base, AUTHENTIK_RADIUS__MAX_CONCURRENT: '0' }), /AUTHENTIK_RADIUS__MAX_CONCURRENT: expected a whole number of at least 1, got "0"/);
+    assert.throws(() => load({ ...base, AUTHENTIK_RADIUS__MAX_CONCURRENT: '2.5' }), /AUTHENTIK_RADIUS__MAX_CONCURRENT: expected a whole number/);
+    assert.throws(() => load({ ...base, AUTHENTIK_RADIUS__REQUEST_TIMEOUT: 'soon' }), /AUTHENTIK_RADIUS__REQUEST_TIMEOUT: expected a duration/);
+    // A zero deadline would drop every request unanswered.
+    assert.throws(() => load({ ...base, AUTHENTIK_RADIUS__REQUEST_TIMEOUT: '0s' }), /AUTHENTIK_RADIUS__REQUEST_TIMEOUT: must be greater than 0/);
+  });
+
+  it('are read from the radius section of a YAML file; the environment wins', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cfg-'));
+    const file = join(dir, 'outpost.yml');
+    writeFileSync(file, 'host: https://yaml.example.com\ntoken: t\nradius:\n  require_message_authenticator: "auto, vpn=yes"\n  limit_proxy_state: true\n  max_concurrent: 8\n  request_timeout: 20s\n');
+    const c = load({}, [file]);
+    assert.deepEqual(c.radius, { requireMessageAuthenticator: { default: 'auto', byProvider: { vpn: 'yes' } }, limitProxyState: 'yes', maxConcurrent: 8, requestTimeoutMs: 20_000 });
+    assert.equal(load({ AUTHENTIK_RADIUS__MAX_CONCURRENT: '3' }, [file]).radius.maxConcurrent, 3);
+  });
+});

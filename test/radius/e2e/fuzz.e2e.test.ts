@@ -1,0 +1,130 @@
+// Fuzzing the running listener: thousands of random datagrams and mutations of valid packets
+// (every code we see, with and without Message-Authenticator) from two clients. Every reply
+// that comes back must be a well-formed, signed answer to one of the requests sent; afterwards
+// a good request is still answered, and drops were counted and their logs rate-limited.
+// Deterministic (seeded), bounded in time.
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import radius from 'radius';
+import { AttributeType, RadiusCode, decodePacket, encodeRequest, textAttribute, userPasswordAttribute, verifyResponse } from '../../../src/radius/protocol/index.ts';
+import { prng, randomBytes } from '../protocol/helpers.ts';
+import { DROPPED, PASSWORDS, SECRET, UdpClient, accessRequest, checkReply, startRadiusOutpost, type RadiusOutpost } from './support.ts';
+
+const AUTH = Buffer.from('00112233445566778899aabbccddeeff', 'hex');
+
+const corpus: Buffer[] = [
+  accessRequest({ user: 'fuzz-user', password: 'pw;123456', identifier: 1, authenticator: AUTH, messageAuthenticator: true, attributes: [{ type: AttributeType.proxyState, value: Buffer.from([1]) }] }).packet,
+  accessRequest({ user: 'fuzz-user', password: 'x'.repeat(40), identifier: 2, authenticator: AUTH }).packet,
+  accessRequest({ user: 'fuzz-user', identifier: 3, authenticator: AUTH, attributes: [{ type: AttributeType.chapPassword, value: Buffer.alloc(17, 7) }] }).packet,
+  accessRequest({ user: 'fuzz-user', identifier: 4, authenticator: AUTH, messageAuthenticator: true, attributes: [{ type: AttributeType.eapMessage, value: Buffer.from([2, 1, 0, 6, 1, 0x41]) }] }).packet,
+  encodeRequest({ code: RadiusCode.statusServer, identifier: 5, authenticator: AUTH, secret: SECRET }),
+  encodeRequest({ code: RadiusCode.accountingRequest, identifier: 6, secret: SECRET, attributes: [textAttribute(AttributeType.userName, 'fuzz-user'), { type: 40, value: Buffer.from([0, 0, 0, 1]) }] }),
+  encodeRequest({ code: 40, identifier: 7, secret: SECRET, attributes: [textAttribute(AttributeType.userName, 'fuzz-user')] }),
+  encodeRequest({ code: RadiusCode.accessAccept, identifier: 8, authenticator: AUTH, secret: SECRET, attributes: [userPasswordAttribute('p', SECRET, AUTH)] }),
+  radius.encode({ code: 'Access-Request', secret: SECRET, identifier: 9, add_message_authenticator: true, attributes: [['User-Name', 'fuzz-user'], ['User-Password', 'y'.repeat(100)], ['NAS-Port', 5]] }),
+];
+
+function mutate(rand: () => number, src: Buffer): Buffer {
+  const b = Buffer.from(src);
+  const pick = (n: number): number => Math.floor(rand() * n);
+  switch (pick(7)) {
+    case 0:
+      for (let i = 0, n = 1 + pick(4); i < n && b.length > 0; i++) {
+        const at = pick(b.length);
+        b[at] = b[at]! ^ (1 << pick(8));
+      }
+      return b;
+    case 1:
+      b[pick(b.length)] = pick(256);
+      return b;
+    case 2:
+      return b.subarray(0, pick(b.length + 1));
+    case 3:
+      return Buffer.concat([b, randomBytes(rand, 1 + pick(64))]);
+    case 4:
+      if (b.length >= 4) b.writeUInt16BE(rand() < 0.5 ? pick(0x10000) : Math.max(0, b.length + pick(9) - 4), 2);
+      return b;
+    case 5: {
+      let off = 20;
+      for (let i = 0, target = pick(8); i < target && off + 1 < b.length && b[off + 1]! >= 2; i++) off += b[off + 1]!;
+      if (off + 1 < b.length) b[off + 1] = [0, 1, 2, 3, 18, 255][pick(6)]!;
+      return b;
+    }
+    default: {
+      if (b.length < 20) return b;
+      const out = Buffer.concat([b.subarray(0, 20), randomBytes(rand, pick(120))]);
+      out.writeUInt16BE(out.length, 2);
+      return out;
+    }
+  }
+}
+
+let o: RadiusOutpost;
+before(async () => {
+  o = await startRadiusOutpost();
+});
+after(() => o?.stop());
+
+describe('fuzzing the listener', () => {
+  it('survives 4000 hostile datagrams, answers only what it should, then serves a good request', async () => {
+    const rand = prng(0xf022);
+    const clients = [await UdpClient.open('127.0.0.1'), await UdpClient.open('127.0.0.3')];
+    const sentById = new Map<number, Buffer[]>();
+    const started = performance.now();
+    try {
+      for (let i = 0; i < 4000; i++) {
+        let d: Buffer;
+        if (i % 4 === 0) {
+          d = randomBytes(rand, Math.floor(rand() * (i % 40 === 0 ? 4200 : 120)));
+          if (d.length >= 4 && rand() < 0.5) d.writeUInt16BE(Math.min(d.length, 20 + Math.floor(rand() * 100)), 2);
+        } else {
+          d = corpus[i % corpus.length]!;
+          for (let k = 0, depth = 1 + Math.floor(rand() * 3); k < depth; k++) d = mutate(rand, d);
+        }
+        if (d.length >= 20) {
+          const list = sentById.get(d[1]!) ?? [];
+          list.push(Buffer.from(d.subarray(4, 20)));
+          sentById.set(d[1]!, list);
+        }
+        await clients[i % 2]!.send(d, o.port);
+        if (i % 200 === 199) await new Promise((r) => setImmediate(r));
+      }
+      // Let what was admitted finish.
+      await new Promise((r) => setTimeout(r, 1000));
+      const replies = [...(await clients[0]!.collect(0)), ...(await clients[1]!.collect(0))];
+      for (const reply of replies) {
+        const d = decodePacket(reply);
+        assert.ok(d.ok, `a well-formed reply: ${reply.toString('hex')}`);
+        assert.ok(d.packet.code === RadiusCode.accessAccept || d.packet.code === RadiusCode.accessReject, `code ${d.packet.code}`);
+        const candidates = sentById.get(d.packet.identifier) ?? [];
+        assert.ok(
+          candidates.some((auth) => {
+            const v = verifyResponse(d.packet, auth, SECRET);
+            return v.authenticator && v.messageAuthenticator === 'valid' && v.messageAuthenticatorFirst;
+          }),
+          `the reply answers one of our requests with ID ${d.packet.identifier}, signed, MA first`,
+        );
+      }
+      assert.ok(replies.length > 0, 'some mutated requests were still valid and answered');
+    } finally {
+      for (const c of clients) await c.close();
+    }
+    const elapsed = performance.now() - started;
+    assert.ok(elapsed < 15_000, `bounded: ${Math.round(elapsed)} ms`);
+
+    // Still serving, from a client that took part and from a new one.
+    const fresh = await UdpClient.open('127.0.0.4');
+    try {
+      const req = accessRequest({ user: 'alice', password: PASSWORDS.alice, messageAuthenticator: true });
+      assert.equal(checkReply(await fresh.exchange(req.packet, o.port), req).code, RadiusCode.accessAccept);
+    } finally {
+      await fresh.close();
+    }
+    for (const reason of ['malformed', 'bad_message_authenticator']) assert.ok((await o.metric(DROPPED, { reason })) > 50, `${reason} drops counted`);
+    assert.ok((await o.metric('authentik_outpost_radius_packets_ignored_total')) > 0, 'ignored codes counted');
+    // Drop warnings are rate-limited per reason and client: a flood does not flood the logs.
+    const dropWarnings = o.outpost.logs.lines.filter((l) => l['level'] === 'warning' && typeof l['reason'] === 'string' && l['ip'] !== undefined);
+    assert.ok(dropWarnings.length <= 30, `${dropWarnings.length} drop warnings`);
+    assert.ok(!o.outpost.logs.lines.some((l) => l['event'] === 'RADIUS request failed'), 'no request crashed its handler');
+  });
+});

@@ -1,0 +1,141 @@
+// Bounded work: at most AUTHENTIK_RADIUS__MAX_CONCURRENT authentications at once (the rest are
+// dropped; the NAS retransmits), a per-request deadline (AUTHENTIK_RADIUS__REQUEST_TIMEOUT),
+// and no answer at all while the core is unreachable. authentik has no limit, no deadline, and
+// (with the core down) rejects: a Reject there would lock users out on a core hiccup, so we
+// answer nothing and let the NAS retry or fail over. Both are deliberate.
+import { after, afterEach, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { decodePacket, RadiusCode } from '../../../src/radius/protocol/index.ts';
+import { waitFor } from '../../support/wait.ts';
+import { DROPPED, PASSWORDS, SECRET, UdpClient, accessRequest, assertNoReply, assertReply, checkReply, flowRuns, radclient, startRadiusOutpost, type BuiltRequest, type RadiusOutpost } from './support.ts';
+
+const EXECUTOR = '/api/v3/flows/executor/';
+const CHECK_ACCESS = '/api/v3/core/applications/';
+const ALICE = `User-Name=alice,User-Password=${PASSWORDS.alice}`;
+
+describe('load and failures', { concurrency: true }, () => {
+  describe('MAX_CONCURRENT=2', { concurrency: 1 }, () => {
+    let o: RadiusOutpost;
+    let udp: UdpClient;
+    before(async () => {
+      o = await startRadiusOutpost({ env: { AUTHENTIK_RADIUS__MAX_CONCURRENT: '2' } });
+      udp = await UdpClient.open();
+    });
+    after(async () => {
+      await udp?.close();
+      await o?.stop();
+    });
+
+    it('a burst of 10 → 2 run, 8 are dropped (never answered wrongly); afterwards requests are served', async () => {
+      // Each executor call takes 150 ms: one authentication lasts ~600 ms.
+      o.core.admin.setFaults({ pathPrefix: EXECUTOR, latencyMs: 150 });
+      const since = o.core.admin.requests().length;
+      const overloaded0 = await o.metric(DROPPED, { reason: 'overloaded' });
+      const burst: BuiltRequest[] = Array.from({ length: 10 }, (_, i) => accessRequest({ user: 'alice', password: PASSWORDS.alice, identifier: i }));
+      for (const r of burst) await udp.send(r.packet, o.port);
+      const replies = await waitFor('the two answers', async () => {
+        const got = await udp.collect(100);
+        return got.length > 0 ? got : undefined;
+      }, 5000);
+      replies.push(...(await udp.collect(900)));
+      assert.equal(replies.length, 2, 'only the two admitted requests are answered');
+      for (const reply of replies) {
+        const id = reply[1]!;
+        assert.equal(checkReply(reply, burst[id]!).code, RadiusCode.accessAccept, 'a correct answer to its own request');
+      }
+      assert.equal(flowRuns(o.core, since), 2, 'at most 2 ran');
+      assert.equal(await o.metric(DROPPED, { reason: 'overloaded' }), overloaded0 + 8);
+      assert.equal(await o.metric('authentik_outpost_radius_requests_in_flight'), 0);
+      // The NAS retransmits a dropped request: it is served now.
+      o.core.admin.clearFaults();
+      const answeredIds = new Set(replies.map((r) => r[1]));
+      const dropped = burst.find((r) => !answeredIds.has(r.identifier))!;
+      assert.equal(checkReply(await udp.exchange(dropped.packet, o.port), dropped).code, RadiusCode.accessAccept);
+      assertReply(await radclient(o.target, 'auth', SECRET, ALICE), 'Access-Accept');
+    });
+  });
+
+  describe('REQUEST_TIMEOUT=500ms, and the core failing', { concurrency: 1 }, () => {
+    let o: RadiusOutpost;
+    let udp: UdpClient;
+    before(async () => {
+      o = await startRadiusOutpost({ env: { AUTHENTIK_RADIUS__REQUEST_TIMEOUT: '500ms' } });
+      udp = await UdpClient.open('127.0.0.2');
+    });
+    after(async () => {
+      await udp?.close();
+      await o?.stop();
+    });
+    afterEach(() => o.core.admin.clearFaults());
+
+    it('a core slower than the deadline → no reply (reason deadline); a later retransmission succeeds', async () => {
+      o.core.admin.setFaults({ pathPrefix: EXECUTOR, latencyMs: 2000 });
+      const deadline0 = await o.metric(DROPPED, { reason: 'deadline' });
+      const req = accessRequest({ user: 'alice', password: PASSWORDS.alice });
+      const [viaRadclient] = await Promise.all([
+        radclient(o.target, 'auth', SECRET, ALICE, { noReply: true }),
+        (async () => {
+          await udp.send(req.packet, o.port);
+          await waitFor('two deadline drops', async () => (await o.metric(DROPPED, { reason: 'deadline' })) >= deadline0 + 2, 3000);
+          assert.equal(udp.take(), undefined, 'no reply to our request');
+          o.core.admin.clearFaults();
+          // The NAS retransmits the same datagram: it is not answered from any cache, it runs again.
+          const reply = checkReply(await udp.exchange(req.packet, o.port), req);
+          assert.equal(reply.code, RadiusCode.accessAccept);
+        })(),
+      ]);
+      assertNoReply(viaRadclient);
+      assert.equal(await o.metric(DROPPED, { reason: 'deadline' }), deadline0 + 2);
+    });
+
+    it('the deadline covers the application access check too', async () => {
+      // The flow takes ~400 ms (4 calls of 100 ms); check_access would take 3 s.
+      o.core.admin.setFaults({ pathPrefix: EXECUTOR, latencyMs: 100 });
+      const deadline0 = await o.metric(DROPPED, { reason: 'deadline' });
+      const unavailable0 = await o.metric(DROPPED, { reason: 'core_unavailable' });
+      const req = accessRequest({ user: 'alice', password: PASSWORDS.alice });
+      const t0 = performance.now();
+      await udp.send(req.packet, o.port);
+      await new Promise((r) => setTimeout(r, 200));
+      o.core.admin.setFaults({ pathPrefix: CHECK_ACCESS, latencyMs: 3000 });
+      await waitFor('the deadline drop', async () => (await o.metric(DROPPED, { reason: 'deadline' })) === deadline0 + 1, 3000, 10);
+      const elapsed = performance.now() - t0;
+      assert.ok(elapsed < 850, `dropped at the 500 ms deadline, not after a full check_access timeout: ${Math.round(elapsed)} ms`);
+      assert.equal(await o.metric(DROPPED, { reason: 'core_unavailable' }), unavailable0, 'a deadline, not a core failure');
+      assert.equal(udp.take(), undefined);
+    });
+
+    it('core down → no reply (reason core_unavailable), never an Accept or a Reject; back up → served', async () => {
+      const unavailable0 = await o.metric(DROPPED, { reason: 'core_unavailable' });
+      await o.core.admin.stopListening();
+      try {
+        const [good, bad] = await Promise.all([
+          radclient(o.target, 'auth', SECRET, ALICE, { noReply: true }),
+          radclient(o.target, 'auth', SECRET, `User-Name=alice,User-Password=wrong`, { noReply: true }),
+        ]);
+        assertNoReply(good);
+        assertNoReply(bad);
+        assert.equal(await o.metric(DROPPED, { reason: 'core_unavailable' }), unavailable0 + 2);
+      } finally {
+        await o.core.admin.startListening();
+      }
+      assertReply(await radclient(o.target, 'auth', SECRET, ALICE), 'Access-Accept');
+    });
+
+    it('core errors (503) on the flow or on the access check → no reply (reason core_unavailable)', async () => {
+      for (const pathPrefix of [EXECUTOR, CHECK_ACCESS]) {
+        const unavailable0 = await o.metric(DROPPED, { reason: 'core_unavailable' });
+        o.core.admin.setFaults({ pathPrefix, failStatus: 503 });
+        const req = accessRequest({ user: 'alice', password: PASSWORDS.alice });
+        await udp.send(req.packet, o.port);
+        await waitFor(`the drop (${pathPrefix})`, async () => (await o.metric(DROPPED, { reason: 'core_unavailable' })) === unavailable0 + 1);
+        assert.equal(await udp.next(100), undefined);
+        o.core.admin.clearFaults();
+      }
+      const req = accessRequest({ user: 'alice', password: PASSWORDS.alice });
+      const reply = await udp.exchange(req.packet, o.port);
+      const d = reply && decodePacket(reply);
+      assert.ok(d && d.ok && d.packet.code === RadiusCode.accessAccept);
+    });
+  });
+});
