@@ -3,6 +3,7 @@
 // mean a connection per attempt.
 import { Agent, request, type Dispatcher } from 'undici';
 import type { z } from 'zod';
+import { Deadline } from '../net/deadline.ts';
 import { CoreError, parseWire } from './errors.ts';
 import { paginationSchema } from './schemas.ts';
 
@@ -77,22 +78,28 @@ export class CoreApi {
   }
 
   private async send(method: 'GET' | 'POST', url: URL, path: string): Promise<unknown> {
+    const deadline = new Deadline(this.timeoutMs);
     let res: Dispatcher.ResponseData;
+    let text: string;
     try {
-      res = await request(url, {
-        method,
-        dispatcher: this.dispatcher,
-        headers: {
-          authorization: `Bearer ${this.token}`,
-          'user-agent': this.userAgent,
-          accept: 'application/json',
-        },
-        signal: AbortSignal.timeout(this.timeoutMs),
-      });
-    } catch (err) {
-      throw transportError(err, path, this.timeoutMs);
+      try {
+        res = await request(url, {
+          method,
+          dispatcher: this.dispatcher,
+          headers: {
+            authorization: `Bearer ${this.token}`,
+            'user-agent': this.userAgent,
+            accept: 'application/json',
+          },
+          signal: deadline.signal,
+        });
+      } catch (err) {
+        throw transportError(err, path, this.timeoutMs);
+      }
+      text = await readBody(res, path, this.timeoutMs);
+    } finally {
+      deadline.dispose();
     }
-    const text = await readBody(res, path, this.timeoutMs);
     if (res.statusCode < 200 || res.statusCode >= 300) {
       throw new CoreError('status', path, `${method} ${path} answered ${res.statusCode}${describeDetail(text)}`, { status: res.statusCode });
     }

@@ -7,6 +7,7 @@ import type { z } from 'zod';
 import type { CoreApi } from '../agent/core-api.ts';
 import { readBody, transportError } from '../agent/core-api.ts';
 import { CoreError, parseWire } from '../agent/errors.ts';
+import { Deadline } from '../net/deadline.ts';
 import { named, type Logger } from '../log.ts';
 import {
   accessCheckSchema,
@@ -126,8 +127,8 @@ export class FlowExecutor {
   async run(req: FlowRunRequest): Promise<FlowOutcome> {
     if (this.started) throw new Error('FlowExecutor.run called twice; create one executor per attempt');
     this.started = true;
-    const deadline = AbortSignal.timeout(this.attemptTimeoutMs);
-    const signal = req.signal ? AbortSignal.any([deadline, req.signal]) : deadline;
+    const deadline = new Deadline(this.attemptTimeoutMs, req.signal);
+    const signal = deadline.signal;
     const log = this.log.child({ flow: req.flowSlug });
     const url = flowUrl(this.deps.core.origin, req.flowSlug, req.params);
     let stage = 'initial GET';
@@ -155,6 +156,8 @@ export class FlowExecutor {
     } catch (err) {
       const prefix = stage === 'initial GET' ? 'failed to get the initial challenge' : `failed to submit ${stage}`;
       return finish(log, this.errorOutcome(err, prefix, req, deadline), posts);
+    } finally {
+      deadline.dispose();
     }
   }
 
@@ -191,7 +194,7 @@ export class FlowExecutor {
   async warmUp(flowSlug: string, params: FlowParams): Promise<CoreError | undefined> {
     const url = flowUrl(this.deps.core.origin, flowSlug, params);
     try {
-      const res = await this.exchange('GET', url, undefined, AbortSignal.timeout(this.requestTimeoutMs));
+      const res = await this.exchange('GET', url, undefined, undefined);
       if (!ok(res.status)) return statusError('GET', url, res);
       return undefined;
     } catch (err) {
@@ -201,7 +204,7 @@ export class FlowExecutor {
 
   private async getJson<S extends z.ZodType>(path: string, schema: S): Promise<z.output<S>> {
     const url = new URL(path, this.deps.core.origin);
-    const res = await this.exchange('GET', url, undefined, AbortSignal.timeout(this.requestTimeoutMs));
+    const res = await this.exchange('GET', url, undefined, undefined);
     if (!ok(res.status)) throw statusError('GET', url, res);
     return parseWire(schema, parseJson(res.text, 'GET', path), path);
   }
@@ -217,49 +220,61 @@ export class FlowExecutor {
    * One request, following 302/303 as GET on the core's own origin (never elsewhere), storing
    * cookies from every response. Throws `CoreError`.
    */
-  private async exchange(method: 'GET' | 'POST', url: URL, body: string | undefined, signal: AbortSignal): Promise<Exchange> {
+  private async exchange(method: 'GET' | 'POST', url: URL, body: string | undefined, signal: AbortSignal | undefined): Promise<Exchange> {
     let current = url;
     let m = method;
     let payload = body;
     for (let hop = 0; ; hop++) {
       const path = current.pathname;
-      let res: Dispatcher.ResponseData;
+      // One deadline per hop, covering the body too; disposed so nothing outlives the request.
+      const hopDeadline = new Deadline(this.requestTimeoutMs, signal);
+      let redirect: URL | undefined;
       try {
-        res = await request(current, {
-          method: m,
-          dispatcher: this.deps.core.dispatcher,
-          headers: this.headers(current, payload !== undefined),
-          body: payload,
-          signal: AbortSignal.any([signal, AbortSignal.timeout(this.requestTimeoutMs)]),
-        });
-      } catch (err) {
-        throw transportError(err, path, this.requestTimeoutMs);
-      }
-      this.jar.store(res.headers['set-cookie'], current);
-      if (res.statusCode === 302 || res.statusCode === 303) {
-        await res.body.dump().catch(() => undefined);
-        const location = res.headers['location'];
-        if (typeof location !== 'string' || location === '') {
-          throw new CoreError('invalid', path, `${m} ${path} answered ${res.statusCode} without a Location`);
-        }
-        if (hop >= MAX_REDIRECTS) throw new CoreError('invalid', path, `${m} ${path}: more than ${MAX_REDIRECTS} redirects`);
-        let next: URL;
+        let res: Dispatcher.ResponseData;
         try {
-          next = new URL(location, current);
-        } catch {
-          throw new CoreError('invalid', path, `${m} ${path} redirected to an invalid Location`);
+          res = await request(current, {
+            method: m,
+            dispatcher: this.deps.core.dispatcher,
+            headers: this.headers(current, payload !== undefined),
+            body: payload,
+            signal: hopDeadline.signal,
+          });
+        } catch (err) {
+          throw transportError(err, path, this.requestTimeoutMs);
         }
-        if (next.origin !== this.deps.core.origin) {
-          throw new CoreError('invalid', path, `${m} ${path} redirected to another origin (${next.origin}); not followed`);
+        this.jar.store(res.headers['set-cookie'], current);
+        if (res.statusCode !== 302 && res.statusCode !== 303) {
+          const text = await readBody(res, path, this.requestTimeoutMs);
+          return { status: res.statusCode, text };
         }
-        current = next;
-        m = 'GET';
-        payload = undefined;
-        continue;
+        await res.body.dump().catch(() => undefined);
+        redirect = this.redirectTarget(res, current, m, path, hop);
+      } finally {
+        hopDeadline.dispose();
       }
-      const text = await readBody(res, path, this.requestTimeoutMs);
-      return { status: res.statusCode, text };
+      current = redirect;
+      m = 'GET';
+      payload = undefined;
     }
+  }
+
+  /** Where a 302/303 leads: the core's own origin only, a bounded number of times. */
+  private redirectTarget(res: Dispatcher.ResponseData, current: URL, m: string, path: string, hop: number): URL {
+    const location = res.headers['location'];
+    if (typeof location !== 'string' || location === '') {
+      throw new CoreError('invalid', path, `${m} ${path} answered ${res.statusCode} without a Location`);
+    }
+    if (hop >= MAX_REDIRECTS) throw new CoreError('invalid', path, `${m} ${path}: more than ${MAX_REDIRECTS} redirects`);
+    let next: URL;
+    try {
+      next = new URL(location, current);
+    } catch {
+      throw new CoreError('invalid', path, `${m} ${path} redirected to an invalid Location`);
+    }
+    if (next.origin !== this.deps.core.origin) {
+      throw new CoreError('invalid', path, `${m} ${path} redirected to another origin (${next.origin}); not followed`);
+    }
+    return next;
   }
 
   private headers(url: URL, json: boolean): Record<string, string> {
@@ -288,9 +303,9 @@ export class FlowExecutor {
     }
   }
 
-  private errorOutcome(err: unknown, prefix: string, req: FlowRunRequest, deadline: AbortSignal): FlowOutcome {
+  private errorOutcome(err: unknown, prefix: string, req: FlowRunRequest, deadline: Deadline): FlowOutcome {
     if (req.signal?.aborted) return { kind: 'error', reason: 'aborted', message: `${prefix}: aborted` };
-    if (deadline.aborted) {
+    if (deadline.expired) {
       return { kind: 'error', reason: 'timeout', message: `${prefix}: the flow did not finish within ${this.attemptTimeoutMs} ms` };
     }
     if (err instanceof CoreError) {

@@ -7,6 +7,7 @@ import type { MessageAuthenticatorPolicy } from '../config/index.ts';
 import { flowMetricsFrom, type FlowDeps } from '../flow/index.ts';
 import { named, type Logger } from '../log.ts';
 import { normalizeIp } from '../net/cidr.ts';
+import { Deadline } from '../net/deadline.ts';
 import { LogLimiter } from '../net/log-limiter.ts';
 import { authenticate, type AuthDecision } from './authenticate.ts';
 import { ClientTable } from './clients.ts';
@@ -181,13 +182,13 @@ export class RadiusListener implements Listener<RadiusProviderConfig> {
     const log = this.log.child({ request: requestId, client: address, provider: provider.name });
     log.info({ code: codeName(packet.code), id: packet.identifier }, 'Radius Request');
     const labels = { outpost_name: provider.outpost.outpost.name, app: provider.config.application_slug };
-    const decision: AuthDecision = await authenticate(provider.flow, {
-      packet,
-      secret: provider.secret,
-      provider: provider.config,
-      nasAddress: address,
-      signal: AbortSignal.timeout(this.host.config.radius.requestTimeoutMs),
-    });
+    const deadline = new Deadline(this.host.config.radius.requestTimeoutMs);
+    let decision: AuthDecision;
+    try {
+      decision = await authenticate(provider.flow, { packet, secret: provider.secret, provider: provider.config, nasAddress: address, signal: deadline.signal });
+    } finally {
+      deadline.dispose();
+    }
     this.metrics.duration.observe(labels, (performance.now() - started) / 1000);
 
     if (decision.kind === 'drop') {
