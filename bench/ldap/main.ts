@@ -3,11 +3,10 @@
 // Usage: npm run bench:ldap [-- --seconds 5 --connections 32 --users 10000 --skip-100k]
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { BASE_DN, startSlapd } from './slapd.ts';
 import { LoadConnection, runLoad, type RunResult } from './load.ts';
-import { freePort } from '../support.ts';
+import { freePort, rssMb, until } from '../support.ts';
 
 const { values } = parseArgs({
   options: {
@@ -26,19 +25,7 @@ const BIND_USERS = Math.min(1000, USERS);
 const ROOT = new URL('../../', import.meta.url).pathname;
 
 
-async function until(what: string, fn: () => Promise<boolean>, timeoutMs = 120_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await fn().catch(() => false)) return;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
 
-function rssMb(pid: number): number {
-  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return m ? Number(m[1]) / 1024 : NaN;
-}
 
 interface Outpost {
   port: number;

@@ -13,7 +13,7 @@ import { CoreApi, createDispatcher } from '../../src/agent/core-api.ts';
 import { createFlowExecutor, RADIUS_PARAMS, splitSecrets } from '../../src/flow/index.ts';
 import { createRootLogger } from '../../src/log.ts';
 import { userAgent } from '../../src/version.ts';
-import { freePort } from '../support.ts';
+import { freePort, rssMb, until } from '../support.ts';
 import { startFreeRadius } from './freeradius.ts';
 import { LoadGenerator, type RunResult } from './load.ts';
 
@@ -39,14 +39,6 @@ const SECRET = 'demo-radius-secret';
 const TIMEOUT_MS = 5_000;
 const ROOT = new URL('../../', import.meta.url).pathname;
 
-async function until(what: string, fn: () => Promise<boolean>, timeoutMs = 120_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await fn().catch(() => false)) return;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
 
 /** A loopback UDP port that was free a moment ago. */
 async function freeUdpPort(): Promise<number> {
@@ -58,10 +50,6 @@ async function freeUdpPort(): Promise<number> {
   return port;
 }
 
-function rssMb(pid: number): number {
-  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return m ? Number(m[1]) / 1024 : NaN;
-}
 
 const CLK_TCK = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
 
