@@ -110,7 +110,7 @@ export class RadiusListener implements Listener<RadiusProviderConfig> {
     });
     if (!auth.ok) {
       if (auth.reason === 'unsupported_code') {
-        this.metrics.ignored.inc({ code: codeName(packet.code) });
+        this.metrics.ignored.inc({ code: codeLabel(packet.code) });
         return;
       }
       const reason: DropReason =
@@ -142,7 +142,7 @@ export class RadiusListener implements Listener<RadiusProviderConfig> {
         // Accounting-Request and the rest: authentic but not served here. authentik logs them
         // ("Radius Request") and answers nothing.
         this.logRequest(packet, provider, match.address);
-        this.metrics.ignored.inc({ code: codeName(packet.code) });
+        this.metrics.ignored.inc({ code: codeLabel(packet.code) });
     }
   }
 
@@ -217,6 +217,12 @@ export class RadiusListener implements Listener<RadiusProviderConfig> {
     const decision = this.dropLog.check(`${reason}|${address}`);
     if (decision.log) this.log.warn({ ip: address, reason, ...(decision.suppressed > 0 ? { suppressed: decision.suppressed } : {}) }, event);
   }
+}
+
+/** A metric label for a code: its name when known; `other` for the rest (bounded cardinality). */
+function codeLabel(code: number): string {
+  const name = codeName(code);
+  return name.startsWith('Code(') ? 'other' : name;
 }
 
 export const radiusPlugin: ListenerPlugin<RadiusProviderConfig> = {
