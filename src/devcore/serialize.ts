@@ -101,15 +101,9 @@ export function groupMemberJson(store: Store, u: UserRec): Json {
 }
 
 export function groupJson(store: Store, g: GroupRec, includeUsers: boolean): Json {
-  const parent = g.parent ? store.groups.get(g.parent) : undefined;
   const members = [...g.members].sort((a, b) => a - b);
   return {
-    pk: g.pk,
-    num_pk: g.numPk,
-    name: g.name,
-    is_superuser: g.isSuperuser,
-    parent: parent ? parent.pk : null,
-    parent_name: parent ? parent.name : null,
+    ...userGroupJson(store, g),
     users: members,
     users_obj: includeUsers
       ? members.flatMap((pk) => {
@@ -117,7 +111,6 @@ export function groupJson(store: Store, g: GroupRec, includeUsers: boolean): Jso
           return u ? [groupMemberJson(store, u)] : [];
         })
       : null,
-    attributes: g.attributes,
     roles: [],
     roles_obj: [],
   };

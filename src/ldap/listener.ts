@@ -33,6 +33,11 @@ export class LdapListener implements Listener<LdapProviderConfig>, LdapHandler {
   private server: LdapServer | undefined;
   private fallback: SecureContext | undefined;
   private pendingLogouts = 0;
+  /**
+   * For requests that cannot page: anonymous ones (root DSE and schema only, never paged) and
+   * compare (base scope, no controls). Nothing is ever stored in it, so one store serves all.
+   */
+  private readonly noPaging = new PagingStore({ maxSearches: 1 });
   private _ports: { ldapPort?: number; ldapsPort?: number } = {};
 
   constructor(host: ListenerHost) {
@@ -138,7 +143,7 @@ export class LdapListener implements Listener<LdapProviderConfig>, LdapHandler {
       {
         request: req,
         controls: ctx.controls,
-        paging: session?.paging ?? new PagingStore({ maxSearches: 1 }),
+        paging: session?.paging ?? this.noPaging,
         signal: ctx.signal,
         bound: session !== undefined,
         viewerFor: (dir) => viewerFor(session, dir),
@@ -170,7 +175,7 @@ export class LdapListener implements Listener<LdapProviderConfig>, LdapHandler {
       {
         request: { type: 'search', baseObject: req.entry, scope: SearchScope.baseObject, derefAliases: 0, sizeLimit: 0, timeLimit: 0, typesOnly: false, filter: { type: 'present', attribute: 'objectClass' }, attributes: [] },
         controls: [],
-        paging: new PagingStore({ maxSearches: 1 }),
+        paging: this.noPaging,
         signal: ctx.signal,
         bound: session !== undefined,
         viewerFor: (dir) => viewerFor(session, dir),

@@ -116,7 +116,11 @@ export function formatIp(value: bigint): string {
   }
   const groups: number[] = [];
   for (let i = 7; i >= 0; i--) groups.push(Number((value >> BigInt(i * 16)) & 0xffffn));
-  // Longest run of two or more zero groups becomes `::` (the first one on a tie).
+  return formatIpv6Groups(groups);
+}
+
+/** RFC 5952 text of eight 16-bit groups: lower-case hex, the longest run (2+) of zeros as `::`. */
+export function formatIpv6Groups(groups: readonly number[]): string {
   let bestStart = -1;
   let bestLen = 1;
   for (let i = 0; i < 8; ) {
@@ -132,7 +136,7 @@ export function formatIp(value: bigint): string {
     }
     i = j;
   }
-  const hex = (gs: number[]) => gs.map((g) => g.toString(16)).join(':');
+  const hex = (gs: readonly number[]) => gs.map((g) => g.toString(16)).join(':');
   if (bestStart === -1) return hex(groups);
   return `${hex(groups.slice(0, bestStart))}::${hex(groups.slice(bestStart + bestLen))}`;
 }

@@ -35,15 +35,7 @@ export const apiUserSchema = z.object({
 });
 export type ApiUser = z.output<typeof apiUserSchema>;
 
-export const apiGroupMemberSchema = z.object({
-  pk: z.number().int(),
-  username: z.string(),
-  name: z.string().nullable().default(''),
-  email: z.string().nullable().default(''),
-  is_active: z.boolean().nullable().default(false),
-  uid: z.string().default(''),
-  attributes: attributesSchema,
-});
+export const apiGroupMemberSchema = apiUserSchema.pick({ pk: true, username: true, name: true, email: true, is_active: true, uid: true, attributes: true });
 export type ApiGroupMember = z.output<typeof apiGroupMemberSchema>;
 
 export const apiGroupSchema = z.object({

@@ -11,6 +11,7 @@
 import { isUtf8 } from 'node:buffer';
 import { RadiusEncodeError } from './errors.ts';
 import type { RawAttribute } from './packet.ts';
+import { formatIpv6Groups } from '../../net/cidr.ts';
 
 /** Attribute types (RFC 2865, 2866, 2869, 3162, 3579, 2868/3580 for VLAN assignment). */
 export const AttributeType = {
@@ -200,25 +201,8 @@ export function decodeIPv6(value: Uint8Array): string | undefined {
   if (value.length !== 16) return undefined;
   const groups: number[] = [];
   for (let i = 0; i < 16; i += 2) groups.push((value[i]! << 8) | value[i + 1]!);
-  // Longest run (length >= 2) of zero groups, first one on a tie, becomes "::".
-  let bestStart = -1;
-  let bestLen = 0;
-  for (let i = 0; i < 8; ) {
-    if (groups[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && groups[j] === 0) j++;
-    if (j - i > bestLen) {
-      bestStart = i;
-      bestLen = j - i;
-    }
-    i = j;
-  }
-  const hex = (g: number[]): string => g.map((x) => x.toString(16)).join(':');
-  if (bestLen < 2) return hex(groups);
-  return `${hex(groups.slice(0, bestStart))}::${hex(groups.slice(bestStart + bestLen))}`;
+  // Plain RFC 5952 hex even for IPv4-mapped values (`::ffff:a00:1`), unlike formatIp.
+  return formatIpv6Groups(groups);
 }
 
 export function getString(attributes: readonly RawAttribute[], type: number, options: { strict?: boolean } = {}): ValueResult<string> {

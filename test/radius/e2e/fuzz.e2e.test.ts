@@ -7,7 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import radius from 'radius';
 import { AttributeType, RadiusCode, decodePacket, encodeRequest, textAttribute, userPasswordAttribute, verifyResponse } from '../../../src/radius/protocol/index.ts';
-import { prng, randomBytes } from '../protocol/helpers.ts';
+import { mutateDatagram, prng, randomBytes } from '../protocol/helpers.ts';
 import { DROPPED, PASSWORDS, SECRET, UdpClient, accessRequest, checkReply, metricsText, startRadiusOutpost, type RadiusOutpost } from './support.ts';
 
 const AUTH = Buffer.from('00112233445566778899aabbccddeeff', 'hex');
@@ -24,40 +24,6 @@ const corpus: Buffer[] = [
   radius.encode({ code: 'Access-Request', secret: SECRET, identifier: 9, add_message_authenticator: true, attributes: [['User-Name', 'fuzz-user'], ['User-Password', 'y'.repeat(100)], ['NAS-Port', 5]] }),
 ];
 
-function mutate(rand: () => number, src: Buffer): Buffer {
-  const b = Buffer.from(src);
-  const pick = (n: number): number => Math.floor(rand() * n);
-  switch (pick(7)) {
-    case 0:
-      for (let i = 0, n = 1 + pick(4); i < n && b.length > 0; i++) {
-        const at = pick(b.length);
-        b[at] = b[at]! ^ (1 << pick(8));
-      }
-      return b;
-    case 1:
-      b[pick(b.length)] = pick(256);
-      return b;
-    case 2:
-      return b.subarray(0, pick(b.length + 1));
-    case 3:
-      return Buffer.concat([b, randomBytes(rand, 1 + pick(64))]);
-    case 4:
-      if (b.length >= 4) b.writeUInt16BE(rand() < 0.5 ? pick(0x10000) : Math.max(0, b.length + pick(9) - 4), 2);
-      return b;
-    case 5: {
-      let off = 20;
-      for (let i = 0, target = pick(8); i < target && off + 1 < b.length && b[off + 1]! >= 2; i++) off += b[off + 1]!;
-      if (off + 1 < b.length) b[off + 1] = [0, 1, 2, 3, 18, 255][pick(6)]!;
-      return b;
-    }
-    default: {
-      if (b.length < 20) return b;
-      const out = Buffer.concat([b.subarray(0, 20), randomBytes(rand, pick(120))]);
-      out.writeUInt16BE(out.length, 2);
-      return out;
-    }
-  }
-}
 
 let o: RadiusOutpost;
 before(async () => {
@@ -79,7 +45,7 @@ describe('fuzzing the listener', () => {
           if (d.length >= 4 && rand() < 0.5) d.writeUInt16BE(Math.min(d.length, 20 + Math.floor(rand() * 100)), 2);
         } else {
           d = corpus[i % corpus.length]!;
-          for (let k = 0, depth = 1 + Math.floor(rand() * 3); k < depth; k++) d = mutate(rand, d);
+          for (let k = 0, depth = 1 + Math.floor(rand() * 3); k < depth; k++) d = mutateDatagram(rand, d);
         }
         if (d.length >= 20) {
           const list = sentById.get(d[1]!) ?? [];

@@ -7,17 +7,7 @@ export function hex(s: string): Buffer {
   return Buffer.from(s.replace(/\s+/g, ''), 'hex');
 }
 
-/** Deterministic PRNG (mulberry32) returning [0, 1). */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { prng } from '../../support/random.ts';
 
 export function randomBytes(rand: () => number, n: number): Buffer {
   const b = Buffer.alloc(n);
@@ -49,3 +39,45 @@ export const reference = {
     return Buffer.concat([Buffer.from([type, v.length + 2]), v]);
   },
 };
+
+/** A datagram mutated the ways a fuzzer should: bit flips, truncation, corrupted lengths, random attributes. */
+export function mutateDatagram(rand: () => number, src: Buffer): Buffer {
+  const b = Buffer.from(src);
+  const pick = (n: number): number => Math.floor(rand() * n);
+  switch (pick(7)) {
+    case 0: {
+      const flips = 1 + pick(4);
+      for (let i = 0; i < flips && b.length > 0; i++) {
+        const at = pick(b.length);
+        b[at] = b[at]! ^ (1 << pick(8));
+      }
+      return b;
+    }
+    case 1:
+      b[pick(b.length)] = pick(256);
+      return b;
+    case 2:
+      return b.subarray(0, pick(b.length + 1));
+    case 3:
+      return Buffer.concat([b, randomBytes(rand, 1 + pick(64))]);
+    case 4: // Length field corruption
+      if (b.length < 4) return b;
+      b.writeUInt16BE(rand() < 0.5 ? pick(0x10000) : Math.max(0, b.length + pick(9) - 4), 2);
+      return b;
+    case 5: {
+      // Attribute length corruption: walk to a random attribute and rewrite its length.
+      let off = 20;
+      const target = pick(8);
+      for (let i = 0; i < target && off + 1 < b.length && b[off + 1]! >= 2; i++) off += b[off + 1]!;
+      if (off + 1 < b.length) b[off + 1] = [0, 1, 2, 3, 18, 255][pick(6)]!;
+      return b;
+    }
+    default: {
+      // Header kept, attribute area random, Length field matching the new size.
+      if (b.length < 20) return b;
+      const out = Buffer.concat([b.subarray(0, 20), randomBytes(rand, pick(120))]);
+      out.writeUInt16BE(out.length, 2);
+      return out;
+    }
+  }
+}
