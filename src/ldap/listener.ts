@@ -72,8 +72,8 @@ export class LdapListener implements Listener<LdapProviderConfig>, LdapHandler {
       metrics: createPrometheusServerMetrics(this.host.metrics.registry, outpostName),
     });
     const ports = await this.server.start();
+    // The server logs one line per listener it opens.
     this._ports = ports;
-    this.log.info({ ldap: ports.ldapPort, ldaps: ports.ldapsPort }, 'Starting LDAP server');
   }
 
   async stop(deadline: AbortSignal): Promise<void> {
