@@ -1,13 +1,14 @@
 // One agent per outpost token: finds its outpost, keeps the websocket, refreshes the provider
 // list and feeds it to the listener of the outpost's type.
 import { hostname } from 'node:os';
-import { randomInt } from 'node:crypto';
+import { getFips, randomInt } from 'node:crypto';
 import type { OutpostConfig } from '../config/index.ts';
 import { named, toPinoLevel, type Logger } from '../log.ts';
 import { AUTHENTIK_VERSION, buildHash } from '../version.ts';
 import { CORE_BACKOFF, backoffDelay, sleep } from './backoff.ts';
 import { CertificateStore } from './certificates.ts';
 import type { CoreApi } from './core-api.ts';
+import { apiGeneration, refreshIntervalMs, type ApiGeneration } from './generation.ts';
 import type { ListenerSet, OutpostContext } from './listener.ts';
 import type { AgentMetrics } from './metrics.ts';
 import { outpostSchema, paginationSchema, rootConfigSchema, type Outpost, type RootConfig } from './schemas.ts';
@@ -41,6 +42,8 @@ export class Agent {
   private channel: ControlChannel | undefined;
   private certificates: CertificateStore | undefined;
   private timers: NodeJS.Timeout[] = [];
+  private refreshTimer: NodeJS.Timeout | undefined;
+  private generation: ApiGeneration | undefined;
   private refreshing: Promise<boolean> | undefined;
   private refreshAgain = false;
   private _state: AgentState = { phase: 'starting' };
@@ -92,7 +95,7 @@ export class Agent {
     await this.opts.listeners.ensureStarted(outpost.type);
     this._state = { phase: 'serving', since: Date.now() };
 
-    this.every(this.opts.config.timing.refreshIntervalMs, () => void this.refresh('interval'));
+    this.scheduleRefresh();
     this.scheduleWarmUp();
     return this._state;
   }
@@ -125,6 +128,7 @@ export class Agent {
     this.abort.abort();
     for (const t of this.timers) clearInterval(t);
     this.timers = [];
+    clearTimeout(this.refreshTimer);
     await this.channel?.close();
     if (this.outpost) this.opts.metrics.connection.set(this.connectionLabels(), 0);
     this._state = { phase: 'stopped' };
@@ -140,9 +144,11 @@ export class Agent {
       if (fresh.pk !== outpost.pk) throw new Error(`the token now belongs to another outpost (${fresh.name})`);
       this.outpost = fresh;
       this.applyLogLevel(fresh);
+      const generation = this.noteGeneration(fresh);
       const providers = await this.opts.api.list(plugin.providersPath, plugin.providerSchema, { pageSize: plugin.pageSize ?? 100 });
       const ctx: OutpostContext = {
         outpost: fresh,
+        generation,
         rootConfig: this.rootConfig,
         api: this.opts.api,
         certificates: this.certificates,
@@ -159,6 +165,31 @@ export class Agent {
       this.logger.warn({ reason, error: (err as Error).message }, `refresh failed; ${keeping}`);
       return false;
     }
+  }
+
+  /** The API generation of this refresh; logged once, and again only when it changes (an upgrade). */
+  private noteGeneration(outpost: Outpost): ApiGeneration {
+    const generation = apiGeneration(outpost);
+    if (generation !== this.generation) {
+      const api = generation === '2024.4' ? 'authentik 2024.4 API (search group, application access check)' : 'authentik 2024.8+ API (outpost check_access, RBAC search permission, RADIUS property mappings)';
+      this.logger.info({ generation, previous: this.generation }, `speaking the ${api}`);
+      this.generation = generation;
+    }
+    return generation;
+  }
+
+  /**
+   * The periodic refresh: `AUTHENTIK_OUTPOST__REFRESH_INTERVAL` when set, else the outpost's
+   * `refresh_interval_s` as of the last refresh (read again before every wait, as authentik does).
+   */
+  private scheduleRefresh(): void {
+    if (this.abort.signal.aborted) return;
+    const fixed = this.opts.config.timing.refreshIntervalMs;
+    const ms = fixed ?? (this.outpost ? refreshIntervalMs(this.outpost) : 300_000);
+    this.refreshTimer = setTimeout(() => {
+      void this.refresh('interval').finally(() => this.scheduleRefresh());
+    }, ms);
+    this.refreshTimer.unref();
   }
 
   private async fetchOutpost(): Promise<Outpost> {
@@ -190,12 +221,13 @@ export class Agent {
     this.channel = new ControlChannel({
       host: config.host,
       outpostPk: outpost.pk,
+      instanceUuid: this.opts.instanceUuid,
       token: api.token,
       userAgent: api.userAgent,
       insecure: config.insecure,
       logger: this.logger,
       ...(this.opts.helloIntervalMs !== undefined ? { helloIntervalMs: this.opts.helloIntervalMs } : {}),
-      hello: () => ({ version: AUTHENTIK_VERSION, buildHash: buildHash(), uuid: this.opts.instanceUuid, hostname: hostname() }),
+      hello: () => helloArgs(this.opts.instanceUuid),
       onConnectionChange: (up) => this.opts.metrics.connection.set(this.connectionLabels(), up ? 1 : 0),
       onTriggerUpdate: () => {
         // Replicas wait a random offset so they do not all reload at the same instant.
@@ -209,6 +241,12 @@ export class Agent {
       onProviderSpecific: (args) => {
         const listener = this.opts.listeners.get(outpost.type);
         if (this.context && listener.onProviderSpecific) listener.onProviderSpecific(this.context, args);
+      },
+      onSessionEnd: (sessionId) => {
+        const listener = this.opts.listeners.get(outpost.type);
+        // The id is a hash, not a secret, but long: a prefix is enough to follow it in logs.
+        this.logger.info({ session: sessionId.slice(0, 12) }, 'authentik ended a session');
+        if (this.context && listener.onSessionEnd) listener.onSessionEnd(this.context, sessionId);
       },
     });
     this.channel.start();
@@ -254,4 +292,21 @@ export class Agent {
   private connectionLabels() {
     return { outpost_name: this.outpost?.name ?? '', outpost_type: this.outpost?.type ?? '', uuid: this.opts.instanceUuid };
   }
+}
+
+/**
+ * The hello authentik reads (2024.6+): `version` and `buildHash` decide "outdated"; the rest is
+ * shown in the outpost's health. This is Node, not Go: `golangVersion` says which Node.
+ */
+export function helloArgs(instanceUuid: string): Record<string, unknown> {
+  return {
+    version: AUTHENTIK_VERSION,
+    buildHash: buildHash(),
+    uuid: instanceUuid,
+    hostname: hostname(),
+    golangVersion: `node ${process.version}`,
+    opensslEnabled: true,
+    opensslVersion: process.versions.openssl,
+    fipsEnabled: getFips() === 1,
+  };
 }

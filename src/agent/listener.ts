@@ -6,6 +6,7 @@ import type { OutpostConfig } from '../config/index.ts';
 import type { Logger } from '../log.ts';
 import type { CertificateStore } from './certificates.ts';
 import type { CoreApi } from './core-api.ts';
+import type { ApiGeneration } from './generation.ts';
 import type { AgentMetrics } from './metrics.ts';
 import type { Outpost, OutpostType, RootConfig } from './schemas.ts';
 
@@ -13,6 +14,8 @@ import type { Outpost, OutpostType, RootConfig } from './schemas.ts';
 export interface OutpostContext {
   /** The outpost object as of the last refresh. */
   readonly outpost: Outpost;
+  /** The outpost API the core speaks, decided on each refresh (see generation.ts). */
+  readonly generation: ApiGeneration;
   readonly rootConfig: RootConfig;
   readonly api: CoreApi;
   readonly certificates: CertificateStore;
@@ -39,6 +42,12 @@ export interface Listener<P> {
   stop(deadline: AbortSignal): Promise<void>;
   /** authentik's PROVIDER_SPECIFIC websocket messages (proxy logout, RAC). */
   onProviderSpecific?(ctx: OutpostContext, args: Record<string, unknown>): void;
+  /**
+   * authentik ended a core session (websocket SESSION_END, 2025.8+). `sessionId` is authentik's
+   * hashed session id: `sessionIdOf()` of the `authentik_session` cookie, the `sid` claim of
+   * its ID tokens. End everything that session authorised; must not throw.
+   */
+  onSessionEnd?(ctx: OutpostContext, sessionId: string): void;
   /** Every `cache_timeout_flows` seconds (LDAP warms its bind flows). */
   warmUp?(ctx: OutpostContext): Promise<void>;
 }

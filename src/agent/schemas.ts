@@ -21,6 +21,8 @@ export const outpostSchema = z.object({
   name: z.string(),
   type: outpostTypeSchema,
   managed: z.string().nullable().default(null),
+  /** authentik 2024.8+; its presence marks the newer API (see generation.ts). */
+  refresh_interval_s: z.number().int().optional(),
   // authentik stores `config` as free JSON; only `log_level` matters to the outpost itself.
   config: z
     .object({ log_level: z.unknown().optional() })

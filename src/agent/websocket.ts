@@ -1,11 +1,18 @@
 // The control channel to authentik: `/ws/outpost/<pk>/`. Sends a hello on connect and every
-// 10 s, answers nothing else, and hands TRIGGER_UPDATE and PROVIDER_SPECIFIC to the agent.
+// 10 s, answers nothing else, and hands TRIGGER_UPDATE, PROVIDER_SPECIFIC and SESSION_END to the
+// agent.
 import { WebSocket, type RawData } from 'ws';
 import { z } from 'zod';
 import type { Logger } from '../log.ts';
 import { WEBSOCKET_BACKOFF, backoffDelay, type BackoffPolicy } from './backoff.ts';
 
-export const Instruction = { ACK: 0, HELLO: 1, TRIGGER_UPDATE: 2, PROVIDER_SPECIFIC: 3 } as const;
+export const Instruction = { ACK: 0, HELLO: 1, TRIGGER_UPDATE: 2, PROVIDER_SPECIFIC: 3, SESSION_END: 4 } as const;
+
+/** authentik 2025.8+: a core session ended; `session_id` is its hashed id (hex). */
+const sessionEndSchema = z.object({ session_id: z.string().min(1).max(256) });
+
+/** Close code of a server worker that is recycling (authentik 2026.8): come back at once. */
+const CLOSE_SERVICE_RESTART = 1012;
 
 const messageSchema = z.object({
   instruction: z.number().int(),
@@ -20,12 +27,15 @@ export interface ControlChannelOptions {
   /** `AUTHENTIK_HOST`: its scheme picks ws/wss; its query goes on the first URL, as authentik does. */
   host: URL;
   outpostPk: string;
+  /** This process's instance id, sent as `instance_uuid` (authentik keys instance state on it). */
+  instanceUuid: string;
   token: string;
   userAgent: string;
   insecure: boolean;
   hello: () => Record<string, unknown>;
   onTriggerUpdate: () => void;
   onProviderSpecific: (args: Record<string, unknown>) => void;
+  onSessionEnd: (sessionId: string) => void;
   onConnectionChange: (connected: boolean) => void;
   logger: Logger;
   helloIntervalMs?: number;
@@ -79,13 +89,14 @@ export class ControlChannel {
     });
   }
 
+  /** As authentik's outposts build it: AUTHENTIK_HOST's query, `instance_uuid`, and `attempt=N` on reconnects. */
   private url(): string {
     const { host } = this.opts;
     const scheme = host.protocol === 'https:' ? 'wss:' : 'ws:';
-    const base = `${scheme}//${host.host}/ws/outpost/${this.opts.outpostPk}/`;
-    // First connect carries AUTHENTIK_HOST's own query; reconnects carry attempt=N.
-    if (this.attempt === 0) return `${base}?${host.search.replace(/^\?/, '')}`;
-    return `${base}?attempt=${this.attempt}`;
+    const query = new URLSearchParams(host.search);
+    query.set('instance_uuid', this.opts.instanceUuid);
+    if (this.attempt > 0) query.set('attempt', String(this.attempt));
+    return `${scheme}//${host.host}/ws/outpost/${this.opts.outpostPk}/?${query.toString()}`;
   }
 
   private connect(): void {
@@ -127,6 +138,13 @@ export class ControlChannel {
       this.setConnected(false);
       if (this.socket !== socket || this.closed) return;
       this.socket = undefined;
+      if (opened && code === CLOSE_SERVICE_RESTART) {
+        // A worker recycling is not an outage: reconnect at once, without backoff.
+        this.opts.logger.info({ code }, 'authentik is restarting this websocket\'s worker; reconnecting now');
+        this.attempt += 1;
+        this.reconnectTimer = setTimeout(() => this.connect(), 0);
+        return;
+      }
       if (opened) this.opts.logger.warn({ code }, 'websocket to authentik closed; reconnecting');
       this.scheduleReconnect();
     });
@@ -180,6 +198,15 @@ export class ControlChannel {
       case Instruction.PROVIDER_SPECIFIC:
         this.opts.onProviderSpecific(parsed.args);
         return;
+      case Instruction.SESSION_END: {
+        const args = sessionEndSchema.safeParse(parsed.args);
+        if (!args.success) {
+          this.opts.logger.warn('ignoring a SESSION_END message without a session_id');
+          return;
+        }
+        this.opts.onSessionEnd(args.data.session_id);
+        return;
+      }
       default:
         this.opts.logger.debug({ instruction: parsed.instruction }, 'ignoring unknown websocket instruction');
     }

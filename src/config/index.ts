@@ -18,8 +18,11 @@ export interface Timing {
   apiTimeoutMs: number;
   /** Deadline of one whole flow attempt (all its requests). */
   flowTimeoutMs: number;
-  /** Periodic refresh, 5 minutes in authentik 2024.4. */
-  refreshIntervalMs: number;
+  /**
+   * Periodic refresh when `AUTHENTIK_OUTPOST__REFRESH_INTERVAL` is set; otherwise the outpost's
+   * `refresh_interval_s` from authentik (2024.8+), or 5 minutes (authentik 2024.4).
+   */
+  refreshIntervalMs: number | undefined;
   /** Upper bound of the random delay before a pushed refresh, so replicas do not reload at once. */
   reloadOffsetMaxMs: number;
   /** How long shutdown waits for in-flight work. */
@@ -79,10 +82,10 @@ const DEFAULT_LISTEN: Record<ListenerName, string> = {
   metrics: '0.0.0.0:9300',
 };
 
-const DEFAULT_TIMING: Record<keyof Timing, string> = {
+const DEFAULT_TIMING: Record<keyof Timing, string | undefined> = {
   apiTimeoutMs: '10s',
   flowTimeoutMs: '30s',
-  refreshIntervalMs: '5m',
+  refreshIntervalMs: undefined,
   reloadOffsetMaxMs: '9s',
   shutdownTimeoutMs: '10s',
 };
@@ -198,11 +201,12 @@ export function loadConfig(opts: LoadOptions = {}): OutpostConfig {
   }
   const timing = {} as Timing;
   for (const [key, v] of Object.entries(TIMING_VARS) as [keyof Timing, string][]) {
-    timing[key] = parseDurationMs(get(v) ?? DEFAULT_TIMING[key], v);
+    const raw = get(v) ?? DEFAULT_TIMING[key];
+    (timing as Record<keyof Timing, number | undefined>)[key] = raw === undefined ? undefined : parseDurationMs(raw, v);
   }
   if (timing.apiTimeoutMs <= 0) throw new ConfigError(`${TIMING_VARS.apiTimeoutMs}: must be greater than 0`);
   if (timing.flowTimeoutMs <= 0) throw new ConfigError(`${TIMING_VARS.flowTimeoutMs}: must be greater than 0`);
-  if (timing.refreshIntervalMs < 1000) throw new ConfigError(`${TIMING_VARS.refreshIntervalMs}: must be at least 1s`);
+  if (timing.refreshIntervalMs !== undefined && timing.refreshIntervalMs < 1000) throw new ConfigError(`${TIMING_VARS.refreshIntervalMs}: must be at least 1s`);
 
   const int = (name: string, def: number, min: number): number => {
     const raw = get(name);

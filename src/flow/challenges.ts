@@ -118,6 +118,41 @@ export const accessCheckSchema = z
   .loose();
 export type AccessCheck = { passing: boolean; messages: string[] };
 
+/**
+ * authentik 2024.8+: `GET /api/v3/outposts/ldap/<pk>/check_access/?app_slug=` as the flow's
+ * user (`LDAPCheckAccess`): the application's policies, and the RBAC search permission.
+ */
+export const ldapCheckAccessSchema = z
+  .object({
+    has_search_permission: z.boolean().optional(),
+    access: accessCheckSchema,
+  })
+  .loose();
+
+/**
+ * authentik 2024.8+: `GET /api/v3/outposts/radius/<pk>/check_access/?app_slug=`
+ * (`RadiusCheckAccess`): the policies, and the reply attributes the provider's property mappings
+ * made, as a base64 RADIUS packet (untrusted: the listener decodes it with its codec).
+ */
+export const radiusCheckAccessSchema = z
+  .object({
+    attributes: z.string().nullable().optional(),
+    access: accessCheckSchema,
+  })
+  .loose();
+
+export interface LdapAccess {
+  access: AccessCheck;
+  /** `search_full_directory` on the provider or globally (superusers have every permission). */
+  hasSearchPermission: boolean;
+}
+
+export interface RadiusAccess {
+  access: AccessCheck;
+  /** Base64 RADIUS packet of reply attributes; absent when the mappings made none. */
+  attributes: string | undefined;
+}
+
 export const userSelfSchema = z
   .object({
     pk: z.number().int(),

@@ -12,13 +12,18 @@ import { named, type Logger } from '../log.ts';
 import {
   accessCheckSchema,
   challengeSchema,
+  ldapCheckAccessSchema,
+  radiusCheckAccessSchema,
   STAGE,
   userSelfEnvelopeSchema,
   type AccessCheck,
   type Challenge,
+  type LdapAccess,
+  type RadiusAccess,
   type UserSelf,
 } from './challenges.ts';
 import { CookieJar, SESSION_COOKIE } from './cookies.ts';
+import { sessionIdOf } from './session-id.ts';
 import { encodeFlowQuery, type FlowParams } from './query.ts';
 import { nextStep, scrub, type DeniedReason, type FlowAnswers, type FlowErrorReason } from './solvers.ts';
 
@@ -114,6 +119,12 @@ export class FlowExecutor {
     return this.jar.get(SESSION_COOKIE);
   }
 
+  /** authentik's hashed id of that session (what SESSION_END names), when the cookie carries one. */
+  sessionId(): string | undefined {
+    const cookie = this.session();
+    return cookie === undefined ? undefined : sessionIdOf(cookie);
+  }
+
   /** Put a session from an earlier attempt into this executor's jar (e.g. for logout). */
   useSession(session: string): void {
     this.jar.set(SESSION_COOKIE, session);
@@ -165,15 +176,33 @@ export class FlowExecutor {
    * `GET /api/v3/core/applications/<slug>/check_access/` as the session's user. Throws a
    * `CoreError` (transport | timeout | status | invalid).
    */
-  async checkAccess(appSlug: string): Promise<AccessCheck> {
+  async checkAccess(appSlug: string, signal?: AbortSignal): Promise<AccessCheck> {
     const path = `/api/v3/core/applications/${encodeURIComponent(appSlug)}/check_access/`;
-    const res = await this.getJson(path, accessCheckSchema);
+    const res = await this.getJson(path, accessCheckSchema, signal);
     return { passing: res.passing, messages: res.messages };
   }
 
+  /**
+   * authentik 2024.8+: `GET /api/v3/outposts/ldap/<pk>/check_access/?app_slug=<slug>` as the
+   * session's user. Throws a `CoreError`.
+   */
+  async checkLdapAccess(providerPk: number, appSlug: string, signal?: AbortSignal): Promise<LdapAccess> {
+    const res = await this.getJson(outpostCheckPath('ldap', providerPk, appSlug), ldapCheckAccessSchema, signal);
+    return { access: { passing: res.access.passing, messages: res.access.messages }, hasSearchPermission: res.has_search_permission === true };
+  }
+
+  /**
+   * authentik 2024.8+: `GET /api/v3/outposts/radius/<pk>/check_access/?app_slug=<slug>` as the
+   * session's user. Throws a `CoreError`.
+   */
+  async checkRadiusAccess(providerPk: number, appSlug: string, signal?: AbortSignal): Promise<RadiusAccess> {
+    const res = await this.getJson(outpostCheckPath('radius', providerPk, appSlug), radiusCheckAccessSchema, signal);
+    return { access: { passing: res.access.passing, messages: res.access.messages }, attributes: res.attributes ?? undefined };
+  }
+
   /** `GET /api/v3/core/users/me/` as the session's user. Throws a `CoreError`. */
-  async userInfo(): Promise<UserSelf> {
-    const { user: u } = await this.getJson('/api/v3/core/users/me/', userSelfEnvelopeSchema);
+  async userInfo(signal?: AbortSignal): Promise<UserSelf> {
+    const { user: u } = await this.getJson('/api/v3/core/users/me/', userSelfEnvelopeSchema, signal);
     return {
       pk: u.pk,
       username: u.username,
@@ -202,11 +231,11 @@ export class FlowExecutor {
     }
   }
 
-  private async getJson<S extends z.ZodType>(path: string, schema: S): Promise<z.output<S>> {
+  private async getJson<S extends z.ZodType>(path: string, schema: S, signal: AbortSignal | undefined): Promise<z.output<S>> {
     const url = new URL(path, this.deps.core.origin);
-    const res = await this.exchange('GET', url, undefined, undefined);
+    const res = await this.exchange('GET', url, undefined, signal);
     if (!ok(res.status)) throw statusError('GET', url, res);
-    return parseWire(schema, parseJson(res.text, 'GET', path), path);
+    return parseWire(schema, parseJson(res.text, 'GET', url.pathname), url.pathname);
   }
 
   /** GET or POST the executor and parse the challenge it answers with. */
@@ -334,6 +363,10 @@ function finish(log: Logger, outcome: FlowOutcome, posts: number): FlowOutcome {
   if (outcome.kind === 'passed') log.debug({ outcome: 'passed', posts }, 'Flow finished');
   else log.debug({ outcome: outcome.kind, reason: outcome.reason, error: outcome.message, posts }, 'Flow finished');
   return outcome;
+}
+
+function outpostCheckPath(kind: 'ldap' | 'radius', providerPk: number, appSlug: string): string {
+  return `/api/v3/outposts/${kind}/${providerPk}/check_access/?app_slug=${encodeURIComponent(appSlug)}`;
 }
 
 /** `<origin>/api/v3/flows/executor/<slug>/?query=…` */

@@ -29,9 +29,12 @@ export {
   STAGE,
   type AccessCheck,
   type Challenge,
+  type LdapAccess,
+  type RadiusAccess,
   type ChallengeResponse,
   type DeviceChallenge,
   type UserSelf,
 } from './challenges.ts';
 export { authentikReason } from './reasons.ts';
+export { sessionIdOf } from './session-id.ts';
 export { flowMetricsFrom } from './metrics.ts';

@@ -44,7 +44,7 @@ describe('agent against the development core', () => {
 
   it('says hello: the core records version, build hash, instance uuid and hostname', async () => {
     const state = await waitFor('hello in health', () => core.admin.health('test-radius').find((s) => s.uid === outpost.runtime.instanceUuid));
-    assert.equal(state.version, '2024.4.3');
+    assert.equal(state.version, '2026.8.6');
     assert.equal(state.build_hash, 'tagged');
     assert.equal(state.hostname, hostname());
   });
@@ -62,7 +62,7 @@ describe('agent against the development core', () => {
       const t = await (await fetch(`${outpost.metricsUrl}/metrics`)).text();
       return /authentik_outpost_connection\{[^}]*outpost_name="test-radius"[^}]*\} 1/.test(t) ? t : undefined;
     });
-    assert.match(text, /authentik_outpost_info\{outpost_name="test-radius",outpost_type="radius",uuid="[0-9a-f-]{36}",version="2024\.4\.3",build="tagged"\} 1/);
+    assert.match(text, /authentik_outpost_info\{outpost_name="test-radius",outpost_type="radius",uuid="[0-9a-f-]{36}",version="2026\.8\.6",build="tagged"\} 1/);
     const m = /authentik_outpost_last_update\{[^}]*outpost_name="test-radius"[^}]*\} ([0-9.e+]+)/.exec(text);
     assert.ok(m && Math.abs(Number(m[1]) - Date.now() / 1000) < 60, 'last_update is a recent unix time');
     const ready = await fetch(`${outpost.metricsUrl}/outpost.goauthentik.io/ready`);

@@ -76,7 +76,7 @@ test('identification → password → login: passes, with the right requests', a
     assert.equal(r.url, `/api/v3/flows/executor/default-authentication-flow/?${Q_RADIUS}`);
     assert.equal(r.headers['x-authentik-outpost-token'], 'outpost-token-xyz');
     assert.equal(r.headers['x-authentik-remote-ip'], '192.0.2.10');
-    assert.equal(r.headers['user-agent'], 'goauthentik.io/outpost/2024.4.3');
+    assert.equal(r.headers['user-agent'], 'goauthentik.io/outpost/2026.8.6');
     assert.equal(r.headers['accept'], 'application/json');
     assert.equal(r.headers['authorization'], undefined);
   }

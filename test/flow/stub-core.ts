@@ -87,7 +87,7 @@ export interface MetricCall {
 export function makeDeps(origin: string, dispatcher: Agent, logger: Logger, extra: Partial<FlowDeps> = {}): FlowDeps & { calls: MetricCall[] } {
   const calls: MetricCall[] = [];
   return {
-    core: { origin, token: 'outpost-token-xyz', userAgent: 'goauthentik.io/outpost/2024.4.3', dispatcher, timeoutMs: 2_000 },
+    core: { origin, token: 'outpost-token-xyz', userAgent: 'goauthentik.io/outpost/2026.8.6', dispatcher, timeoutMs: 2_000 },
     logger,
     metrics: {
       observeGet: (flow, stage, seconds) => calls.push({ kind: 'get', flow, stage, seconds }),
