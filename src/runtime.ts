@@ -18,6 +18,8 @@ export interface RuntimeOptions {
   logger: Logger;
   /** Tests shorten the websocket hello interval. */
   helloIntervalMs?: number;
+  /** Tests lower the 30 s floor under `refresh_interval_s`. */
+  minRefreshIntervalMs?: number;
 }
 
 export class Runtime {
@@ -49,6 +51,7 @@ export class Runtime {
           logger: opts.logger.child({}),
           instanceUuid: this.instanceUuid,
           ...(opts.helloIntervalMs !== undefined ? { helloIntervalMs: opts.helloIntervalMs } : {}),
+          ...(opts.minRefreshIntervalMs !== undefined ? { minRefreshIntervalMs: opts.minRefreshIntervalMs } : {}),
         }),
     );
     this.metricsServer = new MetricsServer({

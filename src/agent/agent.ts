@@ -8,7 +8,7 @@ import { AUTHENTIK_VERSION, buildHash } from '../version.ts';
 import { CORE_BACKOFF, backoffDelay, sleep } from './backoff.ts';
 import { CertificateStore } from './certificates.ts';
 import type { CoreApi } from './core-api.ts';
-import { apiGeneration, refreshIntervalMs, type ApiGeneration } from './generation.ts';
+import { apiGeneration, DEFAULT_REFRESH_INTERVAL_MS, refreshIntervalMs, type ApiGeneration } from './generation.ts';
 import type { ListenerSet, OutpostContext } from './listener.ts';
 import type { AgentMetrics } from './metrics.ts';
 import { outpostSchema, paginationSchema, rootConfigSchema, type Outpost, type RootConfig } from './schemas.ts';
@@ -30,6 +30,8 @@ export interface AgentOptions {
   instanceUuid: string;
   /** Overridable for tests: the websocket hello interval. */
   helloIntervalMs?: number;
+  /** Overridable for tests: the floor under `refresh_interval_s` (authentik: 30 s). */
+  minRefreshIntervalMs?: number;
 }
 
 export class Agent {
@@ -43,6 +45,8 @@ export class Agent {
   private certificates: CertificateStore | undefined;
   private timers: NodeJS.Timeout[] = [];
   private refreshTimer: NodeJS.Timeout | undefined;
+  /** The interval `refreshTimer` was armed with. */
+  private refreshArmedMs = 0;
   private generation: ApiGeneration | undefined;
   private refreshing: Promise<boolean> | undefined;
   private refreshAgain = false;
@@ -157,6 +161,8 @@ export class Agent {
       };
       await this.opts.listeners.get(fresh.type).apply(ctx, providers);
       this.context = ctx;
+      // A changed refresh_interval_s applies now, not after the interval armed before it.
+      if (this.refreshTimer && this.refreshIntervalMs() !== this.refreshArmedMs) this.scheduleRefresh();
       this.opts.metrics.lastUpdate.set(this.labels(), Date.now() / 1000);
       this.logger.debug({ reason, providers: providers.length, took_ms: Math.round(performance.now() - started) }, 'refreshed configuration');
       return true;
@@ -183,13 +189,24 @@ export class Agent {
    * `refresh_interval_s` as of the last refresh (read again before every wait, as authentik does).
    */
   private scheduleRefresh(): void {
+    clearTimeout(this.refreshTimer);
     if (this.abort.signal.aborted) return;
-    const fixed = this.opts.config.timing.refreshIntervalMs;
-    const ms = fixed ?? (this.outpost ? refreshIntervalMs(this.outpost) : 300_000);
-    this.refreshTimer = setTimeout(() => {
-      void this.refresh('interval').finally(() => this.scheduleRefresh());
+    const ms = this.refreshIntervalMs();
+    this.refreshArmedMs = ms;
+    const timer = setTimeout(() => {
+      void this.refresh('interval').finally(() => {
+        // A refresh that changed the interval has already re-armed the timer.
+        if (this.refreshTimer === timer) this.scheduleRefresh();
+      });
     }, ms);
-    this.refreshTimer.unref();
+    timer.unref();
+    this.refreshTimer = timer;
+  }
+
+  private refreshIntervalMs(): number {
+    const fixed = this.opts.config.timing.refreshIntervalMs;
+    if (fixed !== undefined) return fixed;
+    return this.outpost ? refreshIntervalMs(this.outpost, this.opts.minRefreshIntervalMs) : DEFAULT_REFRESH_INTERVAL_MS;
   }
 
   private async fetchOutpost(): Promise<Outpost> {

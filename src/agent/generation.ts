@@ -25,8 +25,8 @@ export const DEFAULT_REFRESH_INTERVAL_MS = 300_000;
 export const MIN_REFRESH_INTERVAL_MS = 30_000;
 
 /** The outpost's `refresh_interval_s` as authentik's outposts apply it: <= 0 means 300 s, at least 30 s. */
-export function refreshIntervalMs(outpost: Outpost): number {
+export function refreshIntervalMs(outpost: Outpost, minMs = MIN_REFRESH_INTERVAL_MS): number {
   const s = outpost.refresh_interval_s;
   if (s === undefined || s <= 0) return DEFAULT_REFRESH_INTERVAL_MS;
-  return Math.max(MIN_REFRESH_INTERVAL_MS, s * 1000);
+  return Math.max(minMs, s * 1000);
 }

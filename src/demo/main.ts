@@ -1,7 +1,9 @@
 // `npm run demo`: the development core, a small upstream web app and the outpost for every
 // demo outpost, on the default ports, on one machine with nothing else installed.
+// Env: DEMO_AUTHENTIK_VERSION (2026.8, the default, or 2024.4: the API the core speaks),
+// DEMO_USERS, DEMO_LDAP_MODE (direct or cached), AUTHENTIK_LOG_LEVEL.
 import { loadConfig, ConfigError, formatListen } from '../config/index.ts';
-import { startDevCore } from '../devcore/index.ts';
+import { AUTHENTIK_VERSIONS, SERVER_VERSION, startDevCore, type AuthentikVersion } from '../devcore/index.ts';
 import { PLUGINS } from '../listeners.ts';
 import { createRootLogger, named } from '../log.ts';
 import { Runtime } from '../runtime.ts';
@@ -33,9 +35,14 @@ async function main(): Promise<void> {
   const ldapMode = process.env['DEMO_LDAP_MODE'] ?? 'direct';
   if (ldapMode !== 'direct' && ldapMode !== 'cached') throw new ConfigError(`DEMO_LDAP_MODE: expected direct or cached, got "${ldapMode}"`);
 
+  // The API the demo core speaks: today's authentik unless asked for the older generation.
+  const version = process.env['DEMO_AUTHENTIK_VERSION'] || '2026.8';
+  if (!(AUTHENTIK_VERSIONS as readonly string[]).includes(version)) throw new ConfigError(`DEMO_AUTHENTIK_VERSION: expected ${AUTHENTIK_VERSIONS.join(' or ')}, got "${version}"`);
+  const authentikVersion = version as AuthentikVersion;
+
   const coreLogger = named(logger, 'devcore');
   coreLogger.level = 'warn';
-  const core = await startDevCore({ seed: SEED, ...CORE, extraUsers, logger: coreLogger });
+  const core = await startDevCore({ seed: SEED, ...CORE, extraUsers, logger: coreLogger, authentikVersion });
   const upstream = await startUpstream(UPSTREAM);
   // The demo LDAP provider binds and searches in `direct` mode unless asked otherwise.
   core.admin.updateProvider('ldap-provider', { bind_mode: ldapMode, search_mode: ldapMode });
@@ -53,13 +60,18 @@ async function main(): Promise<void> {
   await runtime.start();
 
   const served = new Set(PLUGINS.map((p) => p.type));
+  const other = authentikVersion === '2026.8' ? 'DEMO_AUTHENTIK_VERSION=2024.4 for the 2024.4 API' : 'unset DEMO_AUTHENTIK_VERSION for the 2026.8 API';
+  const searchers = authentikVersion === '2026.8' ? 'akadmin (superuser) and ldapservice (search_full_directory on ldap-provider)' : 'members of authentik Admins (search_group)';
   const lines = [
     '',
     'authentik outpost demo',
+    `  authentik API      ${authentikVersion} (the core claims ${SERVER_VERSION[authentikVersion]}; ${other})`,
     `  development core   ${core.url}  (admin API: curl -H 'Authorization: Bearer devcore-admin' ${core.url}/_devcore/)`,
     `  upstream web app   http://${UPSTREAM.host}:${UPSTREAM.port}`,
     `  metrics            curl -s localhost:${runtime.metricsPort}/metrics | grep ^authentik_outpost`,
-    `  users              akadmin/akadmin, alice/alice-password, bob/bob-password (TOTP JBSWY3DPEHPK3PXP), carol (inactive)${extraUsers ? `, user1..user${extraUsers}/bench-pass` : ''}`,
+    `  users              akadmin/akadmin, alice/alice-password, bob/bob-password (TOTP JBSWY3DPEHPK3PXP), carol (inactive), ldapservice/ldapservice-password${extraUsers ? `, user1..user${extraUsers}/bench-pass` : ''}`,
+    `  LDAP search        the whole directory for ${searchers}; others see themselves`,
+    ...(authentikVersion === '2026.8' ? ['  RADIUS replies     members of vpn get VLAN 42 (Tunnel-Type, Tunnel-Medium-Type, Tunnel-Private-Group-Id)'] : []),
     '',
   ];
   for (const o of outposts) {
@@ -72,7 +84,7 @@ async function main(): Promise<void> {
   }
   lines.push('', 'Ctrl-C stops the demo.', '');
   process.stdout.write(`${lines.join('\n')}\n`);
-  log.info({ core: core.url, outposts: outposts.length, users: extraUsers, ldap_mode: ldapMode }, 'demo running');
+  log.info({ core: core.url, authentik_version: authentikVersion, outposts: outposts.length, users: extraUsers, ldap_mode: ldapMode }, 'demo running');
 }
 
 main().catch((err: unknown) => {

@@ -3,7 +3,7 @@
 // (401 without, 403 with a wrong token); bad bodies are 400 {"detail": "<field>: <problem>"},
 // unknown objects 404, name clashes 409. Path segments are URL-decoded ("authentik%20Admins").
 //
-//   GET    /_devcore/                                  summary: url, outposts (pk, providers, open websockets)
+//   GET    /_devcore/                                  summary: url, authentik_version, version, outposts (pk, providers, open websockets)
 //   POST   /_devcore/users                             {username, password?, name?, email?, is_active?, groups?, attributes?, is_superuser?} → 201 {pk}
 //   GET    /_devcore/users/<username>                  the user as /api/v3/core/users/<pk>/ renders it
 //   PATCH  /_devcore/users/<username>                  {password?|null, is_active?, name?, email?, attributes?, username?}
@@ -14,9 +14,13 @@
 //   DELETE /_devcore/groups/<name>
 //   POST   /_devcore/groups/<name>/members             {username}
 //   DELETE /_devcore/groups/<name>/members/<username>
-//   PATCH  /_devcore/providers/<name>                  fields of that provider type (mfa_support, shared_secret, search_group, ...)
+//   PATCH  /_devcore/providers/<name>                  fields of that provider type (mfa_support, shared_secret, search_group,
+//                                                      unbind_flow, certificate, property_mappings: [names] for radius, ...)
 //   GET    /_devcore/outposts/<name>                   {pk, name, type, token, providers}
-//   PATCH  /_devcore/outposts/<name>                   {config?: {log_level, ...} (merged), providers?, name?, managed?}
+//   PATCH  /_devcore/outposts/<name>                   {config?: {log_level, ...} (merged), providers?, name?, managed?, refresh_interval_s?}
+//   POST   /_devcore/permissions                       {username? | group?, permission, provider?} grant (global, or on a provider)
+//   DELETE /_devcore/permissions                       the same body: revoke → 204
+//   PUT    /_devcore/property-mappings/<name>          {type: radius, groups?, attributes: [...], raw_packet_base64?} create or replace
 //   PUT    /_devcore/applications/<slug>/access        {groups: [names] | null}
 //   GET    /_devcore/certificates/<name>               {pk, fingerprint_sha256, fingerprint_sha1, certificate}
 //   POST   /_devcore/certificates/<name>/rotate        → {fingerprint_sha256}
@@ -89,6 +93,9 @@ export class AdminHttp {
     route('PATCH', `/providers/${seg}`, (b, [p]) => (a.updateProvider(p as string, parse(z.record(z.string(), z.unknown()), b)), ok()));
     route('GET', `/outposts/${seg}`, (_, [o]) => ok(a.outpost(o as string)));
     route('PATCH', `/outposts/${seg}`, (b, [o]) => (a.updateOutpost(o as string, b as never), ok()));
+    route('POST', '/permissions', (b) => (a.grantPermission(b as never), ok()));
+    route('DELETE', '/permissions', (b) => (a.revokePermission(b as never), { status: 204 }));
+    route('PUT', `/property-mappings/${seg}`, (b, [m]) => (a.setPropertyMapping(m as string, b as never), ok()));
     route('PUT', `/applications/${seg}/access`, (b, [s]) => (a.setApplicationAccess(s as string, parse(z.strictObject({ groups: z.array(z.string()).nullable() }), b).groups), ok()));
     route('POST', `/certificates/${seg}/rotate`, async (_, [c]) => ok(await a.rotateCertificate(c as string)));
     route('GET', `/certificates/${seg}`, (_, [c]) => ok(a.certificate(c as string)));

@@ -3,8 +3,9 @@
 import { z } from 'zod';
 import type { Faults, FaultSpec } from './faults.ts';
 import type { ProviderRec, Store } from './model.ts';
+import { PermissionFormatError } from './permissions.ts';
 import type { RecordedRequest, Recorder } from './recorder.ts';
-import { flowSchema, formatIssues, stagesSchema, USER_TYPES } from './seed.ts';
+import { flowSchema, formatIssues, propertyMappingBodySchema, stagesSchema, USER_TYPES } from './seed.ts';
 import { userJson, type Json } from './serialize.ts';
 import type { SessionInfo, SessionStore } from './sessions.ts';
 import type { OutpostHealth, WsConnectionInfo, WsHub } from './ws.ts';
@@ -70,6 +71,7 @@ const providerPatchSchemas = {
   ldap: z.strictObject({
     base_dn: z.string(),
     bind_flow: flowSlug,
+    unbind_flow: flowSlug.nullable(),
     search_group: z.string().nullable(),
     certificate: z.string().nullable(),
     tls_server_name: z.string(),
@@ -84,6 +86,9 @@ const providerPatchSchemas = {
     client_networks: z.string(),
     shared_secret: z.string().min(1),
     mfa_support: z.boolean(),
+    certificate: z.string().nullable(),
+    /** Property mapping names (replaces the list). */
+    property_mappings: z.array(z.string()),
   }).partial(),
   proxy: z.strictObject({
     authorization_flow: flowSlug,
@@ -112,6 +117,8 @@ export const outpostPatchSchema = z.strictObject({
   /** Merged key by key into the outpost's config (e.g. `{log_level: "debug"}`). */
   config: z.record(z.string(), z.unknown()).optional(),
   managed: z.string().nullable().optional(),
+  /** Served in 2026.8 mode; outposts treat <= 0 as 300 s. */
+  refresh_interval_s: z.number().int().optional(),
 });
 export type OutpostPatch = z.input<typeof outpostPatchSchema>;
 
@@ -122,6 +129,19 @@ export const faultSchema = z.strictObject({
   failCount: z.number().int().min(0).optional(),
   garbage: z.boolean().optional(),
 });
+
+/** A grant of a user or a group (exactly one): global, or on a provider (by name). */
+export const permissionInputSchema = z
+  .strictObject({
+    username: z.string().min(1).optional(),
+    group: z.string().min(1).optional(),
+    permission: z.string().min(1),
+    provider: z.string().min(1).optional(),
+  })
+  .refine((p) => (p.username === undefined) !== (p.group === undefined), { message: 'give exactly one of username and group' });
+export type PermissionInput = z.input<typeof permissionInputSchema>;
+
+export type PropertyMappingInput = z.input<typeof propertyMappingBodySchema>;
 
 export type FlowInput = z.input<typeof flowSchema>;
 export type StagesInput = z.input<typeof stagesSchema>;
@@ -178,8 +198,17 @@ export interface DevCoreAdmin {
   rotateCertificate(name: string): Promise<{ fingerprint_sha256: string }>;
   certificate(name: string): CertificateInfo;
 
+  /** RBAC (authentik 2024.8+): what the LDAP check_access reads for `has_search_permission`. */
+  grantPermission(input: PermissionInput): void;
+  revokePermission(input: PermissionInput): void;
+  /** Create or replace a RADIUS property mapping (attach it with updateProvider's `property_mappings`). */
+  setPropertyMapping(name: string, mapping: PropertyMappingInput): void;
+
   listSessions(): SessionInfo[];
-  /** Ends all sessions (or one user's); returns how many were ended. */
+  /**
+   * Ends all sessions (or one user's); returns how many were ended. Each logged-in one is
+   * announced to the outposts (2026.8: SESSION_END to all; 2024.4: a logout to proxy outposts).
+   */
   endSessions(username?: string): number;
 
   pushToOutpost(outpostName: string, message: object): number;
@@ -222,11 +251,24 @@ export class Admin implements DevCoreAdmin {
   }
 
   updateUser(username: string, patch: UpdateUserInput): void {
-    this.store.updateUser(username, check(updateUserSchema, patch, 'user patch'));
+    const p = check(updateUserSchema, patch, 'user patch');
+    this.store.updateUser(username, p);
+    // authentik's UserViewSet.partial_update deletes the sessions of a user it leaves inactive
+    // (2024.4 mode keeps the core's earlier behaviour: such sessions only stop authenticating).
+    const name = p.username ?? username;
+    if (this.store.mode !== '2024.4' && !this.store.mustUser(name).isActive) this.announce(this.sessions.end(name));
   }
 
   deleteUser(username: string): void {
+    this.store.mustUser(username);
+    // Deleting a user cascades to its sessions (their pre_delete signal ends them on the outposts).
+    const ended = this.store.mode === '2024.4' ? [] : this.sessions.end(username);
     this.store.deleteUser(username);
+    this.announce(ended);
+  }
+
+  private announce(ended: readonly { key: string }[]): void {
+    for (const s of ended) this.hub.sessionEnded(s.key);
   }
 
   setUserGroups(username: string, groups: string[]): void {
@@ -312,9 +354,30 @@ export class Admin implements DevCoreAdmin {
 
   endSessions(username?: string): number {
     const before = this.sessions.size;
-    const ended = this.sessions.end(username);
-    for (const s of ended) this.hub.proxyLogout(s.key);
+    this.announce(this.sessions.end(username));
     return before - this.sessions.size;
+  }
+
+  grantPermission(input: PermissionInput): void {
+    this.setPermission(input, true);
+  }
+
+  revokePermission(input: PermissionInput): void {
+    this.setPermission(input, false);
+  }
+
+  private setPermission(input: PermissionInput, granted: boolean): void {
+    const p = check(permissionInputSchema, input, 'permission');
+    try {
+      this.store.setPermission(p, granted);
+    } catch (err) {
+      if (err instanceof PermissionFormatError) throw new AdminInputError(`invalid permission: ${err.message}`);
+      throw err;
+    }
+  }
+
+  setPropertyMapping(name: string, mapping: PropertyMappingInput): void {
+    this.store.putPropertyMapping(name, check(propertyMappingBodySchema, mapping, 'property mapping'));
   }
 
   pushToOutpost(outpostName: string, message: object): number {

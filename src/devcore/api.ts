@@ -6,6 +6,7 @@ import type { Logger } from '../log.ts';
 import type { FlowEngine } from './flows.ts';
 import { filterGroups, filterKey, filterUsers, paginate, type FieldErrors } from './lists.ts';
 import type { OutpostRec, ProviderRec, Store, UserRec } from './model.ts';
+import { SEARCH_FULL_DIRECTORY } from './permissions.ts';
 import { parseQs, qsGet, type QueryPairs } from './querystring.ts';
 import {
   brandJson,
@@ -19,6 +20,7 @@ import {
   rootConfigJson,
   userJson,
   userSelfJson,
+  type GroupIncludes,
   type Json,
 } from './serialize.ts';
 import type { Session, SessionStore } from './sessions.ts';
@@ -53,6 +55,8 @@ const NOT_FOUND: ApiResponse = { status: 404, json: { detail: 'Not found.' } };
 const NOT_AUTHENTICATED: ApiResponse = { status: 403, json: { detail: 'Authentication credentials were not provided.' } };
 const FORBIDDEN: ApiResponse = { status: 403, json: { detail: 'You do not have permission to perform this action.' } };
 const INVALID_PAGE: ApiResponse = { status: 404, json: { detail: 'Invalid page.' } };
+/** Django's `get_object_or_404` through DRF 3.15+'s handler, which keeps the Http404 message. */
+const noMatch = (model: string): ApiResponse => ({ status: 404, json: { detail: `No ${model} matches the given query.` } });
 
 const UUID = '[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}';
 const SLUG = '[-a-zA-Z0-9_]+';
@@ -116,6 +120,13 @@ export class Api {
       r(`crypto/certificatekeypairs/(${UUID})/view_private_key/`, { GET: (c, m) => this.certView(c, m[1] as string, 'private_key') }),
       r(`flows/executor/(${SLUG})/`, { GET: (c, m) => this.executor(c, m[1] as string), POST: (c, m) => this.executor(c, m[1] as string) }, true),
     ];
+    // authentik 2024.8+: the LDAP and RADIUS outposts' access checks (absent, hence 404, in 2024.4).
+    if (this.store.mode !== '2024.4') {
+      this.routes.push(
+        r('outposts/ldap/(\\d+)/check_access/', { GET: (c, m) => this.ldapCheckAccess(c, Number(m[1])) }),
+        r('outposts/radius/(\\d+)/check_access/', { GET: (c, m) => this.radiusCheckAccess(c, Number(m[1])) }),
+      );
+    }
   }
 
   private match(sub: string): [Route, RegExpExecArray] | undefined {
@@ -182,7 +193,7 @@ export class Api {
   private page(items: readonly unknown[], c: Call, render: (x: never) => Json): ApiResponse {
     const page = paginate(items, c.query);
     if (!page) return INVALID_PAGE;
-    return json(200, paginated(page.items.map((x) => render(x as never)), page));
+    return json(200, paginated(page.items.map((x) => render(x as never)), page, this.store.mode));
   }
 
   // ---- outposts ----
@@ -246,7 +257,7 @@ export class Api {
       .sort((a, b) => (a.p.name < b.p.name ? -1 : a.p.name > b.p.name ? 1 : 0));
     return this.page(rows, c, ({ p, app }: (typeof rows)[number]) => {
       if (p.type === 'ldap') return ldapConfigJson(this.store, p, app);
-      if (p.type === 'radius') return radiusConfigJson(p, app);
+      if (p.type === 'radius') return radiusConfigJson(this.store, p, app);
       return proxyConfigJson(this.store, p as Extract<ProviderRec, { type: 'proxy' }>, app, c.req.baseUrl);
     });
   }
@@ -287,7 +298,8 @@ export class Api {
     }
     if (access === 'none') items = [];
     const groups = this.includeFlag(c.query, 'include_groups');
-    return this.page(items, c, (u: UserRec) => userJson(this.store, u, groups));
+    const roles = this.includeFlag(c.query, 'include_roles');
+    return this.page(items, c, (u: UserRec) => userJson(this.store, u, groups, roles));
   }
 
   private userRetrieve(c: Call, pk: number): ApiResponse {
@@ -301,7 +313,9 @@ export class Api {
   private userMe(c: Call): ApiResponse {
     const p = c.principal;
     if (p.kind === 'anonymous') return NOT_AUTHENTICATED;
-    const res = json(200, { user: userSelfJson(this.store, p.user) });
+    const self = userSelfJson(this.store, p.user);
+    // 2026.8's SessionUser also lists the session's users (account switching): just this one.
+    const res = json(200, this.store.mode === '2024.4' ? { user: self } : { user: self, users: [self] });
     // authentik marks the session modified here, so Django sends the cookie again.
     if (p.kind === 'session') res.headers = { 'set-cookie': this.sessions.setCookieHeader(p.session) };
     return res;
@@ -312,8 +326,8 @@ export class Api {
     if (typeof access !== 'string') return access;
     const res = filterGroups(this.store, c.query);
     if (!res.ok) return validationError(res.errors);
-    const users = this.includeFlag(c.query, 'include_users');
-    return this.page(access === 'none' ? [] : res.items, c, (g: Parameters<typeof groupJson>[1]) => groupJson(this.store, g, users));
+    const includes = this.groupIncludes(c.query);
+    return this.page(access === 'none' ? [] : res.items, c, (g: Parameters<typeof groupJson>[1]) => groupJson(this.store, g, includes));
   }
 
   private groupRetrieve(c: Call, pk: string): ApiResponse {
@@ -321,7 +335,13 @@ export class Api {
     if (typeof access !== 'string') return access;
     const g = this.store.groups.get(pk.toLowerCase());
     if (!g || access === 'none') return NOT_FOUND;
-    return json(200, groupJson(this.store, g, this.includeFlag(c.query, 'include_users')));
+    return json(200, groupJson(this.store, g, this.groupIncludes(c.query)));
+  }
+
+  /** `include_users` defaults to true; 2026.8's `include_parents/children/inherited_roles` to false. */
+  private groupIncludes(q: QueryPairs): GroupIncludes {
+    const optIn = (key: string) => (qsGet(q, key) ?? 'false').toLowerCase() === 'true';
+    return { users: this.includeFlag(q, 'include_users'), parents: optIn('include_parents'), children: optIn('include_children'), inheritedRoles: optIn('include_inherited_roles') };
   }
 
   private checkAccess(c: Call, slug: string): ApiResponse {
@@ -343,6 +363,50 @@ export class Api {
     return json(200, { passing, messages: [], log_messages: [] });
   }
 
+  /**
+   * The application of an outpost access check (`app_slug`): authentik reads
+   * `request.query_params["app_slug"]`, so a missing one is a KeyError, answered 500.
+   */
+  private outpostCheckApp(c: Call) {
+    const slug = qsGet(c.query, 'app_slug');
+    if (slug === undefined) return json(500, { detail: 'devcore: app_slug is required (authentik raises MultiValueDictKeyError, a 500)' });
+    return this.store.applications.get(slug) ?? noMatch('Application');
+  }
+
+  /**
+   * authentik 2024.8+ `GET /outposts/ldap/<pk>/check_access/?app_slug=` as the session's user
+   * (LDAPOutpostConfigViewSet.check_access): the provider by pk without permission filtering,
+   * the application by slug, the policy engine without cache, and
+   * `user.has_perm("search_full_directory", provider) or user.has_perm("authentik_providers_ldap.search_full_directory")`.
+   */
+  private ldapCheckAccess(c: Call, pk: number): ApiResponse {
+    const p = c.principal;
+    if (p.kind === 'anonymous') return NOT_AUTHENTICATED;
+    const provider = this.store.providersByPk.get(pk);
+    if (provider?.type !== 'ldap') return noMatch('LDAPProvider');
+    const app = this.outpostCheckApp(c);
+    if ('status' in app) return app;
+    const hasSearch = this.store.hasProviderPermission(p.user, 'search_full_directory', provider) || this.store.hasGlobalPermission(p.user, SEARCH_FULL_DIRECTORY);
+    return json(200, { has_search_permission: hasSearch, access: { passing: this.store.applicationPasses(app, p.user), messages: [], log_messages: [] } });
+  }
+
+  /**
+   * authentik 2024.8+ `GET /outposts/radius/<pk>/check_access/?app_slug=` as the session's user
+   * (RadiusOutpostConfigViewSet.check_access): like LDAP's; `attributes` is computed only when
+   * access passes (null otherwise): a packet with the attributes of the provider's mappings.
+   */
+  private radiusCheckAccess(c: Call, pk: number): ApiResponse {
+    const p = c.principal;
+    if (p.kind === 'anonymous') return NOT_AUTHENTICATED;
+    const provider = this.store.providersByPk.get(pk);
+    if (provider?.type !== 'radius') return noMatch('RadiusProvider');
+    const app = this.outpostCheckApp(c);
+    if ('status' in app) return app;
+    const passing = this.store.applicationPasses(app, p.user);
+    const attributes = passing ? this.store.radiusAttributes(provider, p.user) : null;
+    return json(200, { attributes, access: { passing, messages: [], log_messages: [] } });
+  }
+
   // ---- certificates ----
 
   private findCert(c: Call, pk: string) {
@@ -357,7 +421,7 @@ export class Api {
 
   private certRetrieve(c: Call, pk: string): ApiResponse {
     const cert = this.findCert(c, pk);
-    return 'status' in cert ? cert : json(200, certificateJson(cert));
+    return 'status' in cert ? cert : json(200, certificateJson(this.store, cert));
   }
 
   private certView(c: Call, pk: string, what: 'certificate' | 'private_key'): ApiResponse {

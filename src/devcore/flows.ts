@@ -1,9 +1,11 @@
 // The flow executor (`/api/v3/flows/executor/<slug>/`): plans per session, scripted stages, and
 // authentik 2024.4's response rules: a challenge (200), a raw 302 back to the executor when
 // the re-encoded URL equals the request's full path, or else a JSON `xak-flow-redirect`.
+// In 2026.8 mode challenges have no `type` (gone since 2024.8) and device challenges a `last_used`.
 import { randomBytes, randomInt } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '../log.ts';
+import { drfDate } from './certs.ts';
 import type { FlowRec, OutpostRec, Store, UserRec } from './model.ts';
 import { verifyPassword } from './password.ts';
 import { parseQs, qsGet, urlencodeQueryDict, type QueryPairs } from './querystring.ts';
@@ -229,7 +231,7 @@ export class FlowEngine {
   /** `to_stage_response`: a raw 302 only when it points at the request's own full path. */
   private redirect(ctx: Ctx, url: string): Omit<ExecResponse, 'session'> {
     if (url === ctx.fullPath) return { status: 302, location: url };
-    return { status: 200, body: { type: 'redirect', component: 'xak-flow-redirect', to: url } };
+    return { status: 200, body: { ...this.typeField('redirect'), component: 'xak-flow-redirect', to: url } };
   }
 
   private stageOk(ctx: Ctx): Omit<ExecResponse, 'session'> {
@@ -259,7 +261,7 @@ export class FlowEngine {
   private flowError(ctx: Ctx, err: unknown): Omit<ExecResponse, 'session'> {
     const e = err instanceof Error ? err : new Error(String(err));
     if (!(e instanceof FlowStageError) && !(e instanceof StageHttp404)) this.logger.warn({ err: e, flow: ctx.flow.slug }, 'exception during flow execution');
-    const body: Json = { type: 'native', component: 'ak-stage-flow-error', request_id: randomBytes(16).toString('hex') };
+    const body: Json = { ...this.typeField('native'), component: 'ak-stage-flow-error', request_id: randomBytes(16).toString('hex') };
     const user = this.sessions.authenticatedUser(ctx.session);
     // authentik shows the error and traceback to superusers only.
     if (user && this.store.isSuperuser(user)) {
@@ -275,9 +277,14 @@ export class FlowEngine {
     return { status: 200, body: errors ? { ...body, response_errors: errors } : body };
   }
 
+  /** 2024.4's challenge `type` (native, redirect); later releases dropped the field. */
+  private typeField(type: 'native' | 'redirect'): Json {
+    return this.store.mode === '2024.4' ? { type } : {};
+  }
+
   private base(ctx: Ctx, component: string): Json {
     return {
-      type: 'native',
+      ...this.typeField('native'),
       flow_info: { title: ctx.flow.title, background: FLOW_BACKGROUND, cancel_url: CANCEL_URL, layout: ctx.flow.layout },
       component,
     };
@@ -474,7 +481,7 @@ export class FlowEngine {
           userVerification: 'preferred',
         };
       }
-      out.push({ device_class: d.kind, device_uid: String(d.pk), challenge });
+      out.push({ device_class: d.kind, device_uid: String(d.pk), challenge, ...(this.store.mode === '2024.4' ? {} : { last_used: d.lastUsed }) });
     }
     return out;
   }
@@ -497,7 +504,14 @@ export class FlowEngine {
       if (ctx.flow.designation !== 'authentication') return this.stageOk(ctx);
       if (!stage.device_classes.includes('webauthn')) return this.stageOk(ctx);
       // Passwordless: a WebAuthn challenge without a user.
-      challenges = [{ device_class: 'webauthn', device_uid: '-1', challenge: { challenge: randomBytes(32).toString('base64url'), timeout: 60000, rpId: 'localhost', allowCredentials: [], userVerification: 'preferred' } }];
+      challenges = [
+        {
+          device_class: 'webauthn',
+          device_uid: '-1',
+          challenge: { challenge: randomBytes(32).toString('base64url'), timeout: 60000, rpId: 'localhost', allowCredentials: [], userVerification: 'preferred' },
+          ...(this.store.mode === '2024.4' ? {} : { last_used: null }),
+        },
+      ];
     }
     ctx.session.deviceChallenges = challenges;
     if (challenges.length === 0) {
@@ -547,6 +561,7 @@ export class FlowEngine {
         if (!device || !user || device.userPk !== user.pk) throw new StageHttp404('No DuoDevice matches the given query.');
         await sleep(this.opts.duoDelayMs);
         if (device.result !== 'allow') addError(errors, 'duo', 'Duo denied access', 'denied');
+        else device.lastUsed = drfDate(new Date());
       }
     }
     if (Object.keys(errors).length === 0 && code === undefined && !('webauthn' in body && body['webauthn'] !== undefined) && !duoGiven) {
@@ -563,10 +578,14 @@ export class FlowEngine {
         const i = d.tokens.indexOf(code);
         if (i >= 0) {
           d.tokens.splice(i, 1); // a static token works once
+          d.lastUsed = drfDate(new Date());
           return true;
         }
       } else if (d.kind === 'totp') {
-        if (verifyTotp(d, code, { replayProtection: this.opts.totpReplayProtection })) return true;
+        if (verifyTotp(d, code, { replayProtection: this.opts.totpReplayProtection })) {
+          d.lastUsed = drfDate(new Date());
+          return true;
+        }
       }
     }
     return false;
@@ -624,7 +643,12 @@ export class FlowEngine {
           show_source_labels: false,
         };
       case 'ak-stage-authenticator-validate':
-        return { ...this.base(ctx, component), ...this.userInfo(ctx), device_challenges: [{ device_class: 'totp', device_uid: '0', challenge: {} }], configuration_stages: [] };
+        return {
+          ...this.base(ctx, component),
+          ...this.userInfo(ctx),
+          device_challenges: [{ device_class: 'totp', device_uid: '0', challenge: {}, ...(this.store.mode === '2024.4' ? {} : { last_used: null }) }],
+          configuration_stages: [],
+        };
       case 'ak-stage-user-login':
         return this.userLoginChallenge(ctx);
       case 'ak-stage-password':

@@ -11,6 +11,7 @@ import { Recorder } from './recorder.ts';
 import { loadSeed, type SeedDocument } from './seed.ts';
 import { DevCoreServer } from './server.ts';
 import { SessionStore } from './sessions.ts';
+import { resolveAuthentikVersion, type AuthentikVersion } from './version.ts';
 import { WsHub } from './ws.ts';
 
 export interface DevCoreOptions {
@@ -24,23 +25,31 @@ export interface DevCoreOptions {
   logger?: Logger;
   /** DEMO_USERS: adds user1..userN (password 'bench-pass') spread over group1..group100, all in 'vpn'. */
   extraUsers?: number;
+  /**
+   * The API generation served: authentik 2024.4's shapes, or those of 2024.8 and later as
+   * 2026.8 serves them. Default: env DEVCORE_AUTHENTIK_VERSION, else '2026.8'.
+   */
+  authentikVersion?: AuthentikVersion;
 }
 
 export interface DevCore {
   /** `http://<host>:<port>` */
   readonly url: string;
   readonly port: number;
+  /** The API generation served. */
+  readonly authentikVersion: AuthentikVersion;
   readonly admin: DevCoreAdmin;
   /** Stop listening, terminate websockets; resolves when closed. */
   close(): Promise<void>;
 }
 
 export async function startDevCore(opts: DevCoreOptions): Promise<DevCore> {
+  const authentikVersion = resolveAuthentikVersion(opts.authentikVersion);
   const seed = loadSeed(opts.seed);
   const root = opts.logger ?? createRootLogger({ level: 'warn' });
   const logger = root.child({ logger: 'devcore' });
   const host = opts.host ?? '127.0.0.1';
-  const store = await Store.create(seed, { extraUsers: opts.extraUsers ?? 0 });
+  const store = await Store.create(seed, { extraUsers: opts.extraUsers ?? 0, authentikVersion });
   const sessions = new SessionStore(store);
   const hub = new WsHub(store, logger, { ttlMs: seed.outpost_state_ttl_seconds * 1000 });
   store.onChange((target, reason) => {
@@ -53,7 +62,7 @@ export async function startDevCore(opts: DevCoreOptions): Promise<DevCore> {
     logger,
     duoDelayMs: seed.mfa.duo_delay_ms,
     totpReplayProtection: seed.mfa.totp_replay_protection,
-    onLogout: (key) => hub.proxyLogout(key),
+    onLogout: (key) => hub.sessionEnded(key),
   });
   const api = new Api({ store, sessions, hub, flows, logger });
   const recorder = new Recorder();
@@ -64,6 +73,8 @@ export async function startDevCore(opts: DevCoreOptions): Promise<DevCore> {
   const urlHost = host.includes(':') ? `[${host}]` : host;
   const describe = () => ({
     url: `http://${urlHost}:${server.port}`,
+    authentik_version: authentikVersion,
+    version: store.version,
     outposts: [...store.outposts.values()].map((o) => ({ name: o.name, pk: o.pk, type: o.type, providers: o.providers, websockets: hub.openCount(o) })),
     users: store.users.size,
     sessions: sessions.size,
@@ -72,16 +83,31 @@ export async function startDevCore(opts: DevCoreOptions): Promise<DevCore> {
   const port = await server.listen(host, opts.port ?? 9900);
   const url = `http://${urlHost}:${port}`;
   store.baseUrl = url;
-  logger.info({ url, outposts: [...store.outposts.keys()], users: store.users.size }, 'development core listening; outpost tokens and passwords are in the seed');
+  logger.info({ url, authentik_version: authentikVersion, outposts: [...store.outposts.keys()], users: store.users.size }, 'development core listening; outpost tokens and passwords are in the seed');
   return {
     url,
     port,
+    authentikVersion,
     admin,
     close: () => server.close(),
   };
 }
 
-export type { DevCoreAdmin, AddUserInput, UpdateUserInput, AddGroupInput, DeviceInput, OutpostPatch, ProviderPatch, FlowInput, StagesInput, OutpostInfo, CertificateInfo } from './admin.ts';
+export type {
+  DevCoreAdmin,
+  AddUserInput,
+  UpdateUserInput,
+  AddGroupInput,
+  DeviceInput,
+  OutpostPatch,
+  ProviderPatch,
+  FlowInput,
+  StagesInput,
+  OutpostInfo,
+  CertificateInfo,
+  PermissionInput,
+  PropertyMappingInput,
+} from './admin.ts';
 export type { FaultSpec } from './faults.ts';
 export type { RecordedRequest } from './recorder.ts';
 export type { SessionInfo } from './sessions.ts';
@@ -89,3 +115,5 @@ export type { OutpostHealth, WsConnectionInfo } from './ws.ts';
 export type { Seed, SeedDocument } from './seed.ts';
 export { loadSeed, loadSeedFile, parseSeed, SeedError } from './seed.ts';
 export { totpCode } from './totp.ts';
+export { AUTHENTIK_VERSIONS, AuthentikVersionError, SERVER_VERSION, type AuthentikVersion } from './version.ts';
+export { SEARCH_FULL_DIRECTORY } from './permissions.ts';

@@ -107,7 +107,7 @@ function applyOrdering<T>(items: T[], q: QueryPairs, fields: Record<string, (t: 
   });
 }
 
-const LIST_KEYS = new Set(['page', 'page_size', 'include_groups', 'include_users']);
+const LIST_KEYS = new Set(['page', 'page_size', 'include_groups', 'include_users', 'include_roles']);
 
 /** A cache key for the filter part of a query (pagination and includes do not change the set). */
 export function filterKey(q: QueryPairs): string {

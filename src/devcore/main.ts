@@ -1,5 +1,6 @@
 // `npm run devcore`: run the development core from the command line.
-// Env: DEVCORE_SEED (default config/demo.yaml), DEVCORE_LISTEN (default 127.0.0.1:9900), DEMO_USERS.
+// Env: DEVCORE_SEED (default config/demo.yaml), DEVCORE_LISTEN (default 127.0.0.1:9900), DEMO_USERS,
+// DEVCORE_AUTHENTIK_VERSION (2024.4 or 2026.8, the API generation served; default 2026.8).
 import { createRootLogger } from '../log.ts';
 import { startDevCore } from './index.ts';
 import { SeedError } from './seed.ts';

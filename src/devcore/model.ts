@@ -2,9 +2,12 @@
 // outposts and certificates, built from a seed. Every mutation notifies listeners with the
 // outposts it affects so the websocket hub can send TRIGGER_UPDATE.
 import { createHash } from 'node:crypto';
-import { generateKeypair, type GeneratedKeypair, type KeyType } from './certs.ts';
+import { drfDate, generateKeypair, type GeneratedKeypair, type KeyType } from './certs.ts';
 import { hashPassword, parseEncodedHash, type PasswordHash } from './password.ts';
+import { globalKey, objectKey, type PermissionEntry } from './permissions.ts';
+import { encodeAttribute, radiusPacket, type RadiusAttributeSpec } from './radius-attributes.ts';
 import { base32Decode } from './totp.ts';
+import { DEFAULT_AUTHENTIK_VERSION, SERVER_VERSION, type AuthentikVersion } from './version.ts';
 import type {
   ApplicationSpec,
   BrandSpec,
@@ -13,6 +16,7 @@ import type {
   FlowSpec,
   LdapProviderSpec,
   OutpostSpec,
+  PropertyMappingBody,
   ProxyProviderSpec,
   RadiusProviderSpec,
   Seed,
@@ -41,6 +45,12 @@ export interface UserRec {
   uuid?: string;
   /** Cache of sha256("<pk>-<install id>"). */
   uid?: string;
+  /** RBAC grants (see permissions.ts for the keys); absent = none. */
+  permissions?: Set<string>;
+  /** DRF datetimes of authentik 2024.8+'s user fields; absent = when the core started. */
+  dateJoined?: string;
+  lastUpdated?: string;
+  passwordChanged?: string;
 }
 
 export interface GroupRec {
@@ -53,6 +63,8 @@ export interface GroupRec {
   attributes: Record<string, unknown>;
   /** Direct members, by user pk. */
   members: Set<number>;
+  /** RBAC grants for the members of this group and its descendants. */
+  permissions: Set<string>;
 }
 
 interface DeviceBase {
@@ -60,6 +72,8 @@ interface DeviceBase {
   userPk: number;
   name: string;
   confirmed: boolean;
+  /** DRF datetime of the last successful use (authentik 2026's `last_used`), or null. */
+  lastUsed: string | null;
 }
 export interface TotpDeviceRec extends DeviceBase {
   kind: 'totp';
@@ -103,6 +117,20 @@ export type RadiusProviderRec = RadiusProviderSpec & { pk: number };
 export type ProxyProviderRec = ProxyProviderSpec & { pk: number; client_id: string; client_secret: string; cookie_secret: string };
 export type ProviderRec = LdapProviderRec | RadiusProviderRec | ProxyProviderRec;
 
+export interface PropertyMappingRec {
+  pk: string;
+  name: string;
+  type: 'radius';
+  /** Group names; null = applies to everybody. */
+  groups: string[] | null;
+  attributes: RadiusAttributeSpec[];
+  /** The attributes on the wire, encoded once. */
+  encoded: Buffer[];
+  rawPacketBase64: string | undefined;
+  /** The expression raises this error (see the seed). */
+  error: string | undefined;
+}
+
 export interface ApplicationRec {
   pk: string;
   slug: string;
@@ -122,6 +150,7 @@ export interface OutpostRec {
   config: Record<string, unknown>;
   managed: string | null;
   serviceAccountPk: number;
+  refreshIntervalS: number;
 }
 
 export interface CertRec {
@@ -216,6 +245,12 @@ export class Store {
   readonly installId: string;
   readonly seed: Seed;
   readonly passwordIterations: number;
+  /** The API generation served (see version.ts). */
+  readonly mode: AuthentikVersion;
+  /** What the core claims to be: the seed's `version`, else the mode's release. */
+  readonly version: string;
+  /** DRF datetime of the start, for timestamps the seed does not give. */
+  readonly startedAt = drfDate(new Date());
   brand: BrandSpec & { pk: string };
 
   readonly users = new Map<number, UserRec>();
@@ -241,6 +276,7 @@ export class Store {
   readonly outpostsByPk = new Map<string, OutpostRec>();
   readonly certs = new Map<string, CertRec>();
   readonly certsByPk = new Map<string, CertRec>();
+  readonly propertyMappings = new Map<string, PropertyMappingRec>();
 
   /** Bumped on every user/group change; list caches key on it. */
   dataVersion = 0;
@@ -248,16 +284,18 @@ export class Store {
   /** The URL the server listens on, for outpost `config.authentik_host` defaults and OIDC URLs. */
   baseUrl = 'http://127.0.0.1';
 
-  private constructor(seed: Seed) {
+  private constructor(seed: Seed, mode: AuthentikVersion) {
     this.seed = seed;
+    this.mode = mode;
+    this.version = seed.version ?? SERVER_VERSION[mode];
     this.installId = seed.install_id;
     this.passwordIterations = seed.password_iterations;
     this.brand = { ...seed.brand, pk: seed.brand.pk ?? stableUuid(seed.install_id, 'brand', seed.brand.domain) };
   }
 
   /** Build the store from a validated seed. Certificates are generated here (hence async). */
-  static async create(seed: Seed, opts: { extraUsers?: number } = {}): Promise<Store> {
-    const s = new Store(seed);
+  static async create(seed: Seed, opts: { extraUsers?: number; authentikVersion?: AuthentikVersion } = {}): Promise<Store> {
+    const s = new Store(seed, opts.authentikVersion ?? DEFAULT_AUTHENTIK_VERSION);
     for (const c of seed.certificates) {
       const pk = c.pk ?? stableUuid(seed.install_id, 'certificate', c.name);
       const kp = await generateKeypair({ commonName: c.common_name, sans: c.sans, keyType: c.key_type, validityDays: c.validity_days });
@@ -296,6 +334,7 @@ export class Store {
       for (const d of u.devices) s.insertDevice(rec, d);
     }
     for (const f of seed.flows) s.insertFlow(f);
+    for (const m of seed.property_mappings) s.insertPropertyMapping(m.name, m);
     let nextProviderPk = Math.max(0, ...seed.providers.map((p) => p.pk ?? 0)) + 1;
     for (const p of seed.providers) {
       const pk = p.pk ?? nextProviderPk++;
@@ -308,6 +347,12 @@ export class Store {
       }
       s.providers.set(p.name, rec);
       s.providersByPk.set(pk, rec);
+    }
+    // Grants name providers, so they come after them.
+    for (const g of seed.groups) for (const e of g.permissions) s.mustGroup(g.name).permissions.add(s.grantKey(e));
+    for (const u of seed.users) {
+      const rec = s.mustUser(u.username);
+      for (const e of u.permissions) (rec.permissions ??= new Set()).add(s.grantKey(e));
     }
     for (const a of seed.applications) {
       s.applications.set(a.slug, {
@@ -335,7 +380,17 @@ export class Store {
         path: 'goauthentik.io/outposts',
         type: 'internal_service_account',
       });
-      const rec: OutpostRec = { pk, name: o.name, type: o.type, token: o.token, providers: [...o.providers], config: { ...o.config }, managed: o.managed, serviceAccountPk: sa.pk };
+      const rec: OutpostRec = {
+        pk,
+        name: o.name,
+        type: o.type,
+        token: o.token,
+        providers: [...o.providers],
+        config: { ...o.config },
+        managed: o.managed,
+        serviceAccountPk: sa.pk,
+        refreshIntervalS: o.refresh_interval_s,
+      };
       s.outposts.set(o.name, rec);
       s.outpostsByToken.set(o.token, rec);
       s.outpostsByPk.set(pk, rec);
@@ -508,6 +563,7 @@ export class Store {
       attributes: input.attributes ?? {},
       path: input.path ?? 'users',
       type: input.type ?? 'internal',
+      dateJoined: drfDate(new Date()),
     });
     for (const g of groups) this.join(u, g);
     if (input.is_superuser) {
@@ -532,7 +588,11 @@ export class Store {
     if (patch.email !== undefined) u.email = patch.email;
     if (patch.is_active !== undefined) u.isActive = patch.is_active;
     if (patch.attributes !== undefined) u.attributes = patch.attributes;
-    if (patch.password !== undefined) u.password = patch.password === null ? null : hashPassword(patch.password, this.passwordIterations);
+    if (patch.password !== undefined) {
+      u.password = patch.password === null ? null : hashPassword(patch.password, this.passwordIterations);
+      u.passwordChanged = drfDate(new Date());
+    }
+    u.lastUpdated = drfDate(new Date());
     this.indexUser(u, true);
     this.dataChanged(`user ${u.username} updated`);
   }
@@ -566,7 +626,7 @@ export class Store {
 
   private insertDevice(u: UserRec, d: DeviceSpec): DeviceRec {
     const pk = ++this.devicePk[d.type === 'totp' ? 'totp' : d.type === 'static' ? 'static' : d.type === 'duo' ? 'duo' : 'webauthn'];
-    const base = { pk, userPk: u.pk, name: d.name ?? `${d.type} device`, confirmed: d.confirmed };
+    const base = { pk, userPk: u.pk, name: d.name ?? `${d.type} device`, confirmed: d.confirmed, lastUsed: null };
     let rec: DeviceRec;
     switch (d.type) {
       case 'totp':
@@ -625,6 +685,7 @@ export class Store {
       parent: input.parent ? this.mustGroup(input.parent).pk : null,
       attributes: input.attributes ?? {},
       members: new Set(),
+      permissions: new Set(),
     };
     this.groups.set(g.pk, g);
     this.groupsByName.set(g.name, g);
@@ -649,6 +710,7 @@ export class Store {
     this.groupsByName.delete(name);
     for (const p of this.providers.values()) if (p.type === 'ldap' && p.search_group === name) p.search_group = null;
     for (const a of this.applications.values()) if (a.accessGroups) a.accessGroups = a.accessGroups.filter((n) => n !== name);
+    for (const m of this.propertyMappings.values()) if (m.groups) m.groups = m.groups.filter((n) => n !== name);
     this.dataChanged(`group ${name} deleted`);
   }
 
@@ -697,8 +759,17 @@ export class Store {
     return p.type === 'ldap' ? p.bind_flow : p.type === 'radius' ? p.auth_flow : p.authorization_flow;
   }
 
+  /**
+   * authentik 2024.10+'s `unbind_flow_slug`: the provider's invalidation flow, else the brand's
+   * (LDAPOutpostConfigSerializer.get_unbind_flow_slug), else null.
+   */
+  unbindFlowOf(p: LdapProviderRec): string | null {
+    return p.unbind_flow ?? this.brand.flow_invalidation;
+  }
+
   private outpostsOfFlow(slug: string): Set<string> {
-    return this.outpostsOfProviders([...this.providers.values()].filter((p) => this.flowSlugOfProvider(p) === slug).map((p) => p.name));
+    const uses = (p: ProviderRec) => this.flowSlugOfProvider(p) === slug || (p.type === 'ldap' && this.unbindFlowOf(p) === slug);
+    return this.outpostsOfProviders([...this.providers.values()].filter(uses).map((p) => p.name));
   }
 
   // ---- providers, applications, outposts ----
@@ -719,9 +790,10 @@ export class Store {
     const p = this.mustProvider(name);
     if ('search_group' in patch && patch['search_group'] !== null) this.mustGroup(String(patch['search_group']));
     if ('certificate' in patch && patch['certificate'] !== null) this.mustCert(String(patch['certificate']));
-    for (const key of ['bind_flow', 'auth_flow', 'authorization_flow']) {
-      if (key in patch && !this.flows.has(String(patch[key]))) throw new NotFoundError(`unknown flow "${String(patch[key])}"`);
+    for (const key of ['bind_flow', 'unbind_flow', 'auth_flow', 'authorization_flow']) {
+      if (key in patch && patch[key] !== null && !this.flows.has(String(patch[key]))) throw new NotFoundError(`unknown flow "${String(patch[key])}"`);
     }
+    if (Array.isArray(patch['property_mappings'])) for (const m of patch['property_mappings']) this.mustPropertyMapping(String(m));
     Object.assign(p, patch);
     this.emit(this.outpostsOfProviders([name]), `provider ${name} updated`);
   }
@@ -732,7 +804,10 @@ export class Store {
     return o;
   }
 
-  updateOutpost(name: string, patch: { name?: string | undefined; providers?: string[] | undefined; config?: Record<string, unknown> | undefined; managed?: string | null | undefined }): void {
+  updateOutpost(
+    name: string,
+    patch: { name?: string | undefined; providers?: string[] | undefined; config?: Record<string, unknown> | undefined; managed?: string | null | undefined; refresh_interval_s?: number | undefined },
+  ): void {
     const o = this.mustOutpost(name);
     if (patch.providers) {
       for (const pn of patch.providers) {
@@ -744,6 +819,7 @@ export class Store {
     // A config patch merges key by key, like editing the outpost's YAML in the admin UI.
     if (patch.config) o.config = { ...o.config, ...patch.config };
     if (patch.managed !== undefined) o.managed = patch.managed;
+    if (patch.refresh_interval_s !== undefined) o.refreshIntervalS = patch.refresh_interval_s;
     if (patch.name !== undefined && patch.name !== name) {
       if (this.outposts.has(patch.name)) throw new ConflictError(`outpost "${patch.name}" already exists`);
       this.outposts.delete(name);
@@ -782,8 +858,9 @@ export class Store {
     return o.providers.some((n) => this.providers.get(n)?.type === 'ldap');
   }
 
+  /** RADIUS providers have a certificate since authentik 2025.10 (EAP-TLS); not in 2024.4. */
   certificateOfProvider(p: ProviderRec): string | null {
-    return p.type === 'radius' ? null : p.certificate;
+    return p.type === 'radius' && this.mode === '2024.4' ? null : p.certificate;
   }
 
   outpostCanViewCert(o: OutpostRec, c: CertRec): boolean {
@@ -791,6 +868,90 @@ export class Store {
       const p = this.providers.get(n);
       return p !== undefined && this.certificateOfProvider(p) === c.name;
     });
+  }
+
+  // ---- permissions (authentik 2024.8+ RBAC) ----
+
+  /** The key a grant is stored under. Throws PermissionFormatError, or NotFoundError for a provider. */
+  grantKey(e: PermissionEntry): string {
+    if (typeof e === 'string') return globalKey(e);
+    return objectKey(e.permission, this.mustProvider(e.provider));
+  }
+
+  /** Grant or revoke a permission of a user or a group (exactly one is given). Idempotent. */
+  setPermission(input: { username?: string | undefined; group?: string | undefined; permission: string; provider?: string | undefined }, granted: boolean): void {
+    const holder = input.username !== undefined ? (this.mustUser(input.username).permissions ??= new Set()) : this.mustGroup(input.group ?? '').permissions;
+    const key = this.grantKey(input.provider === undefined ? input.permission : { permission: input.permission, provider: input.provider });
+    if (granted) holder.add(key);
+    else holder.delete(key);
+  }
+
+  private holds(u: UserRec, key: string): boolean {
+    if (u.permissions?.has(key)) return true;
+    for (const pk of this.allGroupPks(u)) if (this.groups.get(pk)?.permissions.has(key)) return true;
+    return false;
+  }
+
+  /** Django's `user.has_perm("app_label.codename")`: active superusers hold every permission. */
+  hasGlobalPermission(u: UserRec, permission: string): boolean {
+    if (!u.isActive) return false;
+    return this.isSuperuser(u) || this.holds(u, globalKey(permission));
+  }
+
+  /** guardian's `user.has_perm(codename, provider)`: object grants only (Django's backend answers no for an object). */
+  hasProviderPermission(u: UserRec, permission: string, p: ProviderRec): boolean {
+    if (!u.isActive) return false;
+    return this.isSuperuser(u) || this.holds(u, objectKey(permission, p));
+  }
+
+  // ---- property mappings (authentik 2024.8+ RADIUS reply attributes) ----
+
+  private insertPropertyMapping(name: string, body: PropertyMappingBody): PropertyMappingRec {
+    const rec: PropertyMappingRec = {
+      pk: stableUuid(this.installId, 'property-mapping', name),
+      name,
+      type: body.type,
+      groups: body.groups ? [...body.groups] : null,
+      attributes: body.attributes,
+      encoded: body.attributes.map((a) => encodeAttribute(a)),
+      rawPacketBase64: body.raw_packet_base64,
+      error: body.error,
+    };
+    this.propertyMappings.set(name, rec);
+    return rec;
+  }
+
+  /** Create or replace a mapping. Providers keep naming it; no outpost is told (authentik does not either). */
+  putPropertyMapping(name: string, body: PropertyMappingBody): void {
+    for (const g of body.groups ?? []) this.mustGroup(g);
+    this.insertPropertyMapping(name, body);
+  }
+
+  mustPropertyMapping(name: string): PropertyMappingRec {
+    const m = this.propertyMappings.get(name);
+    if (!m) throw new NotFoundError(`unknown property mapping "${name}"`);
+    return m;
+  }
+
+  /**
+   * The RADIUS `check_access` attributes for a user: the provider's mappings that apply to the
+   * user, ordered by name as authentik's `property_mappings.order_by("name")`, their attributes
+   * in order, in one packet, base64. A mapping with `raw_packet_base64` that applies wins as is;
+   * one that raises makes it null (authentik logs the error and sends no attributes).
+   */
+  radiusAttributes(p: RadiusProviderRec, u: UserRec): string | null {
+    const mine = this.allGroupPks(u);
+    const applies = (m: PropertyMappingRec) => m.groups === null || m.groups.some((n) => mine.has(this.groupsByName.get(n)?.pk ?? ''));
+    const mappings = [...new Set(p.property_mappings)]
+      .flatMap((n) => {
+        const m = this.propertyMappings.get(n);
+        return m && applies(m) ? [m] : [];
+      })
+      .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    if (mappings.some((m) => m.error !== undefined)) return null;
+    const raw = mappings.find((m) => m.rawPacketBase64 !== undefined);
+    if (raw?.rawPacketBase64 !== undefined) return raw.rawPacketBase64;
+    return radiusPacket(mappings.flatMap((m) => m.encoded)).toString('base64');
   }
 
   // ---- certificates ----

@@ -4,6 +4,8 @@
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { globalKey, objectKey, PermissionFormatError, permissionEntrySchema, type PermissionEntry } from './permissions.ts';
+import { radiusAttributeSchema } from './radius-attributes.ts';
 import { base32Decode } from './totp.ts';
 
 const slug = z.string().regex(/^[-a-zA-Z0-9_]+$/, 'must be a slug (letters, digits, - and _)').max(50);
@@ -129,6 +131,8 @@ const userSchema = z.strictObject({
   path: z.string().default('users'),
   type: z.enum(USER_TYPES).default('internal'),
   devices: z.array(deviceSchema).default([]),
+  /** RBAC grants (authentik 2024.8+): `app_label.codename`, or `{permission, provider: <name>}`. */
+  permissions: z.array(permissionEntrySchema).default([]),
 });
 export type UserSpec = z.output<typeof userSchema>;
 
@@ -138,6 +142,8 @@ const groupSchema = z.strictObject({
   parent: z.string().nullable().default(null),
   is_superuser: z.boolean().default(false),
   attributes,
+  /** Grants for the members of this group and of its descendants (authentik's roles). */
+  permissions: z.array(permissionEntrySchema).default([]),
 });
 export type GroupSpec = z.output<typeof groupSchema>;
 
@@ -157,8 +163,10 @@ const ldapProviderSchema = z.strictObject({
   name,
   pk: z.number().int().positive().optional(),
   bind_flow: slug,
+  /** authentik 2024.10+: the provider's invalidation flow (`unbind_flow_slug`; unset: the brand's). */
+  unbind_flow: slug.nullable().default(null),
   base_dn: z.string().default('DC=ldap,DC=goauthentik,DC=io'),
-  /** A group name; the API renders its UUID. */
+  /** A group name; the API renders its UUID (authentik 2024.4 only; 2024.8 uses permissions). */
   search_group: z.string().nullable().default(null),
   /** A certificate name; the API renders the keypair UUID. */
   certificate: z.string().nullable().default(null),
@@ -177,6 +185,10 @@ const radiusProviderSchema = z.strictObject({
   client_networks: z.string().default('0.0.0.0/0, ::/0'),
   shared_secret: z.string().min(1),
   mfa_support: z.boolean().default(true),
+  /** A certificate name (authentik 2025.10+, EAP-TLS); the API renders the keypair UUID. */
+  certificate: z.string().nullable().default(null),
+  /** Property mapping names (authentik 2024.8+): their attributes go into check_access's packet. */
+  property_mappings: z.array(z.string()).default([]),
 });
 const proxyProviderSchema = z.strictObject({
   type: z.literal('proxy'),
@@ -206,6 +218,24 @@ export type LdapProviderSpec = z.output<typeof ldapProviderSchema>;
 export type RadiusProviderSpec = z.output<typeof radiusProviderSchema>;
 export type ProxyProviderSpec = z.output<typeof proxyProviderSchema>;
 
+/** A property mapping as the admin API takes it (the seed entry without its name). */
+export const propertyMappingBodySchema = z.strictObject({
+  type: z.literal('radius'),
+  /** Applies to members of any of these groups (through parent groups too); absent: everybody. */
+  groups: z.array(z.string()).optional(),
+  attributes: z.array(radiusAttributeSchema).default([]),
+  /** Test-only: when the mapping applies, check_access's `attributes` is exactly this string. */
+  raw_packet_base64: z.string().optional(),
+  /**
+   * The mapping's expression raises this error when it applies: authentik then logs a
+   * configuration error and answers `attributes: null` with access passing.
+   */
+  error: z.string().optional(),
+});
+export type PropertyMappingBody = z.output<typeof propertyMappingBodySchema>;
+const propertyMappingSchema = propertyMappingBodySchema.extend({ name });
+export type PropertyMappingSpec = z.output<typeof propertyMappingSchema>;
+
 const applicationSchema = z.strictObject({
   slug,
   name,
@@ -225,6 +255,8 @@ const outpostSchema = z.strictObject({
   providers: z.array(z.string()).default([]),
   config: z.record(z.string(), z.unknown()).default({}),
   managed: z.string().nullable().default(null),
+  /** authentik 2024.8+: how often the outpost should refresh (outposts treat <= 0 as 300). */
+  refresh_interval_s: z.number().int().default(300),
 });
 export type OutpostSpec = z.output<typeof outpostSchema>;
 
@@ -270,8 +302,8 @@ export const seedSchema = z
   .strictObject({
     admin_token: z.string().min(1).default('devcore-admin'),
     install_id: z.uuid().default(DEFAULT_INSTALL_ID),
-    /** The authentik version the fake core claims (health `version_should`). */
-    version: z.string().default('2024.4.3'),
+    /** The authentik version the fake core claims (health `version_should`); default by API mode. */
+    version: z.string().min(1).optional(),
     build_hash: z.string().default('tagged'),
     password_iterations: z.number().int().positive().default(1000),
     /** Seconds an outpost instance stays in the health list after its last hello (authentik: 15). */
@@ -292,6 +324,7 @@ export const seedSchema = z
     groups: z.array(groupSchema).default([]),
     users: z.array(userSchema).default([]),
     flows: z.array(flowSchema).default([]),
+    property_mappings: z.array(propertyMappingSchema).default([]),
     applications: z.array(applicationSchema).default([]),
     providers: z.array(providerSchema).default([]),
     outposts: z.array(outpostSchema).default([]),
@@ -334,6 +367,7 @@ function crossCheck(seed: SeedShape, report: Report): void {
   duplicates(seed.outposts, (o) => o.name, 'outposts', 'name', report);
   duplicates(seed.outposts, (o) => o.token, 'outposts', 'token', report);
   duplicates(seed.outposts, (o) => o.pk?.toLowerCase(), 'outposts', 'pk', report);
+  duplicates(seed.property_mappings, (m) => m.name, 'property_mappings', 'name', report);
 
   seed.groups.forEach((g, i) => {
     if (g.parent !== null && !groups.has(g.parent)) report(['groups', i, 'parent'], `unknown group "${g.parent}"`);
@@ -355,7 +389,15 @@ function crossCheck(seed: SeedShape, report: Report): void {
       if (!groups.has(g)) report(['users', i, 'groups', j], `unknown group "${g}"`);
     });
     if (u.password !== undefined && u.password_hash !== undefined) report(['users', i, 'password_hash'], 'give either password or password_hash, not both');
+    checkPermissions(u.permissions, ['users', i, 'permissions'], providers, report);
   });
+  seed.groups.forEach((g, i) => checkPermissions(g.permissions, ['groups', i, 'permissions'], providers, report));
+  seed.property_mappings.forEach((m, i) => {
+    m.groups?.forEach((g, j) => {
+      if (!groups.has(g)) report(['property_mappings', i, 'groups', j], `unknown group "${g}"`);
+    });
+  });
+  const mappings = new Set(seed.property_mappings.map((m) => m.name));
   const flowRef = (path: (string | number)[], s: string | null) => {
     if (s !== null && !flows.has(s)) report(path, `unknown flow "${s}"`);
   };
@@ -365,13 +407,17 @@ function crossCheck(seed: SeedShape, report: Report): void {
   seed.providers.forEach((p, i) => {
     if (p.type === 'ldap') {
       flowRef(['providers', i, 'bind_flow'], p.bind_flow);
+      flowRef(['providers', i, 'unbind_flow'], p.unbind_flow);
       if (p.search_group !== null && !groups.has(p.search_group)) report(['providers', i, 'search_group'], `unknown group "${p.search_group}"`);
     } else if (p.type === 'radius') {
       flowRef(['providers', i, 'auth_flow'], p.auth_flow);
+      p.property_mappings.forEach((m, j) => {
+        if (!mappings.has(m)) report(['providers', i, 'property_mappings', j], `unknown property mapping "${m}"`);
+      });
     } else {
       flowRef(['providers', i, 'authorization_flow'], p.authorization_flow);
     }
-    if (p.type !== 'radius' && p.certificate !== null && !certs.has(p.certificate)) report(['providers', i, 'certificate'], `unknown certificate "${p.certificate}"`);
+    if (p.certificate !== null && !certs.has(p.certificate)) report(['providers', i, 'certificate'], `unknown certificate "${p.certificate}"`);
   });
   const assigned = new Map<string, number>();
   seed.applications.forEach((a, i) => {
@@ -394,9 +440,27 @@ function crossCheck(seed: SeedShape, report: Report): void {
   });
 }
 
+/** Global grants must be `app_label.codename`; object grants name a provider of the seed. */
+function checkPermissions(entries: PermissionEntry[], path: (string | number)[], providers: Map<string, ProviderSpec>, report: Report): void {
+  entries.forEach((e, k) => {
+    try {
+      if (typeof e === 'string') globalKey(e);
+      else {
+        const p = providers.get(e.provider);
+        if (!p) report([...path, k, 'provider'], `unknown provider "${e.provider}"`);
+        else objectKey(e.permission, { type: p.type, pk: 0, name: p.name });
+      }
+    } catch (err) {
+      if (!(err instanceof PermissionFormatError)) throw err;
+      report([...path, k], err.message);
+    }
+  });
+}
+
 // The parts of the output crossCheck reads, spelled out so the function stays readable.
 interface SeedShape {
   groups: GroupSpec[];
+  property_mappings: PropertyMappingSpec[];
   users: UserSpec[];
   flows: FlowSpec[];
   certificates: CertificateSpecSeed[];

@@ -1,8 +1,11 @@
-// JSON bodies in the shapes of authentik 2024.4's serializers (field names and order as the
-// real API sends them; every field the official client models mark required is present).
+// JSON bodies in the shapes of authentik's serializers, per API generation (store.mode): 2024.4,
+// or 2026.8 (what 2024.8 and later serve). Field names and order as the real API sends them;
+// every field the official client models of that version mark required is present, and no
+// field the version removed is left over.
 import { createHash } from 'node:crypto';
 import { drfDate } from './certs.ts';
 import type { ApplicationRec, CertRec, GroupRec, OutpostRec, ProviderRec, Store, UserRec } from './model.ts';
+import type { AuthentikVersion } from './version.ts';
 
 export type Json = Record<string, unknown>;
 
@@ -30,9 +33,9 @@ export function avatarOf(store: Store, u: UserRec): string {
   return `data:image/svg+xml;base64,${Buffer.from(svg).toString('base64')}`;
 }
 
-export function paginated(results: unknown[], page: { number: number; perPage: number; count: number }): Json {
+export function paginated(results: unknown[], page: { number: number; perPage: number; count: number }, mode: AuthentikVersion = '2024.4'): Json {
   const totalPages = Math.max(1, Math.ceil(page.count / page.perPage));
-  return {
+  const out: Json = {
     pagination: {
       next: page.number < totalPages ? page.number + 1 : 0,
       previous: page.number > 1 ? page.number - 1 : 0,
@@ -44,9 +47,14 @@ export function paginated(results: unknown[], page: { number: number; perPage: n
     },
     results,
   };
+  // authentik 2025+'s paginator adds the search autocomplete schema; the core has none to offer.
+  if (mode !== '2024.4') out['autocomplete'] = {};
+  return out;
 }
 
 export function userGroupJson(store: Store, g: GroupRec): Json {
+  // 2026.8's PartialGroup: groups may have several parents there, and users list none of them.
+  if (store.mode !== '2024.4') return { pk: g.pk, num_pk: g.numPk, name: g.name, is_superuser: g.isSuperuser, attributes: g.attributes };
   const parent = g.parent ? store.groups.get(g.parent) : undefined;
   return {
     pk: g.pk,
@@ -66,8 +74,34 @@ function directGroups(store: Store, u: UserRec): GroupRec[] {
   });
 }
 
-export function userJson(store: Store, u: UserRec, includeGroups: boolean): Json {
+export function userJson(store: Store, u: UserRec, includeGroups: boolean, includeRoles = true): Json {
   const groups = directGroups(store, u);
+  if (store.mode !== '2024.4') {
+    const joined = u.dateJoined ?? store.startedAt;
+    return {
+      pk: u.pk,
+      username: u.username,
+      name: u.name,
+      is_active: u.isActive,
+      last_login: u.lastLogin,
+      date_joined: joined,
+      is_superuser: store.isSuperuser(u),
+      groups: groups.map((g) => g.pk),
+      groups_obj: includeGroups ? groups.map((g) => userGroupJson(store, g)) : null,
+      // The core models grants, not roles: nobody has a role.
+      roles: [],
+      roles_obj: includeRoles ? [] : null,
+      email: u.email,
+      avatar: avatarOf(store, u),
+      attributes: u.attributes,
+      uid: store.userUid(u),
+      path: u.path,
+      type: u.type,
+      uuid: store.userUuid(u),
+      password_change_date: u.passwordChanged ?? joined,
+      last_updated: u.lastUpdated ?? joined,
+    };
+  }
   return {
     pk: u.pk,
     username: u.username,
@@ -100,8 +134,47 @@ export function groupMemberJson(store: Store, u: UserRec): Json {
   };
 }
 
-export function groupJson(store: Store, g: GroupRec, includeUsers: boolean): Json {
+/** 2026.8's RelatedGroup (a parent or child in a group's `parents_obj` / `children_obj`). */
+function relatedGroupJson(g: GroupRec): Json {
+  return { pk: g.pk, name: g.name, is_superuser: g.isSuperuser, attributes: g.attributes, group_uuid: g.pk };
+}
+
+/** What 2026.8's group list and retrieve include on request (`include_*` query flags). */
+export interface GroupIncludes {
+  users: boolean;
+  parents?: boolean;
+  children?: boolean;
+  inheritedRoles?: boolean;
+}
+
+export function groupJson(store: Store, g: GroupRec, includes: GroupIncludes): Json {
   const members = [...g.members].sort((a, b) => a - b);
+  const includeUsers = includes.users;
+  if (store.mode !== '2024.4') {
+    const parent = g.parent ? store.groups.get(g.parent) : undefined;
+    const children = [...store.groups.values()].filter((c) => c.parent === g.pk).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    return {
+      pk: g.pk,
+      num_pk: g.numPk,
+      name: g.name,
+      is_superuser: g.isSuperuser,
+      parents: parent ? [parent.pk] : [],
+      parents_obj: includes.parents ? (parent ? [relatedGroupJson(parent)] : []) : null,
+      users: members,
+      users_obj: includeUsers
+        ? members.flatMap((pk) => {
+            const u = store.users.get(pk);
+            return u ? [groupMemberJson(store, u)] : [];
+          })
+        : null,
+      attributes: g.attributes,
+      roles: [],
+      roles_obj: [],
+      inherited_roles_obj: includes.inheritedRoles ? [] : null,
+      children: children.map((c) => c.pk),
+      children_obj: includes.children ? children.map(relatedGroupJson) : null,
+    };
+  }
   return {
     ...userGroupJson(store, g),
     users: members,
@@ -118,15 +191,19 @@ export function groupJson(store: Store, g: GroupRec, includeUsers: boolean): Jso
 
 /** `UserSelfSerializer`, as `/core/users/me/` returns it inside `{"user": ...}`. */
 export function userSelfJson(store: Store, u: UserRec): Json {
+  const groups = directGroups(store, u)
+    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+    .map((g) => ({ name: g.name, pk: g.pk }));
+  const later = store.mode !== '2024.4';
   return {
     pk: u.pk,
     username: u.username,
     name: u.name,
     is_active: u.isActive,
     is_superuser: store.isSuperuser(u),
-    groups: directGroups(store, u)
-      .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
-      .map((g) => ({ name: g.name, pk: g.pk })),
+    ...(later ? { is_current: true } : {}),
+    groups,
+    ...(later ? { roles: [] } : {}),
     email: u.email,
     avatar: avatarOf(store, u),
     uid: store.userUid(u),
@@ -146,6 +223,26 @@ export function providerJson(store: Store, p: ProviderRec): Json {
   const app = store.applicationOfProvider(p.name);
   const flow = store.flows.get(store.flowSlugOfProvider(p));
   const meta = PROVIDER_META[p.type];
+  if (store.mode !== '2024.4') {
+    const invalidation = p.type === 'ldap' && p.unbind_flow !== null ? store.flows.get(p.unbind_flow) : undefined;
+    const mappings = p.type === 'radius' ? [...new Set(p.property_mappings)].flatMap((n) => store.propertyMappings.get(n)?.pk ?? []) : [];
+    return {
+      pk: p.pk,
+      name: p.name,
+      authentication_flow: null,
+      authorization_flow: flow?.pk ?? null,
+      invalidation_flow: invalidation?.pk ?? null,
+      property_mappings: mappings,
+      component: meta.component,
+      assigned_application_slug: app?.slug ?? null,
+      assigned_application_name: app?.name ?? null,
+      assigned_backchannel_application_slug: null,
+      assigned_backchannel_application_name: null,
+      verbose_name: meta.verbose,
+      verbose_name_plural: meta.plural,
+      meta_model_name: meta.model,
+    };
+  }
   return {
     pk: p.pk,
     name: p.name,
@@ -177,6 +274,7 @@ export function outpostJson(store: Store, o: OutpostRec): Json {
     providers_obj: providers.map((p) => providerJson(store, p)),
     service_connection: null,
     service_connection_obj: null,
+    ...(store.mode !== '2024.4' ? { refresh_interval_s: o.refreshIntervalS } : {}),
     token_identifier: `ak-outpost-${o.pk}-api`,
     config: store.outpostConfig(o),
     managed: o.managed,
@@ -186,6 +284,24 @@ export function outpostJson(store: Store, o: OutpostRec): Json {
 export function ldapConfigJson(store: Store, p: Extract<ProviderRec, { type: 'ldap' }>, app: ApplicationRec): Json {
   const searchGroup = p.search_group !== null ? store.groupsByName.get(p.search_group) : undefined;
   const cert = p.certificate !== null ? store.certs.get(p.certificate) : undefined;
+  if (store.mode !== '2024.4') {
+    // 2024.8 dropped search_group (check_access's has_search_permission replaced it).
+    return {
+      pk: p.pk,
+      name: p.name,
+      base_dn: p.base_dn,
+      bind_flow_slug: p.bind_flow,
+      unbind_flow_slug: store.unbindFlowOf(p),
+      application_slug: app.slug,
+      certificate: cert?.pk ?? null,
+      tls_server_name: p.tls_server_name,
+      uid_start_number: p.uid_start_number,
+      gid_start_number: p.gid_start_number,
+      search_mode: p.search_mode,
+      bind_mode: p.bind_mode,
+      mfa_support: p.mfa_support,
+    };
+  }
   return {
     pk: p.pk,
     name: p.name,
@@ -203,8 +319,8 @@ export function ldapConfigJson(store: Store, p: Extract<ProviderRec, { type: 'ld
   };
 }
 
-export function radiusConfigJson(p: Extract<ProviderRec, { type: 'radius' }>, app: ApplicationRec): Json {
-  return {
+export function radiusConfigJson(store: Store, p: Extract<ProviderRec, { type: 'radius' }>, app: ApplicationRec): Json {
+  const out: Json = {
     pk: p.pk,
     name: p.name,
     application_slug: app.slug,
@@ -213,6 +329,11 @@ export function radiusConfigJson(p: Extract<ProviderRec, { type: 'radius' }>, ap
     shared_secret: p.shared_secret,
     mfa_support: p.mfa_support,
   };
+  if (store.mode !== '2024.4') {
+    const cert = p.certificate !== null ? store.certs.get(p.certificate) : undefined;
+    out['certificate'] = cert?.pk ?? null;
+  }
+  return out;
 }
 
 /** authentik's `timedelta_from_string` ("hours=24;minutes=5") in seconds. */
@@ -268,8 +389,10 @@ export function proxyConfigJson(store: Store, p: Extract<ProviderRec, { type: 'p
   };
 }
 
-export function certificateJson(c: CertRec): Json {
+export function certificateJson(store: Store, c: CertRec): Json {
   const base = `/api/v3/crypto/certificatekeypairs/${c.pk}`;
+  // 2024.4's private_key_type (rsa | ecdsa) became key_type (rsa | ec | ...) in later releases.
+  const keyType = store.mode === '2024.4' ? { private_key_type: c.kp.privateKeyType } : { key_type: c.kp.privateKeyType === 'ecdsa' ? 'ec' : 'rsa' };
   return {
     pk: c.pk,
     name: c.name,
@@ -278,7 +401,7 @@ export function certificateJson(c: CertRec): Json {
     cert_expiry: c.kp.certExpiry,
     cert_subject: c.kp.certSubject,
     private_key_available: true,
-    private_key_type: c.kp.privateKeyType,
+    ...keyType,
     certificate_download_url: `${base}/view_certificate/?download`,
     private_key_download_url: `${base}/view_private_key/?download`,
     managed: c.managed,
@@ -287,20 +410,36 @@ export function certificateJson(c: CertRec): Json {
 
 export function brandJson(store: Store): Json {
   const b = store.brand;
-  const out: Json = {
-    matched_domain: b.domain,
-    branding_title: b.branding_title,
-    branding_logo: b.branding_logo,
-    branding_favicon: b.branding_favicon,
-    ui_footer_links: b.ui_footer_links,
-    ui_theme: b.ui_theme,
-  };
+  const later = store.mode !== '2024.4';
+  const out: Json = later
+    ? {
+        matched_domain: b.domain,
+        branding_title: b.branding_title,
+        branding_logo: b.branding_logo,
+        // null: the logo and favicon have no per-theme variants.
+        branding_logo_themed_urls: null,
+        branding_favicon: b.branding_favicon,
+        branding_favicon_themed_urls: null,
+        branding_custom_css: '',
+        branding_map_tiles: '',
+        ui_footer_links: b.ui_footer_links,
+        ui_theme: b.ui_theme,
+      }
+    : {
+        matched_domain: b.domain,
+        branding_title: b.branding_title,
+        branding_logo: b.branding_logo,
+        branding_favicon: b.branding_favicon,
+        ui_footer_links: b.ui_footer_links,
+        ui_theme: b.ui_theme,
+      };
   // Unset flows are left out, as DRF does for a null `flow_x.slug` source.
   for (const key of ['flow_authentication', 'flow_invalidation', 'flow_recovery', 'flow_unenrollment', 'flow_user_settings', 'flow_device_code'] as const) {
     const v = b[key];
     if (v !== null) out[key] = v;
   }
   out['default_locale'] = b.default_locale;
+  if (later) out['flags'] = { flows_continuous_login: false, flows_refresh_others: false };
   return out;
 }
 
@@ -312,7 +451,8 @@ export function rootConfigJson(store: Store): Json {
     cache_timeout: c.cache_timeout,
     cache_timeout_flows: c.cache_timeout_flows,
     cache_timeout_policies: c.cache_timeout_policies,
-    cache_timeout_reputation: c.cache_timeout_reputation,
+    // Gone after 2024.4 (the reputation cache went with Redis).
+    ...(store.mode === '2024.4' ? { cache_timeout_reputation: c.cache_timeout_reputation } : {}),
   };
 }
 

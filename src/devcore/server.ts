@@ -159,7 +159,8 @@ export class DevCoreServer {
 
     let body: unknown;
     let bodyError: string | undefined;
-    if (method === 'POST' || method === 'PUT' || method === 'PATCH') {
+    // DELETE bodies are read too: the admin API revokes a permission named in one.
+    if (method === 'POST' || method === 'PUT' || method === 'PATCH' || method === 'DELETE') {
       try {
         const parsed = parseBody(await readBody(req, MAX_BODY_BYTES), req.headers['content-type']);
         body = parsed.body;

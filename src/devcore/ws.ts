@@ -1,14 +1,16 @@
 // The outpost websocket (`/ws/outpost/<pk>/`): answers hellos with ACK, keeps per-instance
-// state with a TTL (authentik: 15 s), pushes TRIGGER_UPDATE and arbitrary test messages.
-// Authentication happens in server.ts before a socket is handed over.
+// state with a TTL (authentik: 15 s), pushes TRIGGER_UPDATE, session ends and arbitrary test
+// messages. Authentication happens in server.ts before a socket is handed over.
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { Logger } from '../log.ts';
 import type { ChangeTarget, OutpostRec, Store } from './model.ts';
+import { parseQs, qsGet } from './querystring.ts';
+import { versionOutdated } from './version.ts';
 
-export const INSTRUCTION = { ACK: 0, HELLO: 1, TRIGGER_UPDATE: 2, PROVIDER_SPECIFIC: 3 } as const;
+export const INSTRUCTION = { ACK: 0, HELLO: 1, TRIGGER_UPDATE: 2, PROVIDER_SPECIFIC: 3, SESSION_END: 4 } as const;
 
 export interface WsConnectionInfo {
   id: string;
@@ -22,11 +24,15 @@ export interface WsConnectionInfo {
   remoteAddress: string;
 }
 
-/** One entry of `GET /outposts/instances/<pk>/health/`. */
+/** One entry of `GET /outposts/instances/<pk>/health/` (the `golang_version`..`fips_enabled` fields in 2026.8 mode only). */
 export interface OutpostHealth {
   uid: string;
   last_seen: string;
   version: string;
+  golang_version?: string;
+  openssl_enabled?: boolean;
+  openssl_version?: string;
+  fips_enabled?: boolean | null;
   version_should: string;
   version_outdated: boolean;
   build_hash: string;
@@ -38,6 +44,8 @@ interface Conn {
   info: WsConnectionInfo;
   outpostPk: string;
   ws: WebSocket;
+  /** authentik 2026.8 keys instance state by the `instance_uuid` query parameter, else the channel. */
+  instanceUid: string;
 }
 
 interface State {
@@ -46,6 +54,10 @@ interface State {
   version: string;
   buildHash: string;
   hostname: string;
+  golangVersion: string;
+  opensslEnabled: boolean;
+  opensslVersion: string;
+  fipsEnabled: boolean | null;
   args: Record<string, unknown>;
 }
 
@@ -53,6 +65,22 @@ const HISTORY_LIMIT = 1000;
 
 function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** DRF's CharField output for a hello value: a string as is, nothing as '', else its text. */
+function charOf(v: unknown): string {
+  return typeof v === 'string' ? v : v === undefined || v === null ? '' : String(v);
+}
+
+const TRUE_VALUES = new Set<unknown>([true, 1, '1', 't', 'T', 'y', 'Y', 'yes', 'Yes', 'YES', 'true', 'True', 'TRUE', 'on', 'On', 'ON']);
+const FALSE_VALUES = new Set<unknown>([false, 0, '0', 'f', 'F', 'n', 'N', 'no', 'No', 'NO', 'false', 'False', 'FALSE', 'off', 'Off', 'OFF']);
+
+/** DRF's BooleanField output for a hello value (null only where the field allows it). */
+function boolOf(v: unknown, allowNull: boolean): boolean | null {
+  if (TRUE_VALUES.has(v)) return true;
+  if (FALSE_VALUES.has(v)) return false;
+  if ((v === null || v === undefined || v === '') && allowNull) return null;
+  return Boolean(v);
 }
 
 export class WsHub {
@@ -81,7 +109,8 @@ export class WsHub {
         userAgent: String(req.headers['user-agent'] ?? ''),
         remoteAddress: req.socket.remoteAddress ?? '',
       };
-      const conn: Conn = { info, outpostPk: outpost.pk, ws };
+      const instanceUuid = qsGet(parseQs(query), 'instance_uuid');
+      const conn: Conn = { info, outpostPk: outpost.pk, ws, instanceUid: instanceUuid !== undefined && instanceUuid !== '' ? instanceUuid : info.id };
       let set = this.open.get(outpost.pk);
       if (!set) this.open.set(outpost.pk, (set = new Set()));
       set.add(conn);
@@ -112,18 +141,24 @@ export class WsHub {
     const instruction = msg['instruction'];
     if (instruction === INSTRUCTION.ACK) return;
     const args = isRecord(msg['args']) ? { ...msg['args'] } : {};
-    const uid = typeof args['uuid'] === 'string' && args['uuid'] !== '' ? args['uuid'] : conn.info.id;
+    // authentik 2024.4 keys instance state by the hello's `uuid`; 2026.8 by the connection's
+    // `instance_uuid` query parameter (the channel name without one).
+    const uid = this.store.mode === '2024.4' ? (typeof args['uuid'] === 'string' && args['uuid'] !== '' ? args['uuid'] : conn.info.id) : conn.instanceUid;
     let states = this.states.get(conn.outpostPk);
     if (!states) this.states.set(conn.outpostPk, (states = new Map()));
-    const state: State = states.get(uid) ?? { uid, lastSeen: 0, version: '', buildHash: '', hostname: '', args: {} };
+    const state: State = states.get(uid) ?? { uid, lastSeen: 0, version: '', buildHash: '', hostname: '', golangVersion: '', opensslEnabled: false, opensslVersion: '', fipsEnabled: false, args: {} };
     state.lastSeen = Date.now();
     state.hostname = typeof args['hostname'] === 'string' ? args['hostname'] : '';
     delete args['hostname'];
     if (instruction === INSTRUCTION.HELLO) {
       state.version = typeof args['version'] === 'string' ? args['version'] : '';
       state.buildHash = typeof args['buildHash'] === 'string' ? args['buildHash'] : '';
-      delete args['version'];
-      delete args['buildHash'];
+      // authentik 2024.6+ pops these on every hello, with these defaults when absent.
+      state.golangVersion = charOf(args['golangVersion']);
+      state.opensslEnabled = boolOf(args['opensslEnabled'] ?? false, false) as boolean;
+      state.opensslVersion = charOf(args['opensslVersion']);
+      state.fipsEnabled = boolOf(args['fipsEnabled'] ?? false, true);
+      for (const k of ['version', 'buildHash', 'golangVersion', 'opensslEnabled', 'opensslVersion', 'fipsEnabled']) delete args[k];
       state.args = { ...state.args, ...args };
     }
     // Re-insert so the map stays ordered by last hello.
@@ -154,12 +189,28 @@ export class WsHub {
     }
   }
 
-  /** authentik 2024.4 tells proxy outposts about a logout with a provider-specific message. */
-  proxyLogout(sessionKey: string): void {
-    for (const o of this.store.outposts.values()) {
-      if (o.type !== 'proxy') continue;
-      this.push(o, { instruction: INSTRUCTION.PROVIDER_SPECIFIC, args: { type: 'event.provider.specific', sub_type: 'logout', session_id: sessionKey } });
+  /**
+   * A logged-in core session ended (logout, admin end, a deleted or deactivated user).
+   *
+   * 2024.4: proxy outposts get a provider-specific logout naming the raw session key.
+   *
+   * 2026.8: authentik's `outpost_session_end` (authentik/outposts/tasks.py, sent from the
+   * `pre_delete` signal of AuthenticatedSession in outposts/signals.py, which fires for logouts,
+   * expiry, admin deletes and the cascade of a deleted user; UserViewSet.partial_update deletes
+   * the sessions of a user left inactive) sends every outpost, whatever its type, SESSION_END
+   * with `hash_session_key(key)` = hex sha256 of the ASCII session key. The consumer forwards the
+   * channel event as the args, so they also carry `"type": "event.session.end"`.
+   */
+  sessionEnded(sessionKey: string): void {
+    if (this.store.mode === '2024.4') {
+      for (const o of this.store.outposts.values()) {
+        if (o.type !== 'proxy') continue;
+        this.push(o, { instruction: INSTRUCTION.PROVIDER_SPECIFIC, args: { type: 'event.provider.specific', sub_type: 'logout', session_id: sessionKey } });
+      }
+      return;
     }
+    const sessionId = createHash('sha256').update(sessionKey, 'ascii').digest('hex');
+    for (const o of this.store.outposts.values()) this.push(o, { instruction: INSTRUCTION.SESSION_END, args: { type: 'event.session.end', session_id: sessionId } });
   }
 
   /** Close TCP without a close frame. Returns how many sockets were dropped. */
@@ -193,15 +244,22 @@ export class WsHub {
         states.delete(uid);
         continue;
       }
-      const should = this.store.seed.version;
+      const should = this.store.version;
+      const buildHashShould = this.store.seed.build_hash;
+      const outdated = versionOutdated(s.version, s.buildHash, should, buildHashShould);
+      const runtime =
+        this.store.mode === '2024.4'
+          ? {}
+          : { golang_version: s.golangVersion, openssl_enabled: s.opensslEnabled, openssl_version: s.opensslVersion, fips_enabled: s.fipsEnabled };
       out.push({
         uid: s.uid,
         last_seen: new Date(s.lastSeen).toISOString(),
         version: s.version,
+        ...runtime,
         version_should: should,
-        version_outdated: s.version !== '' && s.version !== should,
+        version_outdated: outdated,
         build_hash: s.buildHash,
-        build_hash_should: this.store.seed.build_hash,
+        build_hash_should: buildHashShould,
         hostname: s.hostname,
       });
     }

@@ -2,7 +2,7 @@
 // every LDAP outpost the process serves; routes binds and searches to providers by base DN.
 import type { SecureContext } from 'node:tls';
 import type { Listener, ListenerHost, ListenerPlugin, OutpostContext } from '../agent/listener.ts';
-import { endSession, warmUp } from '../flow/index.ts';
+import { warmUp } from '../flow/index.ts';
 import { named, type Logger } from '../log.ts';
 import { ResultCode, compileFilter, normalizeDn, parseDn, SearchScope, type BindRequest, type CompareRequest, type Dn, type LdapResult, type SearchRequest } from './protocol/index.ts';
 import { LdapServer, createPrometheusServerMetrics, generateSelfSignedCertificate } from './server/index.ts';
@@ -12,6 +12,7 @@ import { userDn } from './directory/entries.ts';
 import { prepareFilter } from './directory/analysis.ts';
 import { bindThroughFlow, type BindResult } from './bind/bind-flow.ts';
 import type { LdapSession } from './bind/identity.ts';
+import { Logouts } from './bind/logouts.ts';
 import { LdapMetrics } from './metrics.ts';
 import { ldapProviderSchema, type LdapProviderConfig } from './provider-config.ts';
 import { buildOutpostProviders, providerForDn, usernameOf, type OutpostProviders, type ProviderInstance } from './providers.ts';
@@ -19,8 +20,13 @@ import { buildOutpostProviders, providerForDn, usernameOf, type OutpostProviders
 /** Background logouts at once; beyond this (a core that hangs) unbinds skip the logout. */
 const MAX_PENDING_LOGOUTS = 256;
 
+/** What a connection bound through an ended core session is told before it is closed. */
+const SESSION_ENDED_NOTICE = { code: ResultCode.unavailable, message: 'the authentik session ended' };
+
 interface Session extends LdapSession {
   readonly paging: PagingStore;
+  /** The core ended the session (SESSION_END): nothing to log out when the connection closes. */
+  coreEnded: boolean;
 }
 
 export class LdapListener implements Listener<LdapProviderConfig>, LdapHandler {
@@ -32,7 +38,7 @@ export class LdapListener implements Listener<LdapProviderConfig>, LdapHandler {
   private directories: readonly LdapDirectory[] = [];
   private server: LdapServer | undefined;
   private fallback: SecureContext | undefined;
-  private pendingLogouts = 0;
+  private readonly logouts: Logouts;
   /**
    * For requests that cannot page: anonymous ones (root DSE and schema only, never paged) and
    * compare (base scope, no controls). Nothing is ever stored in it, so one store serves all.
@@ -44,17 +50,28 @@ export class LdapListener implements Listener<LdapProviderConfig>, LdapHandler {
     this.host = host;
     this.log = named(host.logger, 'ldap');
     this.metrics = new LdapMetrics(host.metrics.registry);
+    this.logouts = new Logouts({ max: MAX_PENDING_LOGOUTS, logger: this.log });
   }
 
   // ---- Listener ------------------------------------------------------------------------
 
   async apply(ctx: OutpostContext, configs: readonly LdapProviderConfig[]): Promise<void> {
     const previous = this.outposts.get(ctx.outpost.pk);
-    const { next, retired } = await buildOutpostProviders(ctx, configs, previous, { ldap: this.host.config.ldap, timing: this.host.config.timing });
+    const { next, retired } = await buildOutpostProviders(ctx, configs, previous, {
+      ldap: this.host.config.ldap,
+      timing: this.host.config.timing,
+      endCachedSession: (provider, session) => this.endCoreSession(provider, session),
+    });
     this.outposts.set(ctx.outpost.pk, next);
     this.providers = [...this.outposts.values()].flatMap((o) => o.providers);
     this.directories = this.providers.map((p) => p.directory);
-    for (const p of retired) p.directory.close();
+    const liveCaches = new Set(this.providers.map((p) => p.bindCache));
+    for (const p of retired) {
+      p.directory.close();
+      // Binds cached under settings that changed (or of a provider that left) are not trusted
+      // any more: drop them, ending their core sessions.
+      if (p.bindCache && !liveCaches.has(p.bindCache)) p.bindCache.clear();
+    }
     this.log.debug({ outpost: ctx.outpost.name, providers: next.providers.map((p) => p.config.name) }, 'applied LDAP providers');
   }
 
@@ -122,9 +139,14 @@ export class LdapListener implements Listener<LdapProviderConfig>, LdapHandler {
       log.debug({ provider: provider.config.name }, 'authenticated from session');
       result = { ok: true, identity: cached };
     } else {
-      result = await bindThroughFlow(provider.flow, provider.config, { username, password, clientIp: client.address, signal: ctx.signal });
-      if (result.ok) provider.bindCache?.store(cacheKey, password, { ...result.identity, coreSession: undefined });
-      else if (result.code === ResultCode.invalidCredentials) provider.bindCache?.forget(cacheKey);
+      result = await bindThroughFlow(provider.flow, provider.config, { username, password, clientIp: client.address, generation: provider.outpost.generation, signal: ctx.signal });
+      if (result.ok && provider.bindCache) {
+        provider.bindCache.store(cacheKey, password, result.identity);
+        // The cache owns the core session now (bind-cache.ts): this connection must not end it.
+        result = { ok: true, identity: { ...result.identity, coreSession: undefined } };
+      } else if (!result.ok && result.code === ResultCode.invalidCredentials) {
+        provider.bindCache?.forget(cacheKey);
+      }
     }
     if (!result.ok) return this.rejectBind(log, provider, started, result);
 
@@ -132,7 +154,7 @@ export class LdapListener implements Listener<LdapProviderConfig>, LdapHandler {
     log.info({ provider: provider.config.name, took_ms: Math.round(performance.now() - started), can_search: result.identity.canSearch }, 'Bind request');
     // WhoAmI names the user's entry (RFC 4532: the authorization identity), whichever bind DN
     // form found it (`uid=`, no `ou=users`, another case).
-    const session: Session = { dn: userDn(provider.directory.layout, result.identity.username), providerPk: provider.config.pk, outpostPk: provider.outpost.outpost.pk, identity: result.identity, paging: new PagingStore() };
+    const session: Session = { dn: userDn(provider.directory.layout, result.identity.username), providerPk: provider.config.pk, outpostPk: provider.outpost.outpost.pk, identity: result.identity, paging: new PagingStore(), coreEnded: false };
     return { result: { resultCode: ResultCode.success }, session };
   }
 
@@ -195,23 +217,14 @@ export class LdapListener implements Listener<LdapProviderConfig>, LdapHandler {
   }
 
   sessionEnded(client: ClientInfo, session: LdapSession): void {
-    const provider = this.providers.find((p) => p.config.pk === session.providerPk && p.outpost.outpost.pk === session.outpostPk);
-    this.log.debug({ bindDN: session.dn.toLowerCase(), client: client.address }, 'Unbind request');
-    const coreSession = session.identity.coreSession;
-    const flow = this.outposts.get(session.outpostPk)?.invalidationFlow;
-    if (!provider || !coreSession || !flow) return;
-    if (this.pendingLogouts >= MAX_PENDING_LOGOUTS) {
-      this.log.warn({ pending: this.pendingLogouts }, 'too many logouts pending; not ending this core session');
-      return;
-    }
-    this.pendingLogouts++;
+    const s = session as Session;
+    this.log.debug({ bindDN: s.dn.toLowerCase(), client: client.address }, 'Unbind request');
+    const coreSession = s.identity.coreSession;
+    if (!coreSession || s.coreEnded) return;
+    const provider = this.providers.find((p) => p.config.pk === s.providerPk && p.outpost.outpost.pk === s.outpostPk);
+    if (!provider) return;
     const started = performance.now();
-    void endSession(provider.flow, { invalidationFlowSlug: flow, session: coreSession, clientIp: client.address })
-      .then((outcome) => {
-        this.observe('unbind', provider, started);
-        if (outcome.kind !== 'passed') this.log.debug({ outcome: outcome.kind, error: 'message' in outcome ? outcome.message : '' }, 'logout flow did not finish');
-      })
-      .finally(() => this.pendingLogouts--);
+    this.endCoreSession(provider, coreSession, client.address, () => this.observe('unbind', provider, started));
   }
 
   secureContext(serverName: string | undefined): SecureContext {
@@ -228,7 +241,46 @@ export class LdapListener implements Listener<LdapProviderConfig>, LdapHandler {
     return this.fallback;
   }
 
+  // ---- SESSION_END -----------------------------------------------------------------------
+
+  /**
+   * authentik ended a core session (2025.8+): the connections bound through it get a Notice of
+   * Disconnection and are closed, and the binds cached from it are dropped, so the next bind
+   * asks the core again. Only this outpost's: each outpost receives its own SESSION_END.
+   */
+  onSessionEnd(ctx: OutpostContext, sessionId: string): void {
+    try {
+      const outpostPk = ctx.outpost.pk;
+      const closed =
+        this.server?.disconnectSessions((bound) => {
+          const s = bound as Session;
+          if (s.outpostPk !== outpostPk || s.identity.sessionId !== sessionId) return false;
+          s.coreEnded = true;
+          return true;
+        }, SESSION_ENDED_NOTICE) ?? 0;
+      let dropped = 0;
+      for (const p of this.outposts.get(outpostPk)?.providers ?? []) dropped += p.bindCache?.dropSession(sessionId) ?? 0;
+      // Every logout in authentik (our own unbinds' included) comes here: quiet when nothing matched.
+      if (closed > 0 || dropped > 0) this.log.info({ outpost: ctx.outpost.name, connections: closed, cached_binds: dropped }, `authentik session ended: closed ${closed} LDAP connection(s)`);
+      else this.log.debug({ outpost: ctx.outpost.name }, 'authentik session ended: no LDAP connection bound through it');
+    } catch (err) {
+      this.log.error({ err }, 'handling the end of an authentik session failed');
+    }
+  }
+
   // ---- helpers -------------------------------------------------------------------------
+
+  /**
+   * End a core session in the background, with the provider's unbind flow (authentik 2024.10+)
+   * or else the brand's invalidation flow. A cache may outlive the instance that made it: the
+   * current instance of the same provider is preferred.
+   */
+  private endCoreSession(owner: ProviderInstance, session: string, clientIp?: string, done?: () => void): void {
+    const provider = this.providers.find((p) => p.config.pk === owner.config.pk && p.outpost.outpost.pk === owner.outpost.outpost.pk) ?? owner;
+    const flowSlug = provider.config.unbind_flow_slug ?? this.outposts.get(provider.outpost.outpost.pk)?.invalidationFlow;
+    if (!flowSlug) return;
+    this.logouts.start({ flow: provider.flow, flowSlug, session, ...(clientIp ? { clientIp } : {}) }, done);
+  }
 
   private rejectBind(log: Logger, provider: ProviderInstance | undefined, started: number, result: Extract<BindResult, { ok: false }>): BindOutcome {
     this.observe('bind', provider, started);

@@ -1,5 +1,6 @@
-// The LDAP provider as `GET /api/v3/outposts/ldap/` lists it (LDAPOutpostConfig, 2024.4),
-// validated at the boundary with authentik's defaults for missing optional fields.
+// The LDAP provider as `GET /api/v3/outposts/ldap/` lists it (LDAPOutpostConfig), validated at
+// the boundary with authentik's defaults for missing optional fields. One schema serves both API
+// generations: the fields one of them lacks are optional.
 import { z } from 'zod';
 
 export const ldapAccessModeSchema = z.enum(['direct', 'cached']);
@@ -10,7 +11,13 @@ export const ldapProviderSchema = z.object({
   name: z.string(),
   base_dn: z.string().default('DC=ldap,DC=goauthentik,DC=io'),
   bind_flow_slug: z.string(),
+  /**
+   * authentik 2024.10+: the provider's invalidation flow, which the server already falls back
+   * to the brand's; null when neither is set. Absent before 2024.10 (the brand's flow is used).
+   */
+  unbind_flow_slug: z.string().nullable().default(null),
   application_slug: z.string(),
+  /** authentik 2024.4 only (2024.8 replaced it with the `search_full_directory` permission). */
   search_group: z.string().nullable().default(null),
   certificate: z.string().nullable().default(null),
   tls_server_name: z.string().default(''),

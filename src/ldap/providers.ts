@@ -2,6 +2,7 @@
 // it runs: each with its directory, its bind cache and its TLS certificate. Rebuilt on each
 // refresh; what did not change (directory snapshot, bind cache) is carried over by pk.
 import { z } from 'zod';
+import type { ApiGeneration } from '../agent/generation.ts';
 import type { OutpostContext } from '../agent/listener.ts';
 import type { KeyPair } from '../agent/certificates.ts';
 import { flowMetricsFrom, type FlowDeps } from '../flow/index.ts';
@@ -13,7 +14,7 @@ import type { LdapProviderConfig } from './provider-config.ts';
 
 export interface ProviderInstance {
   readonly config: LdapProviderConfig;
-  /** `pk` plus the serialised config: equal keys mean nothing changed. */
+  /** `pk`, the API generation and the serialised config: equal keys mean nothing changed. */
   readonly key: string;
   readonly outpost: OutpostContext;
   readonly base: Dn;
@@ -27,7 +28,7 @@ export interface ProviderInstance {
 export interface OutpostProviders {
   readonly ctx: OutpostContext;
   readonly providers: readonly ProviderInstance[];
-  /** The brand's invalidation flow, run with the bind's session on unbind. */
+  /** The brand's invalidation flow, run with the bind's session on unbind (unless the provider has an unbind flow). */
   readonly invalidationFlow: string | undefined;
 }
 
@@ -39,6 +40,11 @@ const userCheckSchema = z.object({ pk: z.number(), username: z.string(), is_acti
 export interface BuildOptions {
   readonly ldap: LdapOptions;
   readonly timing: Timing;
+  /**
+   * A cached bind left `provider`'s bind cache still owning its core session: end that session.
+   * `provider` is the instance that made the cache; a later one may have taken it over.
+   */
+  readonly endCachedSession: (provider: ProviderInstance, coreSession: string) => void;
 }
 
 /**
@@ -58,7 +64,8 @@ export async function buildOutpostProviders(
   const fresh: ProviderInstance[] = [];
   try {
     for (const config of configs) {
-      const key = `${config.pk}:${JSON.stringify(config)}`;
+      // A new API generation (an upgraded core) changes how binds are checked: build anew.
+      const key = `${config.pk}:${ctx.generation}:${JSON.stringify(config)}`;
       const reuse = old.get(key);
       if (reuse) {
         old.delete(key);
@@ -75,7 +82,10 @@ export async function buildOutpostProviders(
         outpost: ctx,
         base,
         directory,
-        bindCache: config.bind_mode === 'cached' ? (carriedBindCache(previous, config) ?? new BindCache({ ttlMs: opts.ldap.bindCacheTtlMs, max: 100_000 })) : undefined,
+        bindCache:
+          config.bind_mode === 'cached'
+            ? (carriedBindCache(previous, ctx, config) ?? new BindCache({ ttlMs: opts.ldap.bindCacheTtlMs, max: 100_000, onSessionReleased: (session) => opts.endCachedSession(instance, session) }))
+            : undefined,
         flow: { core: ctx.api, logger: log, metrics: flowMetricsFrom(ctx.metrics), attemptTimeoutMs: opts.timing.flowTimeoutMs, requestTimeoutMs: opts.timing.flowTimeoutMs },
         keyPair: undefined,
       };
@@ -112,18 +122,22 @@ export async function buildOutpostProviders(
   return { next: { ctx, providers: built, invalidationFlow }, retired: [...old.values()] };
 }
 
-/** What a cached bind vouches for: the flow, the access check and the search permission it ran with. */
-function bindSettings(c: LdapProviderConfig): string {
-  return JSON.stringify([c.base_dn, c.bind_flow_slug, c.application_slug, c.search_group, c.mfa_support]);
+/**
+ * What a cached bind vouches for: the flow, the access check and the search permission it ran
+ * with (the search group in 2024.4, the check_access endpoint's permission since 2024.8).
+ */
+function bindSettings(generation: ApiGeneration, c: LdapProviderConfig): string {
+  return JSON.stringify([generation, c.base_dn, c.bind_flow_slug, c.application_slug, c.search_group, c.mfa_support]);
 }
 
 /**
  * A provider whose settings changed but not in what a bind depends on (e.g. its certificate
  * or search mode) keeps its cached binds, as authentik carries its session cache over by pk.
  */
-function carriedBindCache(previous: OutpostProviders | undefined, config: LdapProviderConfig): BindCache | undefined {
+function carriedBindCache(previous: OutpostProviders | undefined, ctx: OutpostContext, config: LdapProviderConfig): BindCache | undefined {
   const before = previous?.providers.find((p) => p.config.pk === config.pk);
-  return before?.bindCache && bindSettings(before.config) === bindSettings(config) ? before.bindCache : undefined;
+  if (!previous || !before?.bindCache) return undefined;
+  return bindSettings(previous.ctx.generation, before.config) === bindSettings(ctx.generation, config) ? before.bindCache : undefined;
 }
 
 /**
@@ -131,6 +145,8 @@ function carriedBindCache(previous: OutpostProviders | undefined, config: LdapPr
  * core that cannot be asked leaves the cache as it is (it then answers binds on its own).
  */
 async function revalidateBindCaches(ctx: OutpostContext, providers: readonly ProviderInstance[]): Promise<void> {
+  // Expired binds go now, with their core sessions, rather than at their DN's next bind.
+  for (const p of providers) p.bindCache?.dropExpired();
   const caches = providers.flatMap((p) => (p.bindCache && p.bindCache.size > 0 ? [p.bindCache] : []));
   if (caches.length === 0) return;
   const pks = [...new Set(caches.flatMap((c) => [...c.userPks()]))];

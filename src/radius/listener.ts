@@ -9,11 +9,11 @@ import { named, type Logger } from '../log.ts';
 import { normalizeIp } from '../net/cidr.ts';
 import { Deadline } from '../net/deadline.ts';
 import { LogLimiter } from '../net/log-limiter.ts';
-import { authenticate, type AuthDecision } from './authenticate.ts';
+import { authenticate, type AuthDecision, type RejectReason } from './authenticate.ts';
 import { ClientTable } from './clients.ts';
 import { DuplicateCache, requestKey } from './duplicates.ts';
 import { RadiusMetrics, type DropReason } from './metrics.ts';
-import { AttributeType, RadiusCode, SharedSecret, authenticateRequest, codeName, decodePacket, encodeReply, hasAttribute, textAttribute, type RadiusPacket } from './protocol/index.ts';
+import { AttributeType, RadiusCode, SharedSecret, attributeName, authenticateRequest, codeName, decodePacket, encodeReply, hasAttribute, textAttribute, type RadiusPacket } from './protocol/index.ts';
 import { radiusProviderSchema, type RadiusProviderConfig } from './provider-config.ts';
 import { UdpListener } from './udp.ts';
 
@@ -185,7 +185,14 @@ export class RadiusListener implements Listener<RadiusProviderConfig> {
     const deadline = new Deadline(this.host.config.radius.requestTimeoutMs);
     let decision: AuthDecision;
     try {
-      decision = await authenticate(provider.flow, { packet, secret: provider.secret, provider: provider.config, nasAddress: address, signal: deadline.signal });
+      decision = await authenticate(provider.flow, {
+        packet,
+        secret: provider.secret,
+        provider: provider.config,
+        generation: provider.outpost.generation,
+        nasAddress: address,
+        signal: deadline.signal,
+      });
     } finally {
       deadline.dispose();
     }
@@ -198,14 +205,18 @@ export class RadiusListener implements Listener<RadiusProviderConfig> {
     }
     let response: Buffer;
     if (decision.kind === 'accept') {
-      response = encodeReply(packet, { code: RadiusCode.accessAccept, secret: provider.secret });
-      log.info({ username: decision.username }, 'User authenticated');
+      // The mapped attributes were checked to fit (mapped-attributes.ts).
+      response = encodeReply(packet, { code: RadiusCode.accessAccept, secret: provider.secret, attributes: decision.attributes });
+      if (decision.ignored.length > 0) {
+        log.warn({ username: decision.username, ignored: decision.ignored.map(attributeName) }, 'left out attributes from core that only the server may set');
+      }
+      log.info({ username: decision.username, attributes: decision.attributes.length }, 'User authenticated');
     } else {
       this.metrics.rejected.inc({ ...labels, reason: decision.reason });
       const attributes = decision.replyMessage ? [textAttribute(AttributeType.replyMessage, decision.replyMessage)] : [];
       response = encodeReply(packet, { code: RadiusCode.accessReject, secret: provider.secret, attributes });
       if (decision.reason === 'access_denied') log.info({ username: decision.username }, 'Access denied for user');
-      else log.warn({ username: decision.username, reason: decision.reason, error: decision.error }, 'failed to execute flow');
+      else log.warn({ username: decision.username, reason: decision.reason, error: decision.error }, REJECT_EVENTS[decision.reason]);
     }
     this.duplicates.answer(key, response);
     if (!this.stopping) reply(response);
@@ -218,6 +229,18 @@ export class RadiusListener implements Listener<RadiusProviderConfig> {
     if (decision.log) this.log.warn({ ip: address, reason, ...(decision.suppressed > 0 ? { suppressed: decision.suppressed } : {}) }, event);
   }
 }
+
+/** The warning logged for a rejection (authentik's wording where it has one). */
+const REJECT_EVENTS: Record<Exclude<RejectReason, 'access_denied'>, string> = {
+  flow_error: 'failed to execute flow',
+  invalid_credentials: 'failed to execute flow',
+  unsupported_method: 'failed to execute flow',
+  access_check_fail: 'failed to check access',
+  attribute_decode_failed: 'failed to decode attributes from core',
+  attribute_parse_failed: 'failed to parse attributes from core',
+  attributes_too_large: 'attributes from core do not fit in an Access-Accept',
+  attributes_missing: 'no attributes from core: a property mapping failed',
+};
 
 /** A metric label for a code: its name when known; `other` for the rest (bounded cardinality). */
 function codeLabel(code: number): string {

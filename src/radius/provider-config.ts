@@ -1,4 +1,5 @@
-// The RADIUS provider as `GET /api/v3/outposts/radius/` lists it (RadiusOutpostConfig, 2024.4).
+// The RADIUS provider as `GET /api/v3/outposts/radius/` lists it (RadiusOutpostConfig, 2024.4;
+// `certificate` since 2025.10).
 import { z } from 'zod';
 
 export const radiusProviderSchema = z.object({
@@ -9,5 +10,7 @@ export const radiusProviderSchema = z.object({
   client_networks: z.string().default('0.0.0.0/0, ::/0'),
   shared_secret: z.string(),
   mfa_support: z.boolean().default(true),
+  /** The keypair's pk, for EAP-TLS (authentik 2025.10+); kept, not used yet. */
+  certificate: z.string().nullable().optional(),
 });
 export type RadiusProviderConfig = z.infer<typeof radiusProviderSchema>;

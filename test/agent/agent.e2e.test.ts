@@ -39,7 +39,7 @@ describe('agent against the development core', () => {
     const providersCall = core.admin.requests().find((r) => r.path === '/api/v3/outposts/radius/');
     assert.equal(providersCall?.query['page'], '1');
     assert.equal(providersCall?.headers['authorization'], `Bearer ${RADIUS_TOKEN}`);
-    assert.match(providersCall?.headers['user-agent'] ?? '', /^goauthentik\.io\/outpost\/2024\.4\.3/);
+    assert.match(providersCall?.headers['user-agent'] ?? '', /^goauthentik\.io\/outpost\/2026\.8\.6/);
   });
 
   it('says hello: the core records version, build hash, instance uuid and hostname', async () => {

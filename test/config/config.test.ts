@@ -22,7 +22,9 @@ describe('config', () => {
     assert.deepEqual(c.listen.ldaps, { host: '0.0.0.0', port: 6636 });
     assert.deepEqual(c.listen.radius, { host: '0.0.0.0', port: 1812 });
     assert.deepEqual(c.listen.metrics, { host: '0.0.0.0', port: 9300 });
-    assert.equal(c.timing.refreshIntervalMs, 300_000);
+    // Unset: the outpost's refresh_interval_s from authentik decides (300 s on authentik 2024.4).
+    assert.equal(c.timing.refreshIntervalMs, undefined);
+    assert.equal(load({ ...base, AUTHENTIK_OUTPOST__REFRESH_INTERVAL: '90s' }).timing.refreshIntervalMs, 90_000);
   });
 
   it('names the missing variable and points to the demo', () => {

@@ -104,7 +104,10 @@ describe('outpost websocket', () => {
     assert.deepEqual(await c.next(), { instruction: 0, args: {} });
     const byConn = core.admin.health('test-radius').find((s) => s.uid !== 'instance-1');
     assert.ok(byConn?.uid.startsWith('specific.'), 'without uuid the channel name is the uid');
-    assert.equal(byConn?.version_outdated, true);
+    assert.equal(byConn?.version_outdated, false, 'no build hash is not the server\'s: never outdated (authentik\'s rule)');
+    c.ws.send(JSON.stringify({ instruction: 1, args: { version: '2023.10.1', buildHash: 'tagged' } }));
+    assert.deepEqual(await c.next(), { instruction: 0, args: {} });
+    assert.equal(core.admin.health('test-radius').find((s) => s.uid === byConn?.uid)?.version_outdated, true, 'same build, lower version');
 
     await sleep(700);
     assert.deepEqual(core.admin.health('test-radius'), [], 'states expire after the TTL');

@@ -7,8 +7,12 @@ import { captureLogs, type CapturedLogs } from './logs.ts';
 
 export const TEST_SEED = new URL('../../config/devcore-test.yaml', import.meta.url).pathname;
 
-export async function startCore(): Promise<DevCore> {
-  return startDevCore({ seed: TEST_SEED, port: 0 });
+export type AuthentikVersion = '2024.4' | '2026.8';
+/** Both API generations the outpost speaks, for suites that run against each. */
+export const AUTHENTIK_VERSIONS: readonly AuthentikVersion[] = ['2024.4', '2026.8'];
+
+export async function startCore(opts: { authentikVersion?: AuthentikVersion } = {}): Promise<DevCore> {
+  return startDevCore({ seed: TEST_SEED, port: 0, ...opts });
 }
 
 export function testConfig(coreUrl: string, tokens: string[], env: NodeJS.ProcessEnv = {}): OutpostConfig {
@@ -32,9 +36,15 @@ export interface TestOutpost {
   metricsUrl: string;
 }
 
-export async function startOutpost(config: OutpostConfig, plugins: readonly ListenerPlugin[], opts: { helloIntervalMs?: number; await?: boolean } = {}): Promise<TestOutpost> {
+export async function startOutpost(config: OutpostConfig, plugins: readonly ListenerPlugin[], opts: { helloIntervalMs?: number; minRefreshIntervalMs?: number; await?: boolean } = {}): Promise<TestOutpost> {
   const logs = captureLogs('debug');
-  const runtime = new Runtime({ config, plugins, logger: logs.logger, ...(opts.helloIntervalMs ? { helloIntervalMs: opts.helloIntervalMs } : {}) });
+  const runtime = new Runtime({
+    config,
+    plugins,
+    logger: logs.logger,
+    ...(opts.helloIntervalMs ? { helloIntervalMs: opts.helloIntervalMs } : {}),
+    ...(opts.minRefreshIntervalMs !== undefined ? { minRefreshIntervalMs: opts.minRefreshIntervalMs } : {}),
+  });
   const started = runtime.start();
   if (opts.await !== false) await started;
   else started.catch(() => {});

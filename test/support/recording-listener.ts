@@ -8,6 +8,7 @@ export type RecordedProvider = z.infer<typeof recordedProviderSchema>;
 
 export interface Applied {
   outpost: string;
+  generation: OutpostContext['generation'];
   providers: RecordedProvider[];
   at: number;
 }
@@ -15,6 +16,7 @@ export interface Applied {
 export class RecordingListener {
   readonly applied: Applied[] = [];
   readonly providerSpecific: Record<string, unknown>[] = [];
+  readonly sessionEnds: { outpost: string; sessionId: string }[] = [];
   started = 0;
   stopped = 0;
   /** When set, `apply` throws: simulates a listener that rejects a configuration. */
@@ -26,7 +28,7 @@ export class RecordingListener {
       this.failNext = undefined;
       throw new Error(msg);
     }
-    this.applied.push({ outpost: ctx.outpost.name, providers: [...providers], at: Date.now() });
+    this.applied.push({ outpost: ctx.outpost.name, generation: ctx.generation, providers: [...providers], at: Date.now() });
   }
   async start(): Promise<void> {
     this.started++;
@@ -36,6 +38,9 @@ export class RecordingListener {
   }
   onProviderSpecific(_ctx: OutpostContext, args: Record<string, unknown>): void {
     this.providerSpecific.push(args);
+  }
+  onSessionEnd(ctx: OutpostContext, sessionId: string): void {
+    this.sessionEnds.push({ outpost: ctx.outpost.name, sessionId });
   }
   last(): Applied | undefined {
     return this.applied.at(-1);

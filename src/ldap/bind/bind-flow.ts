@@ -1,7 +1,11 @@
-// A bind through authentik: the provider's bind flow (with `password;code` MFA), then the
-// application access check, then `users/me` for the search permission.
-import { CoreError } from '../../agent/errors.ts';
-import { authentikReason, createFlowExecutor, LDAP_PARAMS, splitSecrets, type FlowDeps } from '../../flow/index.ts';
+// A bind through authentik: the provider's bind flow (with `password;code` MFA), then the access
+// check of the core's API generation, then `users/me` for the user's pk and name.
+//   2024.4:  the application's check_access; search rights from the provider's search group.
+//   2024.8+: the outpost's `ldap/<pk>/check_access/`, which answers both whether the user may
+//            bind and whether they hold `search_full_directory` (on the provider or globally).
+import type { ApiGeneration } from '../../agent/generation.ts';
+import { CoreError, type CoreErrorKind } from '../../agent/errors.ts';
+import { authentikReason, createFlowExecutor, LDAP_PARAMS, splitSecrets, type FlowDeps, type FlowErrorReason, type FlowExecutor, type UserSelf } from '../../flow/index.ts';
 import { ResultCode } from '../protocol/index.ts';
 import type { LdapProviderConfig } from '../provider-config.ts';
 import type { BoundIdentity } from './identity.ts';
@@ -17,17 +21,30 @@ export interface BindAttempt {
   readonly username: string;
   readonly password: string;
   readonly clientIp: string;
+  /** The API the provider's core speaks (as of the outpost's last refresh). */
+  readonly generation: ApiGeneration;
+  /** The request's signal: an abandoned bind or a closed connection stops every core call. */
   readonly signal?: AbortSignal;
 }
 
 const UNAVAILABLE = 'authentik cannot be reached; try again later';
 
+/** A failed flow, in the terms of a failed core call (other reasons are not the core being down). */
+const FLOW_FAILURE_KIND: Partial<Record<FlowErrorReason, CoreErrorKind>> = { timeout: 'timeout', unreachable: 'transport', http_status: 'status' };
+
 /** A core that is down or slow: LDAP `unavailable` (52), never a pass and never a "wrong password". */
-function coreDown(err: CoreError): boolean {
-  return err.kind === 'transport' || err.kind === 'timeout' || (err.kind === 'status' && (err.status ?? 0) >= 500);
+function coreDown(kind: CoreErrorKind | undefined, status: number | undefined): boolean {
+  return kind === 'transport' || kind === 'timeout' || (kind === 'status' && (status ?? 0) >= 500);
+}
+
+/** A failed access check or `users/me`: unavailable while the core is down, else operationsError. */
+function callFailed(err: unknown, reason: 'access_check_fail' | 'user_info_fail', message: string): BindResult {
+  if (err instanceof CoreError && coreDown(err.kind, err.status)) return { ok: false, code: ResultCode.unavailable, reason, message: UNAVAILABLE };
+  return { ok: false, code: ResultCode.operationsError, reason, message };
 }
 
 export async function bindThroughFlow(deps: FlowDeps, provider: LdapProviderConfig, attempt: BindAttempt): Promise<BindResult> {
+  const { signal } = attempt;
   // LDAP does not mirror the password as an MFA code when MFA support is off: a flow with an
   // authenticator stage then needs `password;code`, which is what mfa_support is for.
   const secrets = splitSecrets(attempt.password, provider.mfa_support, { mirrorPasswordAsCode: false });
@@ -36,36 +53,55 @@ export async function bindThroughFlow(deps: FlowDeps, provider: LdapProviderConf
     flowSlug: provider.bind_flow_slug,
     params: LDAP_PARAMS,
     answers: { username: attempt.username, ...secrets },
-    ...(attempt.signal ? { signal: attempt.signal } : {}),
+    ...(signal ? { signal } : {}),
   });
-  if (outcome.kind === 'error' && (outcome.reason === 'timeout' || outcome.reason === 'unreachable' || (outcome.reason === 'http_status' && (outcome.status ?? 0) >= 500))) {
+  if (outcome.kind === 'error' && coreDown(FLOW_FAILURE_KIND[outcome.reason], outcome.status)) {
     return { ok: false, code: ResultCode.unavailable, reason: 'flow_error', message: UNAVAILABLE };
   }
   if (outcome.kind !== 'passed') {
     return { ok: false, code: ResultCode.invalidCredentials, reason: authentikReason(outcome), message: '' };
   }
 
-  let access;
+  let access: Access;
   try {
-    access = await executor.checkAccess(provider.application_slug);
+    access = await checkAccess(executor, provider, attempt.generation, signal);
   } catch (err) {
-    if (err instanceof CoreError && coreDown(err)) return { ok: false, code: ResultCode.unavailable, reason: 'access_check_fail', message: UNAVAILABLE };
-    return { ok: false, code: ResultCode.operationsError, reason: 'access_check_fail', message: 'access check failed' };
+    return callFailed(err, 'access_check_fail', 'access check failed');
   }
   if (!access.passing) {
     return { ok: false, code: ResultCode.insufficientAccessRights, reason: 'access_denied', message: 'access denied by the application\'s policies' };
   }
 
-  let user;
+  let user: UserSelf;
   try {
-    user = await executor.userInfo();
+    user = await executor.userInfo(signal);
   } catch (err) {
-    if (err instanceof CoreError && coreDown(err)) return { ok: false, code: ResultCode.unavailable, reason: 'user_info_fail', message: UNAVAILABLE };
-    return { ok: false, code: ResultCode.operationsError, reason: 'user_info_fail', message: 'failed to get user info' };
+    return callFailed(err, 'user_info_fail', 'failed to get user info');
   }
-  // authentik 2024.4: only the direct groups count, and no search group means nobody may
-  // search the whole directory (the field's help text says the opposite; clients rely on
-  // the actual behaviour).
-  const canSearch = provider.search_group !== null && user.groups.some((g) => g.pk === provider.search_group);
-  return { ok: true, identity: { userPk: user.pk, username: user.username, canSearch, coreSession: executor.session() } };
+  const canSearch = access.hasSearchPermission ?? inSearchGroup(provider, user);
+  return { ok: true, identity: { userPk: user.pk, username: user.username, canSearch, coreSession: executor.session(), sessionId: executor.sessionId() } };
+}
+
+interface Access {
+  readonly passing: boolean;
+  /** authentik 2024.8+ only; 2024.4 answers it with the search group. */
+  readonly hasSearchPermission: boolean | undefined;
+}
+
+async function checkAccess(executor: FlowExecutor, provider: LdapProviderConfig, generation: ApiGeneration, signal: AbortSignal | undefined): Promise<Access> {
+  if (generation === '2024.4') {
+    const access = await executor.checkAccess(provider.application_slug, signal);
+    return { passing: access.passing, hasSearchPermission: undefined };
+  }
+  const ldap = await executor.checkLdapAccess(provider.pk, provider.application_slug, signal);
+  return { passing: ldap.access.passing, hasSearchPermission: ldap.hasSearchPermission };
+}
+
+/**
+ * authentik 2024.4: only the direct groups count, and no search group means nobody may search
+ * the whole directory (the field's help text says the opposite; clients rely on the actual
+ * behaviour).
+ */
+function inSearchGroup(provider: LdapProviderConfig, user: UserSelf): boolean {
+  return provider.search_group !== null && user.groups.some((g) => g.pk === provider.search_group);
 }

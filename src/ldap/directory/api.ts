@@ -1,5 +1,5 @@
 // What the directory reads from the core: `/api/v3/core/users/` and `/api/v3/core/groups/`
-// (2024.4 shapes, see src/devcore/serialize.ts), validated at the boundary. Only the fields the
+// (2024.4 and 2024.8+ shapes, see src/devcore/serialize.ts), validated at the boundary. Only the fields the
 // directory uses are kept; unknown fields are dropped. Paging is done here, page by page, so a
 // caller can turn each page into compact records without holding every raw object at once.
 import { z } from 'zod';
@@ -10,12 +10,21 @@ import { ResultCode } from '../protocol/index.ts';
 
 const attributesSchema = z.record(z.string(), z.unknown()).nullable().catch(null).default(null);
 
+/**
+ * A group's parents: one (`parent`) in authentik 2024.4; a list (`parents`) in later groups
+ * lists, whose users' groups carry none (the groups list has them).
+ */
+const parentFields = {
+  parent: z.string().nullable().default(null),
+  parents: z.array(z.string()).nullable().default(null),
+};
+
 export const apiUserGroupSchema = z.object({
   pk: z.string(),
   num_pk: z.number().int().optional(),
   name: z.string(),
   is_superuser: z.boolean().nullable().default(false),
-  parent: z.string().nullable().default(null),
+  ...parentFields,
   attributes: attributesSchema,
 });
 export type ApiUserGroup = z.output<typeof apiUserGroupSchema>;
@@ -43,7 +52,7 @@ export const apiGroupSchema = z.object({
   num_pk: z.number().int().optional(),
   name: z.string(),
   is_superuser: z.boolean().nullable().default(false),
-  parent: z.string().nullable().default(null),
+  ...parentFields,
   attributes: attributesSchema,
   users: z.array(z.number().int()).nullable().default([]),
   users_obj: z.array(apiGroupMemberSchema).nullable().optional(),

@@ -29,7 +29,7 @@ import { baseAttribute, parseDn, type Dn, type Filter } from '../protocol/index.
 import { conjuncts, kindMayMatch, type LeafKind } from './analysis.ts';
 import { getUser, listGroups, listUsers, type ApiGroup, type ApiUser } from './api.ts';
 import type { DirectoryLayout } from './entries.ts';
-import { DataBuilder, nameKey, type DirectoryData } from './model.ts';
+import { DataBuilder, nameKey, resolveGroups, type DirectoryData } from './model.ts';
 import { structuralBase, type StructuralBase } from './tree.ts';
 import { DirectoryView, fullSource, selfSource, type ViewSource } from './view.ts';
 
@@ -248,24 +248,25 @@ const EMPTY_SOURCE: ViewSource = { users: [], groups: [], members: () => [], mem
 /**
  * A non-privileged viewer's view from the core: `/core/users/<pk>/` (groups included), plus
  * the group list when the nested memberOf option needs parents, or when the core did not
- * include the user's groups (then `members_by_pk=<pk>`). `parents` supplies known groups (the
+ * include the user's groups (then `members_by_pk=<pk>`). `snapshot` supplies known groups (the
  * cached snapshot) instead of fetching them.
  */
-export async function fetchSelfView(o: DirectOptions, userPk: number, parents?: DirectoryData): Promise<DirectoryView> {
+export async function fetchSelfView(o: DirectOptions, userPk: number, snapshot?: DirectoryData): Promise<DirectoryView> {
   const { api, layout, pageSize, signal } = o;
   const user = await getUser(api, userPk, signal);
   if (user === undefined) return new DirectoryView(layout, EMPTY_SOURCE, { indexed: false });
   const b = new DataBuilder({ membersFrom: 'groups' });
-  if (o.nested && parents === undefined) for (const g of await listGroups(api, { include_users: false }, pageSize, signal)) b.addGroup(g);
+  if (o.nested && snapshot === undefined) for (const g of await listGroups(api, { include_users: false }, pageSize, signal)) b.addGroup(g);
   let u = user;
   if (!u.groups_obj) {
     const own = await listGroups(api, { include_users: false, members_by_pk: userPk }, pageSize, signal);
-    u = { ...u, groups_obj: own.map((g) => ({ pk: g.pk, num_pk: g.num_pk, name: g.name, is_superuser: g.is_superuser, parent: g.parent, attributes: g.attributes })) };
+    u = { ...u, groups_obj: own.map((g) => ({ pk: g.pk, num_pk: g.num_pk, name: g.name, is_superuser: g.is_superuser, parent: g.parent, parents: g.parents, attributes: g.attributes })) };
   }
   const rec = b.addUser(u);
   b.finish();
-  if (o.nested && parents !== undefined) {
-    for (const g of rec.groups) if (g.parent === undefined && g.parentPk !== null) g.parent = parents.groupByPk.get(g.parentPk);
+  if (o.nested && snapshot !== undefined) {
+    // The snapshot's copy of each group knows its parents (a 2024.8+ user's groups name none).
+    for (const g of rec.groups) if (g.parents.length === 0) g.parents = snapshot.groupByPk.get(g.pk)?.parents ?? resolveGroups(g.parentPks, snapshot.groupByPk);
   }
   return new DirectoryView(layout, selfSource(rec, o.nested), { indexed: false });
 }

@@ -66,7 +66,7 @@ export interface DirectorySearchContext {
 export interface LdapDirectoryOptions {
   readonly provider: LdapProviderConfig;
   readonly api: CoreApi;
-  /** memberOf also lists ancestor groups (through `parent`). Default false, as authentik. */
+  /** memberOf also lists ancestor groups (through the groups' parents). Default false, as authentik. */
   readonly nestedMemberOf?: boolean;
   /**
    * Server-side size limit (entries per search; with paging, per paged search). 0 = none,

@@ -14,9 +14,10 @@ export interface DirUser extends UserFacts {
 }
 
 export interface DirGroup extends GroupFacts {
-  readonly parentPk: string | null;
-  /** Resolved parent, when the parent group is known. */
-  parent: DirGroup | undefined;
+  /** Lower-case pks of the parent groups (one in authentik 2024.4, any number later). */
+  readonly parentPks: readonly string[];
+  /** The parents that are known, resolved. */
+  parents: readonly DirGroup[];
   /** Direct members. */
   readonly members: DirUser[];
   /** Position in `DirectoryData.groups`; -1 when the group is only known as some user's group. */
@@ -79,8 +80,8 @@ export class DataBuilder {
       superuser: g.is_superuser === true,
       gidNumberAttr: stringAttribute(g.attributes, 'gidNumber'),
       custom: renderCustomAttributes(g.attributes, 'group', undefined, i),
-      parentPk: g.parent === null ? null : g.parent.toLowerCase(),
-      parent: undefined,
+      parentPks: parentPksOf(g),
+      parents: EMPTY_GROUPS,
       members: [],
       idx,
     };
@@ -181,25 +182,49 @@ export class DataBuilder {
   }
 
   finish(loadedAt: number = Date.now()): DirectoryData {
-    for (const g of this.groupByPk.values()) {
-      g.parent = g.parentPk === null ? undefined : this.groupByPk.get(g.parentPk);
-    }
+    for (const g of this.groupByPk.values()) g.parents = resolveGroups(g.parentPks, this.groupByPk);
     return { users: this.users, groups: this.groups, userByPk: this.userByPk, groupByPk: this.groupByPk, loadedAt };
   }
 }
 
+/** `parent` and `parents` of an API group as one list of lower-case pks, without repeats. */
+function parentPksOf(g: ApiGroup | ApiUserGroup): readonly string[] {
+  if (g.parent === null && (g.parents === null || g.parents.length === 0)) return EMPTY_PKS;
+  const pks = new Set<string>();
+  if (g.parent !== null) pks.add(g.parent.toLowerCase());
+  for (const p of g.parents ?? []) pks.add(p.toLowerCase());
+  return [...pks];
+}
+const EMPTY_PKS: readonly string[] = Object.freeze([]);
+
+/** The groups of `pks` that `byPk` knows, in order. */
+export function resolveGroups(pks: readonly string[], byPk: ReadonlyMap<string, DirGroup>): readonly DirGroup[] {
+  if (pks.length === 0) return EMPTY_GROUPS;
+  const out = pks.flatMap((pk) => byPk.get(pk) ?? []);
+  return out.length === 0 ? EMPTY_GROUPS : out;
+}
+
 /**
  * A user's groups for memberOf: the direct groups (authentik), or with `nested` also every
- * ancestor through `parent` (cycles and unknown parents end the walk).
+ * ancestor through the parents, depth first from each direct group (each group once; cycles
+ * and unknown parents end the walk).
  */
 export function memberOfGroups(user: DirUser, nested: boolean): readonly DirGroup[] {
   if (!nested) return user.groups;
   let extra: DirGroup[] | undefined;
   const seen = new Set<DirGroup>(user.groups);
+  // An explicit stack: a deep hierarchy must not exhaust the call stack.
+  const stack: DirGroup[] = [];
+  const pushParents = (g: DirGroup): void => {
+    for (let i = g.parents.length - 1; i >= 0; i--) stack.push(g.parents[i]!);
+  };
   for (const g of user.groups) {
-    for (let p = g.parent; p !== undefined && !seen.has(p); p = p.parent) {
+    pushParents(g);
+    for (let p = stack.pop(); p !== undefined; p = stack.pop()) {
+      if (seen.has(p)) continue;
       seen.add(p);
       (extra ??= []).push(p);
+      pushParents(p);
     }
   }
   return extra === undefined ? user.groups : [...user.groups, ...extra];

@@ -164,6 +164,11 @@ export class LdapConnection {
     return this.client;
   }
 
+  /** What the connection is bound as (undefined while anonymous). */
+  get boundSession(): BoundSession | undefined {
+    return this.session;
+  }
+
   /** No request running or queued. */
   get idle(): boolean {
     return this.current === undefined && this.queue.length === 0 && !this.running;
@@ -200,6 +205,15 @@ export class LdapConnection {
     // A plain connection that has not sent anything yet is an idle LDAP connection too.
     else if (this.phase === 'preamble' && this.listener === 'ldap' && this.preamble === undefined) this.close(notice, true);
     else this.destroy();
+  }
+
+  /**
+   * Closes the connection now, whatever it is doing: running operations are abandoned, the
+   * client gets `notice` (a Notice of Disconnection, RFC 4511 §4.4.1), the socket is destroyed
+   * if the client has not closed its side within the close grace period.
+   */
+  disconnect(notice: { code: number; message: string }): void {
+    this.close(notice);
   }
 
   destroy(): void {

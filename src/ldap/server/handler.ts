@@ -60,8 +60,9 @@ export interface LdapHandler {
   search(ctx: RequestContext, request: SearchRequest): Promise<SearchOutcome>;
   compare(ctx: RequestContext, request: CompareRequest): Promise<LdapResult>;
   /**
-   * The connection's session ends: unbind, close, or a new bind replacing it. The handler ends
-   * the core session in the background; it must not throw.
+   * The connection's session ends: unbind, close (`LdapServer.disconnectSessions` included), or
+   * a new bind replacing it. The handler ends the core session in the background; it must not
+   * throw.
    */
   sessionEnded(client: ClientInfo, session: BoundSession): void;
   /**

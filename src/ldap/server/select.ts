@@ -8,7 +8,9 @@
 //                           with options stripped (`cn;lang-en` selects `cn`)
 // Selectors combine (`* +`, `cn +`, `* createTimestamp`). Returned attributes keep the
 // server's spelling and order. Empty strings are ignored (a list of only empty strings is
-// treated as an empty list, as authentik's library does).
+// treated as an empty list, as authentik's library does). An entry holding a comma-separated
+// list (`cn,mail`, as some clients send a configured list) is taken as those selectors, as
+// authentik does since 2025.8 (#15000): no attribute description contains a comma (RFC 4512).
 import type { Attribute } from '../entry.ts';
 
 export interface AttributeSelection {
@@ -25,7 +27,7 @@ export function attributeBaseName(description: string): string {
 }
 
 export function parseAttributeSelection(requested: readonly string[]): AttributeSelection {
-  const selectors = requested.map((r) => r.trim()).filter((r) => r !== '');
+  const selectors = requested.flatMap((r) => (r.includes(',') ? r.split(',') : [r])).map((r) => r.trim()).filter((r) => r !== '');
   if (selectors.length === 0) return { allUser: true, allOperational: false, names: new Set() };
   let allUser = false;
   let allOperational = false;

@@ -21,7 +21,7 @@ import type { Logger } from '../../log.ts';
 import { ControlOid, ResultCode, encodeNoticeOfDisconnection } from '../protocol/index.ts';
 import { CidrMatcher, normalizeIp } from '../../net/cidr.ts';
 import { LdapConnection, type ConnectionHost } from './connection.ts';
-import type { LdapHandler } from './handler.ts';
+import type { BoundSession, LdapHandler } from './handler.ts';
 import { resolveLimits, type LdapLimits } from './limits.ts';
 import { LogLimiter } from '../../net/log-limiter.ts';
 import { noopServerMetrics, type ConnectionRejectReason, type LdapServerMetrics, type ListenerKind, type PduRejectReason } from './metrics.ts';
@@ -167,6 +167,23 @@ export class LdapServer {
     }
     await Promise.all(closedListeners);
     this.logger.info('LDAP server stopped');
+  }
+
+  /**
+   * Disconnects every connection whose bound session `select` picks (called once per bound
+   * connection): its running operations are abandoned, it gets `notice` as a Notice of
+   * Disconnection, and it is closed within the close grace period. The handler's
+   * `sessionEnded` follows as for any close. Returns how many connections were picked.
+   */
+  disconnectSessions(select: (session: BoundSession) => boolean, notice: { code: number; message: string }): number {
+    let picked = 0;
+    for (const conn of this.connections) {
+      const session = conn.boundSession;
+      if (session === undefined || !select(session)) continue;
+      conn.disconnect(notice);
+      picked++;
+    }
+    return picked;
   }
 
   private whenEmpty(fn: () => void): void {

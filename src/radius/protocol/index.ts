@@ -21,6 +21,7 @@ export {
   encodeRequest,
   encodeResponse,
   hasComputedRequestAuthenticator,
+  replyLength,
   tryEncodeResponse,
   type DecodeFailureReason,
   type DecodeResult,

@@ -239,21 +239,35 @@ export interface ReplyOptions {
   readonly echoProxyState?: boolean;
 }
 
+/** The reply's attributes after the Message-Authenticator: the caller's, then the echoed Proxy-States. */
+function replyAttributes(request: RadiusPacket, options: Pick<ReplyOptions, 'attributes' | 'echoProxyState'>): readonly RawAttribute[] {
+  const attributes = options.attributes ?? [];
+  if (!(options.echoProxyState ?? true)) return attributes;
+  const proxy = request.attributes.filter((a) => a.type === AttributeType.proxyState);
+  return proxy.length > 0 ? [...attributes, ...proxy] : attributes;
+}
+
 /** Encodes a response to `request` (identifier and Request Authenticator taken from it). Throws `RadiusEncodeError`. */
 export function encodeReply(request: RadiusPacket, options: ReplyOptions): Buffer {
-  let attributes = options.attributes ?? [];
-  if (options.echoProxyState ?? true) {
-    const proxy = request.attributes.filter((a) => a.type === AttributeType.proxyState);
-    if (proxy.length > 0) attributes = [...attributes, ...proxy];
-  }
   return encodeResponse({
     code: options.code,
     identifier: request.identifier,
     requestAuthenticator: request.authenticator,
-    attributes,
+    attributes: replyAttributes(request, options),
     secret: options.secret,
     messageAuthenticator: options.messageAuthenticator ?? true,
   });
+}
+
+/**
+ * The length `encodeReply(request, options)` would have, without encoding or hashing: lets a
+ * caller see that attributes it did not choose (authentik's property mappings) would not fit
+ * before it commits to an answer. May exceed 4096 (that is the point). Throws
+ * `RadiusEncodeError` for an attribute `encodeReply` would refuse.
+ */
+export function replyLength(request: RadiusPacket, options: Pick<ReplyOptions, 'attributes' | 'echoProxyState' | 'messageAuthenticator'>): number {
+  const withMa = options.messageAuthenticator ?? true;
+  return HEADER_LENGTH + (withMa ? MESSAGE_AUTHENTICATOR_LENGTH : 0) + attributesLength(replyAttributes(request, options));
 }
 
 /** Codes whose Request Authenticator is computed (RFC 2866 §3, RFC 5176 §2.3) rather than random. */

@@ -9,6 +9,7 @@ import { CoreApi, createDispatcher } from '../../../src/agent/core-api.ts';
 import { ResultCode, type SearchRequest } from '../../../src/ldap/protocol/index.ts';
 import { LdapDirectory, PagingStore, SnapshotRegistry, type Viewer } from '../../../src/ldap/directory/index.ts';
 import { userAgent } from '../../../src/version.ts';
+import { AUTHENTIK_VERSIONS } from '../../support/outpost.ts';
 import { B, BASE, dns, provider, request, TEST_SEED } from './helpers.ts';
 
 const all: Viewer = { kind: 'all' };
@@ -16,14 +17,14 @@ const paging = new PagingStore();
 const run = (dir: LdapDirectory, req: SearchRequest, viewer: Viewer = all) => dir.search({ viewer, request: req, controls: [], paging });
 const listCalls = (core: DevCore, path: string) => core.admin.requests().filter((r) => r.path === path).length;
 
-describe('cached mode', () => {
+for (const authentikVersion of AUTHENTIK_VERSIONS) describe(`cached mode (authentik ${authentikVersion})`, () => {
   let core: DevCore;
   const dispatcher = createDispatcher({ insecure: false });
   let api: CoreApi;
   let registry: SnapshotRegistry;
 
   before(async () => {
-    core = await startDevCore({ seed: TEST_SEED, port: 0 });
+    core = await startDevCore({ seed: TEST_SEED, port: 0, authentikVersion });
     api = new CoreApi({ host: new URL(core.url), token: 'test-ldap-token', userAgent: userAgent(), dispatcher, timeoutMs: 2000 });
   });
   after(async () => {

@@ -29,7 +29,7 @@ export function uuid(n = ++uuidCounter): string {
 }
 
 export function apiGroup(name: string, extra: Partial<ApiGroup> = {}): ApiGroup {
-  return { pk: uuid(), name, is_superuser: false, parent: null, attributes: {}, users: [], ...extra };
+  return { pk: uuid(), name, is_superuser: false, parent: null, parents: null, attributes: {}, users: [], ...extra };
 }
 
 export function apiUser(pk: number, username: string, groups: readonly ApiGroup[] = [], extra: Partial<ApiUser> = {}): ApiUser {

@@ -8,6 +8,7 @@ import { CoreApi, createDispatcher } from '../../../src/agent/core-api.ts';
 import { ControlOid, decodePagedResultsValue, encodePagedResultsValue, ResultCode, type Control, type SearchRequest } from '../../../src/ldap/protocol/index.ts';
 import { LdapDirectory, PagingStore, SnapshotRegistry, type Viewer } from '../../../src/ldap/directory/index.ts';
 import { userAgent } from '../../../src/version.ts';
+import { AUTHENTIK_VERSIONS } from '../../support/outpost.ts';
 import { B, dns, provider, request, TEST_SEED } from './helpers.ts';
 
 const pagedCtl = (size: number, cookie: Buffer = Buffer.alloc(0)): Control => ({ oid: ControlOid.pagedResults, criticality: true, value: encodePagedResultsValue({ size, cookie }) });
@@ -19,14 +20,14 @@ const responseOf = (controls: readonly Control[] | undefined) => {
 const USERS = `ou=users,${B}`;
 const bench = () => request(USERS, 1, '(cn=user*)');
 
-describe('paged results', () => {
+for (const authentikVersion of AUTHENTIK_VERSIONS) describe(`paged results (authentik ${authentikVersion})`, () => {
   let core: DevCore;
   const dispatcher = createDispatcher({ insecure: false });
   let dirs: LdapDirectory[] = [];
   const all: Viewer = { kind: 'all' };
 
   before(async () => {
-    core = await startDevCore({ seed: TEST_SEED, port: 0, extraUsers: 250 });
+    core = await startDevCore({ seed: TEST_SEED, port: 0, extraUsers: 250, authentikVersion });
     const api = new CoreApi({ host: new URL(core.url), token: 'test-ldap-token', userAgent: userAgent(), dispatcher, timeoutMs: 5000 });
     const registry = new SnapshotRegistry();
     dirs = [new LdapDirectory({ provider: provider({ search_mode: 'cached' }), api, registry }), new LdapDirectory({ provider: provider({ search_mode: 'direct' }), api, registry })];

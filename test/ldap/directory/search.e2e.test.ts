@@ -10,12 +10,13 @@ import { ResultCode, type SearchRequest } from '../../../src/ldap/protocol/index
 import type { LdapEntry } from '../../../src/ldap/entry.ts';
 import { LdapDirectory, PagingStore, SnapshotRegistry, searchOutpost, type Viewer } from '../../../src/ldap/directory/index.ts';
 import { userAgent } from '../../../src/version.ts';
+import { AUTHENTIK_VERSIONS } from '../../support/outpost.ts';
 import { B, BASE, dns, provider, request, TEST_SEED } from './helpers.ts';
 
 const U = (n: string) => `cn=${n},ou=users,${B}`;
 const G = (n: string) => `cn=${n},ou=groups,${B}`;
 
-describe('directory against the development core', () => {
+for (const authentikVersion of AUTHENTIK_VERSIONS) describe(`directory against the development core (authentik ${authentikVersion})`, () => {
   let core: DevCore;
   const dispatcher = createDispatcher({ insecure: false });
   let api: CoreApi;
@@ -27,7 +28,7 @@ describe('directory against the development core', () => {
   const paging = new PagingStore();
 
   before(async () => {
-    core = await startDevCore({ seed: TEST_SEED, port: 0 });
+    core = await startDevCore({ seed: TEST_SEED, port: 0, authentikVersion });
     api = new CoreApi({ host: new URL(core.url), token: 'test-ldap-token', userAgent: userAgent(), dispatcher, timeoutMs: 2000 });
     // Odd data the differential tests need.
     core.admin.addGroup({ name: 'Mixed Case' });

@@ -180,6 +180,15 @@ describe('nested memberOf (option)', () => {
     const view = fullView(data([a, b, c], [apiUser(1, 'x', [c])]), { nested: true });
     assert.deepEqual(view.entry('users', 0).get('memberof'), [G('c'), G('a'), G('b')]);
   });
+  it('several parents (authentik 2024.8+ `parents`): every ancestor once, depth first', () => {
+    const root = apiGroup('root');
+    const left = apiGroup('left', { parents: [root.pk] });
+    const right = apiGroup('right', { parents: [root.pk] });
+    const leaf = apiGroup('leaf', { parents: [left.pk, right.pk.toUpperCase()] });
+    const view = fullView(data([root, left, right, leaf], [apiUser(1, 'x', [leaf])]), { nested: true });
+    assert.deepEqual(view.entry('users', 0).get('memberof'), [G('leaf'), G('left'), G('root'), G('right')]);
+    assert.deepEqual(dns(treeSearch(view, BASE, 2, `(memberOf=${G('right')})`).entries), [U('x')]);
+  });
 });
 
 describe('limits', () => {

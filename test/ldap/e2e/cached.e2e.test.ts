@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { waitFor } from '../../support/wait.ts';
 import {
+  AUTHENTIK_VERSIONS,
   B,
   PASSWORDS,
   U,
@@ -23,7 +24,7 @@ after(closeClients);
 
 const PROVIDER = 'test-ldap-provider';
 
-describe('LDAP outpost: bind_mode cached', () => {
+for (const authentikVersion of AUTHENTIK_VERSIONS) describe(`LDAP outpost: bind_mode cached (authentik ${authentikVersion})`, () => {
   let o: LdapOutpost;
   const whoami = (user: string, password?: string) => run('ldapwhoami', ['-H', o.url, ...auth(user, password)]);
   /** Binds and reports whether the core was asked (flow, access check or users/me). */
@@ -39,7 +40,7 @@ describe('LDAP outpost: bind_mode cached', () => {
   };
 
   before(async () => {
-    o = await startLdapOutpost();
+    o = await startLdapOutpost({ authentikVersion });
     o.core.admin.updateProvider(PROVIDER, { bind_mode: 'cached' });
     await o.refresh();
   });
@@ -95,6 +96,16 @@ describe('LDAP outpost: bind_mode cached', () => {
     await o.refresh();
   });
 
+  it('a cached bind keeps the core session that vouches for it until it leaves the cache (here: a failed bind)', async () => {
+    const sessions = () => o.core.admin.listSessions().filter((s) => s.username === 'erin' && s.authenticated).length;
+    await waitFor('no session of erin', () => sessions() === 0);
+    assert.deepEqual(await bind('erin'), { code: 0, core: true });
+    assert.equal(sessions(), 1, 'the unbind did not end it: the cache owns it');
+    assert.deepEqual(await bind('erin'), { code: 0, core: false });
+    assert.deepEqual(await bind('erin', 'wrong-password'), { code: 49, core: true });
+    await waitFor('the dropped bind\'s session to end', () => sessions() === 0);
+  });
+
   it('core down: a cached bind still succeeds; anything else is unavailable (52), never a success', async (t) => {
     assert.equal((await bind('alice')).code, 0);
     assert.equal((await bind('alice')).core, false);
@@ -136,6 +147,8 @@ describe('LDAP outpost: bind cache expiry (AUTHENTIK_LDAP__BIND_CACHE_TTL=1s)', 
   });
 });
 
+// One generation only (the devcore's default, 2026.8): the table costs ~4 s, and the same
+// differential runs for both generations without processes in test/ldap/directory/search.e2e.
 describe('LDAP outpost: search_mode cached', () => {
   let o: LdapOutpost;
   const FILTERS = [

@@ -13,6 +13,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
+  AUTHENTIK_VERSIONS,
   B,
   G,
   PASSWORDS,
@@ -38,7 +39,7 @@ const CONTAINERS = [`ou=users,${B}`, `ou=groups,${B}`, `ou=virtual-groups,${B}`]
 
 const sorted = (xs: readonly string[]) => [...xs].sort();
 
-describe('LDAP outpost: search and other operations', () => {
+for (const authentikVersion of AUTHENTIK_VERSIONS) describe(`LDAP outpost: search and other operations (authentik ${authentikVersion})`, () => {
   let o: LdapOutpost;
   let dir: string;
   /** Every user the core has (seed users plus one service account per outpost). */
@@ -46,7 +47,7 @@ describe('LDAP outpost: search and other operations', () => {
   const search = (user: string, args: string[], env: Record<string, string> = {}) => ldapsearch(o.url, [...auth(user), ...args], env);
 
   before(async () => {
-    o = await startLdapOutpost();
+    o = await startLdapOutpost({ authentikVersion });
     dir = await mkdtemp(join(tmpdir(), 'ldap-e2e-'));
     allUsers = [...SEED_USERS, ...o.core.admin.outposts().map((x) => `ak-outpost-${x.pk.replace(/-/g, '')}`)];
     for (const u of allUsers) assert.ok(o.core.admin.getUser(u), `the core has ${u}`);
@@ -101,7 +102,8 @@ describe('LDAP outpost: search and other operations', () => {
     });
   });
 
-  describe('as akadmin (search group)', () => {
+  // akadmin may search everything: a member of the search group (2024.4), a superuser (2024.8+).
+  describe('as akadmin (search group, superuser)', () => {
     it('sees the base, the containers, every user, group and virtual group', async () => {
       const r = await search('akadmin', ['-b', B, '(objectClass=*)', '1.1']);
       assert.equal(r.code, 0, r.stderr);
@@ -204,7 +206,7 @@ describe('LDAP outpost: search and other operations', () => {
     });
   });
 
-  describe('as alice (not in the search group)', () => {
+  describe('as alice (neither in the search group nor holding the search permission)', () => {
     it('sees the base, containers, herself, her virtual group and her groups with only her as member', async () => {
       const r = await search('alice', ['-b', B, '(objectClass=*)', 'member']);
       assert.equal(r.code, 0, r.stderr);

@@ -11,10 +11,11 @@ import { parse as parseYaml } from 'yaml';
 import { startDevCore, type DevCore, type RecordedRequest, type SeedDocument } from '../../../src/devcore/index.ts';
 import { ldapPlugin, type LdapListener } from '../../../src/ldap/listener.ts';
 import { encodeRequest } from '../../../src/ldap/protocol/index.ts';
-import { TEST_SEED, startOutpost, testConfig, type TestOutpost } from '../../support/outpost.ts';
+import { AUTHENTIK_VERSIONS, TEST_SEED, startOutpost, testConfig, type AuthentikVersion, type TestOutpost } from '../../support/outpost.ts';
 import { run, type RunResult } from '../server/support.ts';
 
 export { run, type RunResult };
+export { AUTHENTIK_VERSIONS, type AuthentikVersion };
 
 /** The test provider's base DN (config/devcore-test.yaml), as configured (lower case). */
 export const B = 'dc=ldap,dc=goauthentik,dc=io';
@@ -54,11 +55,14 @@ export function testSeed(): SeedDocument & Record<string, unknown[]> {
 }
 
 /**
- * A development core and an outpost serving `test-ldap` on 127.0.0.1 (plain and LDAPS, port
- * 0). `beforeStart` runs against the core before the outpost starts (provider settings).
+ * A development core (authentik 2026.8's API unless `authentikVersion` says otherwise) and an
+ * outpost serving `test-ldap` on 127.0.0.1 (plain and LDAPS, port 0). `beforeStart` runs
+ * against the core before the outpost starts (provider settings).
  */
-export async function startLdapOutpost(opts: { env?: NodeJS.ProcessEnv; seed?: SeedDocument; beforeStart?: (core: DevCore) => void } = {}): Promise<LdapOutpost> {
-  const core = await startDevCore({ seed: opts.seed ?? TEST_SEED, port: 0 });
+export async function startLdapOutpost(
+  opts: { env?: NodeJS.ProcessEnv; seed?: SeedDocument; authentikVersion?: AuthentikVersion; beforeStart?: (core: DevCore) => void } = {},
+): Promise<LdapOutpost> {
+  const core = await startDevCore({ seed: opts.seed ?? TEST_SEED, port: 0, ...(opts.authentikVersion ? { authentikVersion: opts.authentikVersion } : {}) });
   opts.beforeStart?.(core);
   const config = testConfig(core.url, [OUTPOST_TOKEN], { AUTHENTIK_LISTEN__LDAP: '127.0.0.1:0', AUTHENTIK_LISTEN__LDAPS: '127.0.0.1:0', ...opts.env });
   let outpost: TestOutpost;
@@ -181,6 +185,11 @@ export async function rejectsWith(p: Promise<unknown>, code: number): Promise<vo
 
 // ---------------------------------------------------------------------------------------
 // Core requests, metrics, TLS
+
+/** The access check a bind through `test-ldap-provider` (pk 1) makes, per API generation. */
+export function checkAccessPath(version: AuthentikVersion): string {
+  return version === '2024.4' ? '/api/v3/core/applications/test-ldap-app/check_access/' : '/api/v3/outposts/ldap/1/check_access/';
+}
 
 /**
  * The flow executor requests the core received since `since` (a `requests().length`), without

@@ -4,6 +4,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { SELF_SIGNED_COMMON_NAME } from '../../../src/ldap/server/index.ts';
 import {
+  AUTHENTIK_VERSIONS,
   B,
   PASSWORDS,
   TLS_ENV,
@@ -23,12 +24,14 @@ import {
 
 after(closeClients);
 
-describe('LDAP outpost: TLS with one provider', () => {
+// Both generations here (the certificate's shape differs); the suites below are about our own
+// TLS handling, which no generation changes.
+for (const authentikVersion of AUTHENTIK_VERSIONS) describe(`LDAP outpost: TLS with one provider (authentik ${authentikVersion})`, () => {
   let o: LdapOutpost;
   let fingerprint: string;
 
   before(async () => {
-    o = await startLdapOutpost();
+    o = await startLdapOutpost({ authentikVersion });
     fingerprint = o.core.admin.certificate('test-ldap-cert').fingerprint_sha256;
   });
   after(() => o?.stop());

@@ -175,6 +175,16 @@ describe('attribute selection', () => {
     assert.deepEqual(names(['cn', '+']), ['cn', 'entryUUID']);
     assert.deepEqual(names(['nothing']), []);
   });
+
+  it('an entry holding a comma-separated list selects each name in it (authentik 2025.8, #15000)', () => {
+    assert.deepEqual(names(['cn,sAMAccountName']), ['cn', 'sAMAccountName']);
+    assert.deepEqual(names([' CN , entryUUID ']), ['cn', 'entryUUID']);
+    assert.deepEqual(names(['cn,', ',']), ['cn']);
+    assert.deepEqual(names(['1.1,cn']), ['cn'], '1.1 is ignored beside another selector, as when sent separately');
+    assert.deepEqual(names(['*,+']), ['cn', 'sAMAccountName', 'entryUUID']);
+    assert.deepEqual(names(['sn,mail']), [], 'names the entry lacks select nothing');
+    assert.deepEqual(parseAttributeSelection(['cn,mail;lang-en']).names, new Set(['cn', 'mail']));
+  });
 });
 
 describe('PduReader', () => {

@@ -1,6 +1,6 @@
-// End-to-end support for the whole RADIUS outpost: the development core, a real outpost
-// runtime with the RADIUS listener on port 0, FreeRADIUS's radclient, a raw UDP client using
-// our codec, metrics scraping.
+// End-to-end support for the whole RADIUS outpost: the development core (in either API
+// generation), a real outpost runtime with the RADIUS listener on port 0, FreeRADIUS's
+// radclient, a raw UDP client using our codec, metrics scraping, the core's admin API.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -10,13 +10,17 @@ import type { ListenerPlugin } from '../../../src/agent/listener.ts';
 import { startDevCore, type DevCore, type RecordedRequest, type SeedDocument } from '../../../src/devcore/index.ts';
 import { radiusPlugin, type RadiusListener } from '../../../src/radius/listener.ts';
 import { AttributeType, RadiusCode, decodePacket, encodeRequest, textAttribute, userPasswordAttribute, verifyResponse, type RadiusPacket, type RawAttribute } from '../../../src/radius/protocol/index.ts';
-import { TEST_SEED, startOutpost, testConfig, type TestOutpost } from '../../support/outpost.ts';
+import { AUTHENTIK_VERSIONS, TEST_SEED, startOutpost, testConfig, type AuthentikVersion, type TestOutpost } from '../../support/outpost.ts';
+
+export { AUTHENTIK_VERSIONS, type AuthentikVersion };
 
 export const SECRET = 'test-radius-secret';
 export const OUTPOST_TOKEN = 'test-radius-token';
 export const OUTPOST_NAME = 'test-radius';
 export const PROVIDER = 'test-radius-provider';
 export const APP = 'test-radius-app';
+/** The provider's pk in the test seed (the 2024.8+ access check names it). */
+export const PROVIDER_PK = 2;
 export const BOB_TOTP_SECRET = 'JBSWY3DPEHPK3PXP';
 export const IVAN_TOTP_SECRET = 'GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ';
 export const PASSWORDS = {
@@ -30,6 +34,10 @@ export const PASSWORDS = {
 
 export interface RadiusOutpost {
   readonly core: DevCore;
+  /** The API generation the core speaks. */
+  readonly authentikVersion: AuthentikVersion;
+  /** The access check the outpost calls after the flow: the application's (2024.4) or the provider's (2024.8+). */
+  readonly checkAccessPath: string;
   readonly outpost: TestOutpost;
   readonly listener: RadiusListener;
   /** The address the listener is bound to (radclient and the UDP clients send there). */
@@ -45,13 +53,27 @@ export interface RadiusOutpost {
   stop(): Promise<void>;
 }
 
+/** The access check path the outpost calls after a passed flow, per generation. */
+export function checkAccessPath(authentikVersion: AuthentikVersion): string {
+  return authentikVersion === '2024.4' ? `/api/v3/core/applications/${APP}/check_access/` : `/api/v3/outposts/radius/${PROVIDER_PK}/check_access/`;
+}
+
 /**
  * A development core and an outpost serving `test-radius` (port 0). `listen` defaults to
- * 127.0.0.1:0; `beforeStart` runs against the core before the outpost starts.
+ * 127.0.0.1:0; `authentikVersion` to the core's default (2026.8); `beforeStart` runs against
+ * the core before the outpost starts.
  */
-export async function startRadiusOutpost(opts: { env?: NodeJS.ProcessEnv; listen?: string; sendTo?: string; seed?: SeedDocument; beforeStart?: (core: DevCore) => void } = {}): Promise<RadiusOutpost> {
-  const core = await startDevCore({ seed: opts.seed ?? TEST_SEED, port: 0 });
-  opts.beforeStart?.(core);
+export async function startRadiusOutpost(
+  opts: { env?: NodeJS.ProcessEnv; listen?: string; sendTo?: string; seed?: SeedDocument; authentikVersion?: AuthentikVersion; beforeStart?: (core: DevCore) => void | Promise<void> } = {},
+): Promise<RadiusOutpost> {
+  const authentikVersion = opts.authentikVersion ?? '2026.8';
+  const core = await startDevCore({ seed: opts.seed ?? TEST_SEED, port: 0, authentikVersion });
+  try {
+    await opts.beforeStart?.(core);
+  } catch (err) {
+    await core.close();
+    throw err;
+  }
   const listen = opts.listen ?? '127.0.0.1:0';
   const config = testConfig(core.url, [OUTPOST_TOKEN], { AUTHENTIK_LISTEN__RADIUS: listen, ...opts.env });
   let outpost: TestOutpost;
@@ -69,6 +91,8 @@ export async function startRadiusOutpost(opts: { env?: NodeJS.ProcessEnv; listen
   const target = isIPv6(host) ? `[${host}]:${port}` : `${host}:${port}`;
   return {
     core,
+    authentikVersion,
+    checkAccessPath: checkAccessPath(authentikVersion),
     outpost,
     listener,
     host,
@@ -294,6 +318,20 @@ export function flowRequests(core: DevCore, since = 0): RecordedRequest[] {
  */
 export function flowRuns(core: DevCore, since = 0): number {
   return flowRequests(core, since).filter((r) => r.method === 'GET' && r.headers['cookie'] === undefined).length;
+}
+
+/**
+ * One call to the core's HTTP admin API (`/_devcore/…`, bearer = the seed's admin token);
+ * fails the test unless it answers 2xx. For what `core.admin` does not offer in-process.
+ */
+export async function devcoreAdmin(core: DevCore, method: 'PUT' | 'PATCH' | 'POST' | 'DELETE', path: string, body?: unknown): Promise<void> {
+  const res = await fetch(`${core.url}/_devcore${path}`, {
+    method,
+    headers: { authorization: 'Bearer devcore-admin', 'content-type': 'application/json' },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  const text = await res.text();
+  assert.ok(res.ok, `${method} /_devcore${path} answered ${res.status}: ${text}`);
 }
 
 import { metricsText, metricValue } from '../../support/metrics.ts';

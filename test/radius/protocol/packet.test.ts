@@ -16,6 +16,7 @@ import {
   getAttributes,
   octetsAttribute,
   packetDuplicateKey,
+  replyLength,
   textAttribute,
   tryEncodeResponse,
   type DecodeFailureReason,
@@ -222,6 +223,36 @@ describe('encodeReply', () => {
     );
     const noEcho = ok(encodeReply(req, { code: 3, secret: 's', echoProxyState: false, messageAuthenticator: false }));
     assert.deepEqual(noEcho.attributes, []);
+  });
+});
+
+describe('replyLength', () => {
+  const attrs = Buffer.concat([ref.attr(33, Buffer.alloc(7)), ref.attr(1, 'bob'), ref.attr(33, Buffer.alloc(200))]);
+  const req = ok(ref.packet(1, 9, AUTH, attrs));
+
+  it('is the length encodeReply produces, with and without MA and Proxy-State echo', () => {
+    const sets: RawAttribute[][] = [[], [textAttribute(18, 'x')], Array.from({ length: 14 }, (_, i) => ({ type: 26, value: Buffer.alloc(250 - i) }))];
+    for (const attributes of sets) {
+      for (const messageAuthenticator of [true, false]) {
+        for (const echoProxyState of [true, false]) {
+          const options = { attributes, messageAuthenticator, echoProxyState };
+          assert.equal(replyLength(req, options), encodeReply(req, { code: 2, secret: 's', ...options }).length, JSON.stringify({ n: attributes.length, messageAuthenticator, echoProxyState }));
+        }
+      }
+    }
+  });
+
+  it('goes past 4096 where encodeReply refuses (that is what it is for)', () => {
+    // 20 + 18 + 9 + 202 (Proxy-States) + 15 * 255 = 4074; one more 24-byte attribute → 4098.
+    const attributes: RawAttribute[] = [...Array.from({ length: 15 }, () => ({ type: 26, value: Buffer.alloc(253) })), { type: 25, value: Buffer.alloc(22) }];
+    assert.equal(replyLength(req, { attributes }), 4098);
+    encodeError(() => encodeReply(req, { code: 2, secret: 's', attributes }), 'packet_too_long');
+    assert.equal(replyLength(req, { attributes, echoProxyState: false }), 4098 - 211);
+  });
+
+  it('refuses what encodeReply refuses (a Message-Authenticator among the attributes, a type out of range)', () => {
+    encodeError(() => replyLength(req, { attributes: [{ type: 80, value: Buffer.alloc(16) }] }), 'invalid_attribute');
+    encodeError(() => replyLength(req, { attributes: [{ type: 0, value: Buffer.alloc(1) }] }), 'invalid_attribute');
   });
 });
 

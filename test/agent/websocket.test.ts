@@ -1,0 +1,124 @@
+// The control channel against a bare websocket server: the URL authentik's outposts use, close
+// code 1012, and SESSION_END.
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import type { AddressInfo } from 'node:net';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { ControlChannel } from '../../src/agent/websocket.ts';
+import { captureLogs } from '../support/logs.ts';
+import { waitFor } from '../support/wait.ts';
+
+interface Upgrade {
+  url: string;
+  at: number;
+  socket: WebSocket;
+}
+
+describe('control channel', () => {
+  let wss: WebSocketServer;
+  let port = 0;
+  const upgrades: Upgrade[] = [];
+
+  before(async () => {
+    wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+    await new Promise<void>((resolve) => wss.once('listening', () => resolve()));
+    port = (wss.address() as AddressInfo).port;
+    wss.on('connection', (socket, req) => {
+      upgrades.push({ url: req.url ?? '', at: Date.now(), socket });
+      // ACK every hello, as authentik does.
+      socket.on('message', () => socket.send(JSON.stringify({ instruction: 0, args: {} })));
+    });
+  });
+  after(async () => {
+    for (const c of wss.clients) c.terminate();
+    await new Promise<void>((resolve) => wss.close(() => resolve()));
+  });
+
+  function channel(events: { sessionEnds: string[] }, hostQuery = '') {
+    const logs = captureLogs('debug');
+    const ch = new ControlChannel({
+      host: new URL(`http://127.0.0.1:${port}/${hostQuery}`),
+      outpostPk: '8a5e1f2c-3b4d-4e6f-8a9b-0c1d2e3f4a5b',
+      instanceUuid: '0d6f3c1e-2b4a-4c8d-9e7f-1a2b3c4d5e6f',
+      token: 'secret-token',
+      userAgent: 'test',
+      insecure: false,
+      hello: () => ({ version: 'x' }),
+      onTriggerUpdate: () => {},
+      onProviderSpecific: () => {},
+      onSessionEnd: (id) => events.sessionEnds.push(id),
+      onConnectionChange: () => {},
+      logger: logs.logger,
+    });
+    return { ch, logs };
+  }
+
+  it('connects to /ws/outpost/<pk>/ with AUTHENTIK_HOST\'s query and instance_uuid, and no attempt on the first connect', async () => {
+    const before = upgrades.length;
+    const { ch } = channel({ sessionEnds: [] }, '?foo=bar');
+    ch.start();
+    try {
+      const u = await waitFor('upgrade', () => upgrades[before]);
+      const url = new URL(u.url, 'http://x');
+      assert.equal(url.pathname, '/ws/outpost/8a5e1f2c-3b4d-4e6f-8a9b-0c1d2e3f4a5b/');
+      assert.equal(url.searchParams.get('foo'), 'bar');
+      assert.equal(url.searchParams.get('instance_uuid'), '0d6f3c1e-2b4a-4c8d-9e7f-1a2b3c4d5e6f');
+      assert.equal(url.searchParams.get('attempt'), null);
+    } finally {
+      await ch.close();
+    }
+  });
+
+  it('reconnects at once after close code 1012 (a server worker recycling), with attempt=1', async () => {
+    const before = upgrades.length;
+    const { ch, logs } = channel({ sessionEnds: [] });
+    ch.start();
+    try {
+      const first = await waitFor('first upgrade', () => upgrades[before]);
+      await waitFor('connected', () => ch.isConnected);
+      const closedAt = Date.now();
+      first.socket.close(1012, 'service restart');
+      const second = await waitFor('reconnect', () => upgrades[before + 1], 3000);
+      // The backoff after any other close starts at about a second.
+      assert.ok(second.at - closedAt < 500, `reconnected after ${second.at - closedAt} ms`);
+      assert.equal(new URL(second.url, 'http://x').searchParams.get('attempt'), '1');
+      assert.ok(logs.lines.some((l) => /restarting this websocket's worker/.test(String(l['event']))));
+    } finally {
+      await ch.close();
+    }
+  });
+
+  it('backs off after another close code', async () => {
+    const before = upgrades.length;
+    const { ch } = channel({ sessionEnds: [] });
+    ch.start();
+    try {
+      const first = await waitFor('first upgrade', () => upgrades[before]);
+      await waitFor('connected', () => ch.isConnected);
+      const closedAt = Date.now();
+      first.socket.close(1011, 'internal error');
+      const second = await waitFor('reconnect', () => upgrades[before + 1], 5000);
+      assert.ok(second.at - closedAt >= 800, `reconnected after ${second.at - closedAt} ms`);
+    } finally {
+      await ch.close();
+    }
+  });
+
+  it('hands SESSION_END to the agent, and ignores one without a session_id', async () => {
+    const before = upgrades.length;
+    const events = { sessionEnds: [] as string[] };
+    const { ch, logs } = channel(events);
+    ch.start();
+    try {
+      const up = await waitFor('upgrade', () => upgrades[before]);
+      await waitFor('connected', () => ch.isConnected);
+      up.socket.send(JSON.stringify({ instruction: 4, args: {} }));
+      up.socket.send(JSON.stringify({ instruction: 4, args: { session_id: 'a'.repeat(64) } }));
+      await waitFor('session end', () => events.sessionEnds.length === 1);
+      assert.deepEqual(events.sessionEnds, ['a'.repeat(64)]);
+      assert.ok(logs.lines.some((l) => /SESSION_END message without a session_id/.test(String(l['event']))));
+    } finally {
+      await ch.close();
+    }
+  });
+});
