@@ -52,19 +52,25 @@ export function paginated(results: unknown[], page: { number: number; perPage: n
   return out;
 }
 
+/**
+ * `base` with more fields, each set placed right after the field of `base` it is keyed by: how
+ * one generation's serializer grows the other's while the keys keep the real API's order.
+ */
+function withFieldsAfter<B extends Json>(base: B, additions: { [K in keyof B]?: Json }): Json {
+  const out: Json = {};
+  for (const [key, value] of Object.entries(base)) {
+    out[key] = value;
+    Object.assign(out, additions[key as keyof B]);
+  }
+  return out;
+}
+
 export function userGroupJson(store: Store, g: GroupRec): Json {
   // 2026.8's PartialGroup: groups may have several parents there, and users list none of them.
-  if (store.mode !== '2024.4') return { pk: g.pk, num_pk: g.numPk, name: g.name, is_superuser: g.isSuperuser, attributes: g.attributes };
+  const group = { pk: g.pk, num_pk: g.numPk, name: g.name, is_superuser: g.isSuperuser, attributes: g.attributes };
+  if (store.mode !== '2024.4') return group;
   const parent = g.parent ? store.groups.get(g.parent) : undefined;
-  return {
-    pk: g.pk,
-    num_pk: g.numPk,
-    name: g.name,
-    is_superuser: g.isSuperuser,
-    parent: parent ? parent.pk : null,
-    parent_name: parent ? parent.name : null,
-    attributes: g.attributes,
-  };
+  return withFieldsAfter(group, { is_superuser: { parent: parent ? parent.pk : null, parent_name: parent ? parent.name : null } });
 }
 
 function directGroups(store: Store, u: UserRec): GroupRec[] {
@@ -76,33 +82,7 @@ function directGroups(store: Store, u: UserRec): GroupRec[] {
 
 export function userJson(store: Store, u: UserRec, includeGroups: boolean, includeRoles = true): Json {
   const groups = directGroups(store, u);
-  if (store.mode !== '2024.4') {
-    const joined = u.dateJoined ?? store.startedAt;
-    return {
-      pk: u.pk,
-      username: u.username,
-      name: u.name,
-      is_active: u.isActive,
-      last_login: u.lastLogin,
-      date_joined: joined,
-      is_superuser: store.isSuperuser(u),
-      groups: groups.map((g) => g.pk),
-      groups_obj: includeGroups ? groups.map((g) => userGroupJson(store, g)) : null,
-      // The core models grants, not roles: nobody has a role.
-      roles: [],
-      roles_obj: includeRoles ? [] : null,
-      email: u.email,
-      avatar: avatarOf(store, u),
-      attributes: u.attributes,
-      uid: store.userUid(u),
-      path: u.path,
-      type: u.type,
-      uuid: store.userUuid(u),
-      password_change_date: u.passwordChanged ?? joined,
-      last_updated: u.lastUpdated ?? joined,
-    };
-  }
-  return {
+  const user = {
     pk: u.pk,
     username: u.username,
     name: u.name,
@@ -119,6 +99,14 @@ export function userJson(store: Store, u: UserRec, includeGroups: boolean, inclu
     type: u.type,
     uuid: store.userUuid(u),
   };
+  if (store.mode === '2024.4') return user;
+  const joined = u.dateJoined ?? store.startedAt;
+  return withFieldsAfter(user, {
+    last_login: { date_joined: joined },
+    // The core models grants, not roles: nobody has a role.
+    groups_obj: { roles: [], roles_obj: includeRoles ? [] : null },
+    uuid: { password_change_date: u.passwordChanged ?? joined, last_updated: u.lastUpdated ?? joined },
+  });
 }
 
 export function groupMemberJson(store: Store, u: UserRec): Json {
@@ -149,7 +137,12 @@ export interface GroupIncludes {
 
 export function groupJson(store: Store, g: GroupRec, includes: GroupIncludes): Json {
   const members = [...g.members].sort((a, b) => a - b);
-  const includeUsers = includes.users;
+  const usersObj = includes.users
+    ? members.flatMap((pk) => {
+        const u = store.users.get(pk);
+        return u ? [groupMemberJson(store, u)] : [];
+      })
+    : null;
   if (store.mode !== '2024.4') {
     const parent = g.parent ? store.groups.get(g.parent) : undefined;
     const children = [...store.groups.values()].filter((c) => c.parent === g.pk).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
@@ -161,12 +154,7 @@ export function groupJson(store: Store, g: GroupRec, includes: GroupIncludes): J
       parents: parent ? [parent.pk] : [],
       parents_obj: includes.parents ? (parent ? [relatedGroupJson(parent)] : []) : null,
       users: members,
-      users_obj: includeUsers
-        ? members.flatMap((pk) => {
-            const u = store.users.get(pk);
-            return u ? [groupMemberJson(store, u)] : [];
-          })
-        : null,
+      users_obj: usersObj,
       attributes: g.attributes,
       roles: [],
       roles_obj: [],
@@ -178,12 +166,7 @@ export function groupJson(store: Store, g: GroupRec, includes: GroupIncludes): J
   return {
     ...userGroupJson(store, g),
     users: members,
-    users_obj: includeUsers
-      ? members.flatMap((pk) => {
-          const u = store.users.get(pk);
-          return u ? [groupMemberJson(store, u)] : [];
-        })
-      : null,
+    users_obj: usersObj,
     roles: [],
     roles_obj: [],
   };
@@ -223,27 +206,7 @@ export function providerJson(store: Store, p: ProviderRec): Json {
   const app = store.applicationOfProvider(p.name);
   const flow = store.flows.get(store.flowSlugOfProvider(p));
   const meta = PROVIDER_META[p.type];
-  if (store.mode !== '2024.4') {
-    const invalidation = p.type === 'ldap' && p.unbind_flow !== null ? store.flows.get(p.unbind_flow) : undefined;
-    const mappings = p.type === 'radius' ? [...new Set(p.property_mappings)].flatMap((n) => store.propertyMappings.get(n)?.pk ?? []) : [];
-    return {
-      pk: p.pk,
-      name: p.name,
-      authentication_flow: null,
-      authorization_flow: flow?.pk ?? null,
-      invalidation_flow: invalidation?.pk ?? null,
-      property_mappings: mappings,
-      component: meta.component,
-      assigned_application_slug: app?.slug ?? null,
-      assigned_application_name: app?.name ?? null,
-      assigned_backchannel_application_slug: null,
-      assigned_backchannel_application_name: null,
-      verbose_name: meta.verbose,
-      verbose_name_plural: meta.plural,
-      meta_model_name: meta.model,
-    };
-  }
-  return {
+  const provider = {
     pk: p.pk,
     name: p.name,
     authentication_flow: null,
@@ -259,6 +222,13 @@ export function providerJson(store: Store, p: ProviderRec): Json {
     verbose_name_plural: meta.plural,
     meta_model_name: meta.model,
   };
+  if (store.mode === '2024.4') return provider;
+  const invalidation = p.type === 'ldap' && p.unbind_flow !== null ? store.flows.get(p.unbind_flow) : undefined;
+  const mappings = p.type === 'radius' ? [...new Set(p.property_mappings)].flatMap((n) => store.propertyMappings.get(n)?.pk ?? []) : [];
+  return withFieldsAfter(
+    { ...provider, property_mappings: mappings, assigned_backchannel_application_slug: null, assigned_backchannel_application_name: null },
+    { authorization_flow: { invalidation_flow: invalidation?.pk ?? null } },
+  );
 }
 
 export function outpostJson(store: Store, o: OutpostRec): Json {
@@ -282,33 +252,13 @@ export function outpostJson(store: Store, o: OutpostRec): Json {
 }
 
 export function ldapConfigJson(store: Store, p: Extract<ProviderRec, { type: 'ldap' }>, app: ApplicationRec): Json {
-  const searchGroup = p.search_group !== null ? store.groupsByName.get(p.search_group) : undefined;
   const cert = p.certificate !== null ? store.certs.get(p.certificate) : undefined;
-  if (store.mode !== '2024.4') {
-    // 2024.8 dropped search_group (check_access's has_search_permission replaced it).
-    return {
-      pk: p.pk,
-      name: p.name,
-      base_dn: p.base_dn,
-      bind_flow_slug: p.bind_flow,
-      unbind_flow_slug: store.unbindFlowOf(p),
-      application_slug: app.slug,
-      certificate: cert?.pk ?? null,
-      tls_server_name: p.tls_server_name,
-      uid_start_number: p.uid_start_number,
-      gid_start_number: p.gid_start_number,
-      search_mode: p.search_mode,
-      bind_mode: p.bind_mode,
-      mfa_support: p.mfa_support,
-    };
-  }
-  return {
+  const config = {
     pk: p.pk,
     name: p.name,
     base_dn: p.base_dn,
     bind_flow_slug: p.bind_flow,
     application_slug: app.slug,
-    search_group: searchGroup?.pk ?? null,
     certificate: cert?.pk ?? null,
     tls_server_name: p.tls_server_name,
     uid_start_number: p.uid_start_number,
@@ -317,6 +267,10 @@ export function ldapConfigJson(store: Store, p: Extract<ProviderRec, { type: 'ld
     bind_mode: p.bind_mode,
     mfa_support: p.mfa_support,
   };
+  // 2024.8 dropped search_group (check_access's has_search_permission replaced it).
+  if (store.mode !== '2024.4') return withFieldsAfter(config, { bind_flow_slug: { unbind_flow_slug: store.unbindFlowOf(p) } });
+  const searchGroup = p.search_group !== null ? store.groupsByName.get(p.search_group) : undefined;
+  return withFieldsAfter(config, { application_slug: { search_group: searchGroup?.pk ?? null } });
 }
 
 export function radiusConfigJson(store: Store, p: Extract<ProviderRec, { type: 'radius' }>, app: ApplicationRec): Json {
@@ -411,28 +365,21 @@ export function certificateJson(store: Store, c: CertRec): Json {
 export function brandJson(store: Store): Json {
   const b = store.brand;
   const later = store.mode !== '2024.4';
+  const brand = {
+    matched_domain: b.domain,
+    branding_title: b.branding_title,
+    branding_logo: b.branding_logo,
+    branding_favicon: b.branding_favicon,
+    ui_footer_links: b.ui_footer_links,
+    ui_theme: b.ui_theme,
+  };
   const out: Json = later
-    ? {
-        matched_domain: b.domain,
-        branding_title: b.branding_title,
-        branding_logo: b.branding_logo,
+    ? withFieldsAfter(brand, {
         // null: the logo and favicon have no per-theme variants.
-        branding_logo_themed_urls: null,
-        branding_favicon: b.branding_favicon,
-        branding_favicon_themed_urls: null,
-        branding_custom_css: '',
-        branding_map_tiles: '',
-        ui_footer_links: b.ui_footer_links,
-        ui_theme: b.ui_theme,
-      }
-    : {
-        matched_domain: b.domain,
-        branding_title: b.branding_title,
-        branding_logo: b.branding_logo,
-        branding_favicon: b.branding_favicon,
-        ui_footer_links: b.ui_footer_links,
-        ui_theme: b.ui_theme,
-      };
+        branding_logo: { branding_logo_themed_urls: null },
+        branding_favicon: { branding_favicon_themed_urls: null, branding_custom_css: '', branding_map_tiles: '' },
+      })
+    : brand;
   // Unset flows are left out, as DRF does for a null `flow_x.slug` source.
   for (const key of ['flow_authentication', 'flow_invalidation', 'flow_recovery', 'flow_unenrollment', 'flow_user_settings', 'flow_device_code'] as const) {
     const v = b[key];
