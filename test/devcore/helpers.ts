@@ -1,5 +1,5 @@
 // Shared helpers for the development core's tests: starting a core, raw HTTP with a hand-kept
-// session cookie, Django-style executor query strings, and the official-model required-field check.
+// session cookie, Django-style executor query strings, and the official-model body checks.
 import { existsSync, readFileSync } from 'node:fs';
 import { once } from 'node:events';
 import { Writable } from 'node:stream';
@@ -165,6 +165,14 @@ type FieldType =
   | { kind: 'dict'; of: FieldType }
   | { kind: 'ref'; name: string };
 
+/** A field the real server sends as null although the generated model declares it non-nullable. */
+export interface NullAllowance {
+  /** The model's name (`Provider`). */
+  model: string;
+  /** The field's JSON name (`assigned_application_slug`). */
+  field: string;
+}
+
 interface FieldInfo {
   camel: string;
   json: string;
@@ -201,15 +209,25 @@ export class OfficialModels {
   private readonly enums = new Map<string, Set<string> | null>();
   /** Models whose bodies may carry fields they do not declare (see the constructor). */
   private readonly open: Set<string>;
+  /** `Model.json_field` that may be null although the model declares them non-nullable. */
+  private readonly alsoNullable: Set<string>;
 
   /**
    * `open`: models the server fills from a dict rather than a serializer, so the real API sends
    * more keys than the schema names (e.g. `oidc_configuration` is the whole discovery document).
    * Models with an index signature (`[key: string]: any`) are open too.
+   * `alsoNullable`: fields the real server sends as null although the generated model says they
+   * never are (a schema bug); only null is let through, any other value is checked by type. Each
+   * must name a field of the model that is declared non-nullable, or the constructor throws.
    */
-  constructor(dir: string, open: readonly string[] = []) {
+  constructor(dir: string, open: readonly string[] = [], alsoNullable: readonly NullAllowance[] = []) {
     this.dir = dir;
     this.open = new Set(open);
+    this.alsoNullable = new Set(alsoNullable.map((a) => `${a.model}.${a.field}`));
+    for (const a of alsoNullable) {
+      const f = this.has(a.model) ? this.fields(a.model)?.find((x) => x.json === a.field) : undefined;
+      if (!f) throw new Error(`null allowance for ${a.model}.${a.field}: the model has no such field`);
+    }
   }
 
   private source(model: string): string {
@@ -258,34 +276,12 @@ export class OfficialModels {
       const inner = type.kind === 'array' ? type.of : type;
       const named = inner.kind === 'ref' && this.has(inner.name) ? inner.name : undefined;
       const nested = named && this.fields(named) !== null ? named : undefined;
-      fields.push({ camel, json: jsonNames.get(camel) ?? camel, required: m[2] === undefined, nullable, type, model: nested, isArray });
+      const json = jsonNames.get(camel) ?? camel;
+      const allowed = this.alsoNullable.has(`${model}.${json}`);
+      if (allowed && nullable) throw new Error(`null allowance for ${model}.${json}: the model already declares it nullable`);
+      fields.push({ camel, json, required: m[2] === undefined, nullable: nullable || allowed, type, model: nested, isArray });
     }
     return fields;
-  }
-
-  /**
-   * Every REQUIRED field of `model` (and of nested models that are present) must be in `value`
-   * and not undefined. Returns the problems, each naming the JSON path and the model field.
-   */
-  missingRequired(model: string, value: unknown, path = model): string[] {
-    const problems: string[] = [];
-    const fields = this.fields(model);
-    if (fields === null) return problems;
-    if (typeof value !== 'object' || value === null || Array.isArray(value)) return [`${path}: expected an object for ${model}`];
-    const obj = value as Record<string, unknown>;
-    for (const f of fields) {
-      const v = obj[f.json];
-      if (v === undefined) {
-        if (f.required) problems.push(`${path}.${f.json} is missing (required by ${model}.${f.camel})`);
-        continue;
-      }
-      if (v === null || !f.model) continue;
-      if (f.isArray) {
-        if (!Array.isArray(v)) problems.push(`${path}.${f.json}: expected an array of ${f.model}`);
-        else v.forEach((item, i) => problems.push(...this.missingRequired(f.model as string, item, `${path}.${f.json}[${i}]`)));
-      } else problems.push(...this.missingRequired(f.model, v, `${path}.${f.json}`));
-    }
-    return problems;
   }
 
   private typeProblems(t: FieldType, v: unknown, path: string, where: string): string[] {
@@ -341,11 +337,7 @@ export class OfficialModels {
   }
 }
 
-export const models2024 = new OfficialModels(MODELS_2024);
+/** The 2024.4 contract builds its own models, with its allow-list of nulls (contract.test.ts). */
+export { MODELS_2024 };
 /** authentik's ProxyOutpostConfigSerializer returns the provider's whole OIDC discovery document. */
 export const models2026 = new OfficialModels(MODELS_2026, ['OpenIDConnectConfiguration']);
-
-/** The 2024.4 contract's required-field check (see OfficialModels.missingRequired). */
-export function missingRequired(model: string, value: unknown, path = model): string[] {
-  return models2024.missingRequired(model, value, path);
-}
