@@ -3,19 +3,22 @@
 import type { ListenerPlugin } from './agent/listener.ts';
 import { ConfigError, loadConfig, parseListenFromEnv } from './config/index.ts';
 import { healthcheck } from './healthcheck.ts';
-import { createRootLogger, named } from './log.ts';
-import { Runtime } from './runtime.ts';
-import { installSignalHandlers } from './signals.ts';
+
+/** The listeners, or a function that loads them: the healthcheck never needs them. */
+export type Plugins = readonly ListenerPlugin[] | (() => Promise<readonly ListenerPlugin[]>);
 
 /** Resolves with the exit code for commands that end; runs until a signal otherwise. */
-export async function run(argv: readonly string[], plugins: readonly ListenerPlugin[]): Promise<number> {
+export async function run(argv: readonly string[], plugins: Plugins): Promise<number> {
   if (argv[0] === 'healthcheck') {
+    // Silent when healthy; otherwise one line on stderr, which Docker keeps in its health log.
     try {
-      return (await healthcheck(parseListenFromEnv('metrics'))) ? 0 : 1;
+      const health = await healthcheck(parseListenFromEnv('metrics'));
+      if (health.ok) return 0;
+      process.stderr.write(`healthcheck: ${health.reason}\n`);
     } catch (err) {
-      process.stderr.write(`${(err as Error).message}\n`);
-      return 1;
+      process.stderr.write(`healthcheck: ${(err as Error).message}\n`);
     }
+    return 1;
   }
   if (argv[0] !== undefined && argv[0] !== 'start') {
     process.stderr.write(`unknown command "${argv[0]}"; run without arguments to start the outpost, or with "healthcheck"\n`);
@@ -23,8 +26,9 @@ export async function run(argv: readonly string[], plugins: readonly ListenerPlu
   }
 
   let config;
+  const warnings: [Record<string, string>, string][] = [];
   try {
-    config = loadConfig();
+    config = loadConfig({ onWarning: (event, fields) => warnings.push([fields, event]) });
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`authentik outpost: ${err.message}\n`);
@@ -32,9 +36,19 @@ export async function run(argv: readonly string[], plugins: readonly ListenerPlu
     }
     throw err;
   }
+  // Loaded only to serve: Docker runs the healthcheck every few seconds, and loading the serving
+  // code more than doubles the time a start takes.
+  const [{ createRootLogger, named }, { Runtime }, { installSignalHandlers }, listeners] = await Promise.all([
+    import('./log.ts'),
+    import('./runtime.ts'),
+    import('./signals.ts'),
+    typeof plugins === 'function' ? plugins() : plugins,
+  ]);
   const logger = createRootLogger({ level: config.logLevel });
   const log = named(logger, 'runtime');
-  const runtime = new Runtime({ config, plugins, logger });
+  const configLog = named(logger, 'config');
+  for (const [fields, event] of warnings) configLog.warn(fields, event);
+  const runtime = new Runtime({ config, plugins: listeners, logger });
   installSignalHandlers(runtime, logger);
   // A bug must not take every listener down silently: log it in one line. A rejected promise
   // nobody awaited is logged and served on; a thrown exception leaves state unknown, so exit.

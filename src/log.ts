@@ -54,3 +54,40 @@ export function createRootLogger(opts: RootLoggerOptions): Logger {
 export function named(parent: Logger, name: string, bindings: Record<string, unknown> = {}): Logger {
   return parent.child({ logger: `authentik.outpost.${name}`, ...bindings });
 }
+
+const VERBOSITY: readonly LevelWithSilent[] = ['silent', 'fatal', 'error', 'warn', 'info', 'debug', 'trace'];
+
+/**
+ * The level of a logger that several outposts share (the root, from which every listener's
+ * loggers descend): the most verbose level any outpost asks for, so that no outpost's
+ * `log_level: debug` is hidden by another's `warning`; the configured level while none asks.
+ * Each agent keeps its own lines at its own outpost's level (it sets it on its own child).
+ * Works because pino children without a level of their own follow their parent's.
+ */
+export class SharedLevel {
+  private readonly logger: Logger;
+  private readonly configured: LevelWithSilent;
+  private readonly asks = new Map<object, LevelWithSilent>();
+
+  constructor(logger: Logger) {
+    this.logger = logger;
+    this.configured = toPinoLevel(logger.level);
+  }
+
+  /** `who` (an agent) asks for `level`, replacing what it asked before. */
+  ask(who: object, level: LevelWithSilent): void {
+    this.asks.set(who, level);
+    this.apply();
+  }
+
+  /** `who` asks for nothing any more (it stopped). */
+  withdraw(who: object): void {
+    if (this.asks.delete(who)) this.apply();
+  }
+
+  private apply(): void {
+    let level: LevelWithSilent = this.asks.size === 0 ? this.configured : 'silent';
+    for (const asked of this.asks.values()) if (VERBOSITY.indexOf(asked) > VERBOSITY.indexOf(level)) level = asked;
+    if (this.logger.level !== level) this.logger.level = level;
+  }
+}

@@ -3,10 +3,12 @@
 import { randomUUID } from 'node:crypto';
 import type { Agent as Dispatcher } from 'undici';
 import type { OutpostConfig } from './config/index.ts';
-import { named, type Logger } from './log.ts';
+import { named, SharedLevel, type Logger } from './log.ts';
 import { userAgent } from './version.ts';
 import { Agent } from './agent/agent.ts';
+import type { BackoffPolicy } from './agent/backoff.ts';
 import { CoreApi, createDispatcher } from './agent/core-api.ts';
+import { CoreFailureLog } from './agent/core-failures.ts';
 import { ListenerSet, type Listener, type ListenerPlugin } from './agent/listener.ts';
 import type { OutpostType } from './agent/schemas.ts';
 import { AgentMetrics } from './agent/metrics.ts';
@@ -20,6 +22,8 @@ export interface RuntimeOptions {
   helloIntervalMs?: number;
   /** Tests lower the 30 s floor under `refresh_interval_s`. */
   minRefreshIntervalMs?: number;
+  /** Tests shorten the websocket's reconnect backoff (backoff.test.ts checks the real one). */
+  websocketBackoff?: BackoffPolicy;
 }
 
 export class Runtime {
@@ -39,21 +43,28 @@ export class Runtime {
     this.logger = named(opts.logger, 'runtime');
     this.metrics = new AgentMetrics();
     this.dispatcher = createDispatcher({ insecure: opts.config.insecure });
+    // Listeners (one per type, shared by the outposts of that type) log through the root logger;
+    // its level is the most verbose `log_level` the outposts ask for.
     this.listeners = new ListenerSet(opts.plugins, { config: opts.config, logger: opts.logger, metrics: this.metrics });
-    this.agents = opts.config.tokens.map(
-      (token) =>
-        new Agent({
-          config: opts.config,
-          api: new CoreApi({ host: opts.config.host, token, userAgent: userAgent(), dispatcher: this.dispatcher, timeoutMs: opts.config.timing.apiTimeoutMs }),
-          listeners: this.listeners,
-          metrics: this.metrics,
-          // A child per agent: each outpost's `log_level` applies to its own lines.
-          logger: opts.logger.child({}),
-          instanceUuid: this.instanceUuid,
-          ...(opts.helloIntervalMs !== undefined ? { helloIntervalMs: opts.helloIntervalMs } : {}),
-          ...(opts.minRefreshIntervalMs !== undefined ? { minRefreshIntervalMs: opts.minRefreshIntervalMs } : {}),
-        }),
-    );
+    const sharedLevel = new SharedLevel(opts.logger);
+    this.agents = opts.config.tokens.map((token) => {
+      // A child per agent: each outpost's `log_level` applies to its own lines.
+      const logger = opts.logger.child({});
+      const failures = new CoreFailureLog({ logger, metrics: this.metrics });
+      return new Agent({
+        config: opts.config,
+        api: new CoreApi({ host: opts.config.host, token, userAgent: userAgent(), dispatcher: this.dispatcher, timeoutMs: opts.config.timing.apiTimeoutMs, failures }),
+        listeners: this.listeners,
+        metrics: this.metrics,
+        logger,
+        sharedLevel,
+        failures,
+        instanceUuid: this.instanceUuid,
+        ...(opts.helloIntervalMs !== undefined ? { helloIntervalMs: opts.helloIntervalMs } : {}),
+        ...(opts.minRefreshIntervalMs !== undefined ? { minRefreshIntervalMs: opts.minRefreshIntervalMs } : {}),
+        ...(opts.websocketBackoff ? { websocketBackoff: opts.websocketBackoff } : {}),
+      });
+    });
     this.metricsServer = new MetricsServer({
       address: opts.config.listen.metrics,
       registry: this.metrics.registry,

@@ -3,12 +3,17 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { createServer as createHttpServer } from 'node:http';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { DevCore } from '../src/devcore/index.ts';
 import { startCore } from './support/outpost.ts';
 import { waitFor } from './support/wait.ts';
 
 const MAIN = new URL('../src/main.ts', import.meta.url).pathname;
+const LAUNCH = new URL('../src/launch.mjs', import.meta.url).pathname;
 const TEST_MAIN = new URL('./support/outpost-main.ts', import.meta.url).pathname;
 
 function cleanEnv(extra: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
@@ -51,10 +56,34 @@ describe('command line', () => {
     assert.equal(io.out(), '');
   });
 
-  it('healthcheck exits 1 when nothing answers the ping', async () => {
+  it('healthcheck exits 1 when nothing answers the ping, saying where the connection was refused in one line', async () => {
     const port = await freePort();
-    const child = spawn(process.execPath, [MAIN, 'healthcheck'], { env: cleanEnv({ AUTHENTIK_LISTEN__METRICS: `127.0.0.1:${port}` }), stdio: 'ignore' });
+    const child = spawn(process.execPath, [MAIN, 'healthcheck'], { env: cleanEnv({ AUTHENTIK_LISTEN__METRICS: `127.0.0.1:${port}` }), stdio: ['ignore', 'pipe', 'pipe'] });
+    const io = collect(child);
     assert.equal(await exitCode(child, 10_000), 1);
+    assert.equal(io.err(), `healthcheck: http://127.0.0.1:${port}/outpost.goauthentik.io/ping: connection refused\n`);
+    assert.equal(io.out(), '');
+  });
+
+  it('healthcheck exits 1 with the status when the ping answers unhealthy', async () => {
+    const server = createHttpServer((_req, res) => res.writeHead(503).end()).listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const { port } = server.address() as { port: number };
+    try {
+      const child = spawn(process.execPath, [MAIN, 'healthcheck'], { env: cleanEnv({ AUTHENTIK_LISTEN__METRICS: `127.0.0.1:${port}` }), stdio: ['ignore', 'pipe', 'pipe'] });
+      const io = collect(child);
+      assert.equal(await exitCode(child, 10_000), 1);
+      assert.equal(io.err(), `healthcheck: http://127.0.0.1:${port}/outpost.goauthentik.io/ping: HTTP 503 Service Unavailable\n`);
+    } finally {
+      server.close();
+    }
+  });
+
+  it('healthcheck names a bad metrics address', async () => {
+    const child = spawn(process.execPath, [MAIN, 'healthcheck'], { env: cleanEnv({ AUTHENTIK_LISTEN__METRICS: '9300' }), stdio: ['ignore', 'pipe', 'pipe'] });
+    const io = collect(child);
+    assert.equal(await exitCode(child, 10_000), 1);
+    assert.match(io.err(), /^healthcheck: AUTHENTIK_LISTEN__METRICS: expected host:port .*\n$/);
   });
 });
 
@@ -63,12 +92,15 @@ describe('a running outpost process', () => {
   let child: ChildProcess;
   let io: ReturnType<typeof collect>;
   let metricsPort: number;
+  let configFile: string;
 
   before(async () => {
     core = await startCore();
     metricsPort = await freePort();
+    configFile = join(mkdtempSync(join(tmpdir(), 'outpost-cli-')), 'outpost.yml');
+    writeFileSync(configFile, 'ldap:\n  requre_tls: true\n');
     child = spawn(process.execPath, [TEST_MAIN], {
-      env: cleanEnv({ AUTHENTIK_HOST: core.url, AUTHENTIK_TOKEN: 'test-radius-token', AUTHENTIK_LISTEN__METRICS: `127.0.0.1:${metricsPort}`, AUTHENTIK_LOG_LEVEL: 'debug' }),
+      env: cleanEnv({ AUTHENTIK_HOST: core.url, AUTHENTIK_TOKEN: 'test-radius-token', AUTHENTIK_LISTEN__METRICS: `127.0.0.1:${metricsPort}`, AUTHENTIK_LOG_LEVEL: 'debug', AUTHENTIK_CONFIG_FILE: configFile }),
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     io = collect(child);
@@ -86,9 +118,27 @@ describe('a running outpost process', () => {
     assert.ok(!io.out().includes('test-radius-token'));
   });
 
-  it('healthcheck exits 0 against it', async () => {
-    const hc = spawn(process.execPath, [MAIN, 'healthcheck'], { env: cleanEnv({ AUTHENTIK_LISTEN__METRICS: `127.0.0.1:${metricsPort}` }), stdio: 'ignore' });
-    assert.equal(await exitCode(hc, 10_000), 0);
+  it('warns once about an unknown key of its YAML file, naming the key and the file', () => {
+    const lines = io.out().split('\n').filter((l) => l.includes('unknown key')).map((l) => JSON.parse(l) as Record<string, unknown>);
+    assert.equal(lines.length, 1);
+    assert.deepEqual({ ...lines[0], timestamp: undefined }, {
+      event: 'unknown key in the configuration file; ignored',
+      level: 'warning',
+      logger: 'authentik.outpost.config',
+      file: configFile,
+      key: 'ldap.requre_tls',
+      timestamp: undefined,
+    });
+  });
+
+  it('healthcheck exits 0 against it, silently', async () => {
+    // Directly, as the Dockerfile runs it, and through the launcher, as `npm run healthcheck` does.
+    for (const args of [[MAIN, 'healthcheck'], [LAUNCH, MAIN, 'healthcheck']]) {
+      const hc = spawn(process.execPath, args, { env: cleanEnv({ AUTHENTIK_LISTEN__METRICS: `127.0.0.1:${metricsPort}` }), stdio: ['ignore', 'pipe', 'pipe'] });
+      const hio = collect(hc);
+      assert.equal(await exitCode(hc, 10_000), 0);
+      assert.equal(hio.out() + hio.err(), '');
+    }
   });
 
   it('refreshes on SIGUSR1', async () => {
@@ -103,6 +153,6 @@ describe('a running outpost process', () => {
     child.kill('SIGTERM');
     assert.equal(await exitCode(child, 15_000), 0);
     assert.match(io.out(), /"event":"stopped"/);
-    await waitFor('health empty of this instance eventually? no: connection closed', () => core.admin.websocketConnections('test-radius').every((c) => c.closedAt !== undefined) || undefined, 5000);
+    await waitFor('the websocket to close', () => core.admin.websocketConnections('test-radius').every((c) => c.closedAt !== undefined), 5000);
   });
 });

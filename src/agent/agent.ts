@@ -3,11 +3,12 @@
 import { hostname } from 'node:os';
 import { getFips, randomInt } from 'node:crypto';
 import type { OutpostConfig } from '../config/index.ts';
-import { named, toPinoLevel, type Logger } from '../log.ts';
+import { named, toPinoLevel, type Logger, type SharedLevel } from '../log.ts';
 import { AUTHENTIK_VERSION, buildHash } from '../version.ts';
-import { CORE_BACKOFF, backoffDelay, sleep } from './backoff.ts';
+import { CORE_BACKOFF, backoffDelay, sleep, type BackoffPolicy } from './backoff.ts';
 import { CertificateStore } from './certificates.ts';
 import type { CoreApi } from './core-api.ts';
+import type { CoreFailureLog } from './core-failures.ts';
 import { apiGeneration, DEFAULT_REFRESH_INTERVAL_MS, refreshIntervalMs, type ApiGeneration } from './generation.ts';
 import type { ListenerSet, OutpostContext } from './listener.ts';
 import type { AgentMetrics } from './metrics.ts';
@@ -25,13 +26,23 @@ export interface AgentOptions {
   api: CoreApi;
   listeners: ListenerSet;
   metrics: AgentMetrics;
+  /** This agent's own logger: the outpost's `log_level` is set on it. */
   logger: Logger;
+  /**
+   * The level of the loggers this outpost shares with others (listeners, runtime): this agent
+   * asks for its outpost's `log_level` there too (see `SharedLevel`).
+   */
+  sharedLevel?: SharedLevel;
+  /** Where `api` reports the core failing; named after the outpost once it is found. */
+  failures?: CoreFailureLog;
   /** Per-process instance id, sent in hellos (authentik's `uuid`). */
   instanceUuid: string;
   /** Overridable for tests: the websocket hello interval. */
   helloIntervalMs?: number;
   /** Overridable for tests: the floor under `refresh_interval_s` (authentik: 30 s). */
   minRefreshIntervalMs?: number;
+  /** Overridable for tests: the websocket's reconnect backoff (default WEBSOCKET_BACKOFF). */
+  websocketBackoff?: BackoffPolicy;
 }
 
 export class Agent {
@@ -50,6 +61,9 @@ export class Agent {
   private generation: ApiGeneration | undefined;
   private refreshing: Promise<boolean> | undefined;
   private refreshAgain = false;
+  /** Refreshes failed in a row since serving began; the retry timer while there are some. */
+  private failedRefreshes = 0;
+  private retryTimer: NodeJS.Timeout | undefined;
   private _state: AgentState = { phase: 'starting' };
 
   constructor(opts: AgentOptions) {
@@ -77,6 +91,7 @@ export class Agent {
     this.outpost = outpost;
     this.rootConfig = root;
     this.logger = named(this.opts.logger, 'ak-api-controller', { outpost: outpost.name });
+    this.opts.failures?.setOutpost(outpost.name);
 
     const plugin = this.opts.listeners.plugin(outpost.type);
     if (!plugin) {
@@ -107,7 +122,8 @@ export class Agent {
   /**
    * Fetch the outpost and its providers and apply them. Concurrent calls are coalesced: a
    * refresh asked for while one runs makes exactly one more run afterwards. Returns whether the
-   * (last) refresh succeeded; on failure the listener keeps its previous configuration.
+   * (last) refresh succeeded; on failure the listener keeps its previous configuration and,
+   * once serving, the refresh is retried with backoff until one succeeds.
    */
   refresh(reason: string): Promise<boolean> {
     if (this.refreshing) {
@@ -120,12 +136,41 @@ export class Agent {
         this.refreshAgain = false;
         ok = await this.refreshOnce(reason);
       } while (this.refreshAgain && !this.abort.signal.aborted);
+      // In the same tick as the last check of refreshAgain: a refresh asked for from here on
+      // starts a run of its own instead of joining one that has already decided to end.
+      this.refreshing = undefined;
+      this.afterRefresh(ok);
       return ok;
     };
-    this.refreshing = run().finally(() => {
-      this.refreshing = undefined;
-    });
+    this.refreshing = run();
     return this.refreshing;
+  }
+
+  /**
+   * A failed refresh is retried with CORE_BACKOFF until one succeeds, rather than left until the
+   * next interval (minutes) or trigger: a core back from an outage is read again within seconds.
+   * Start-up retries on its own.
+   */
+  private afterRefresh(ok: boolean): void {
+    if (ok) {
+      clearTimeout(this.retryTimer);
+      this.retryTimer = undefined;
+      if (this.failedRefreshes > 0) this.logger.info({ failed: this.failedRefreshes }, 'refreshed configuration again after failed refreshes');
+      this.failedRefreshes = 0;
+      return;
+    }
+    if (this._state.phase !== 'serving' || this.abort.signal.aborted) return;
+    this.failedRefreshes++;
+    // A retry is already armed (this was a trigger or an interval refresh in between): keep it.
+    if (this.retryTimer) return;
+    const delay = backoffDelay(this.failedRefreshes, CORE_BACKOFF);
+    this.logger.debug({ failed: this.failedRefreshes, retry_in_s: Math.round(delay / 100) / 10 }, 'will retry the refresh');
+    const timer = setTimeout(() => {
+      this.retryTimer = undefined;
+      void this.refresh('retry');
+    }, delay);
+    timer.unref();
+    this.retryTimer = timer;
   }
 
   async stop(): Promise<void> {
@@ -133,6 +178,8 @@ export class Agent {
     for (const t of this.timers) clearInterval(t);
     this.timers = [];
     clearTimeout(this.refreshTimer);
+    clearTimeout(this.retryTimer);
+    this.opts.sharedLevel?.withdraw(this);
     await this.channel?.close();
     if (this.outpost) this.opts.metrics.connection.set(this.connectionLabels(), 0);
     this._state = { phase: 'stopped' };
@@ -168,7 +215,7 @@ export class Agent {
       return true;
     } catch (err) {
       const keeping = this.context ? 'keeping the last good configuration' : 'no configuration yet';
-      this.logger.warn({ reason, error: (err as Error).message }, `refresh failed; ${keeping}`);
+      this.logger.warn({ reason, err }, `refresh failed; ${keeping}`);
       return false;
     }
   }
@@ -226,7 +273,7 @@ export class Agent {
       } catch (err) {
         if (this.abort.signal.aborted) return undefined;
         const delay = backoffDelay(attempt, CORE_BACKOFF);
-        this.logger.warn({ attempt, retry_in_s: Math.round(delay / 100) / 10, error: (err as Error).message }, `failed to ${what}; retrying`);
+        this.logger.warn({ attempt, retry_in_s: Math.round(delay / 100) / 10, err }, `failed to ${what}; retrying`);
         await sleep(delay, this.abort.signal);
         if (this.abort.signal.aborted) return undefined;
       }
@@ -244,8 +291,13 @@ export class Agent {
       insecure: config.insecure,
       logger: this.logger,
       ...(this.opts.helloIntervalMs !== undefined ? { helloIntervalMs: this.opts.helloIntervalMs } : {}),
+      ...(this.opts.websocketBackoff ? { backoff: this.opts.websocketBackoff } : {}),
       hello: () => helloArgs(this.opts.instanceUuid),
       onConnectionChange: (up) => this.opts.metrics.connection.set(this.connectionLabels(), up ? 1 : 0),
+      // Updates pushed while the channel was down were missed: read the configuration now.
+      onReconnect: () => {
+        if (this._state.phase === 'serving') void this.refresh('reconnect');
+      },
       onTriggerUpdate: () => {
         // Replicas wait a random offset so they do not all reload at the same instant.
         const max = config.timing.reloadOffsetMaxMs;
@@ -275,7 +327,7 @@ export class Agent {
     const listener = this.opts.listeners.get(outpost.type);
     if (!listener.warmUp) return;
     const run = () => {
-      if (this.context) void listener.warmUp?.(this.context).catch((err: unknown) => this.logger.debug({ error: String(err) }, 'flow warm-up failed'));
+      if (this.context) void listener.warmUp?.(this.context).catch((err: unknown) => this.logger.debug({ err }, 'flow warm-up failed'));
     };
     run();
     // authentik's ticker blocks on 0; we treat 0 as "every 5 minutes".
@@ -283,11 +335,17 @@ export class Agent {
     this.every(seconds * 1000, run);
   }
 
+  /**
+   * The outpost's `log_level`: this agent's lines at that level, and the shared loggers (the
+   * listeners') at the most verbose level any outpost asks for.
+   */
   private applyLogLevel(outpost: Outpost): void {
     // The embedded outpost's level belongs to the server; authentik skips it too.
     if (outpost.managed === 'goauthentik.io/outposts/embedded') return;
-    const level = outpost.config.log_level;
-    this.opts.logger.level = toPinoLevel(typeof level === 'string' ? level : 'info');
+    const asked = outpost.config.log_level;
+    const level = toPinoLevel(typeof asked === 'string' ? asked : 'info');
+    this.opts.logger.level = level;
+    this.opts.sharedLevel?.ask(this, level);
   }
 
   private every(ms: number, fn: () => void): void {

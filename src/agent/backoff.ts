@@ -7,9 +7,15 @@ export interface BackoffPolicy {
   jitter: number;
 }
 
-/** authentik's websocket reconnect: 1 s doubling to 300 s. */
-export const WEBSOCKET_BACKOFF: BackoffPolicy = { initialMs: 1000, maxMs: 300_000, jitter: 0.1 };
-/** Start-up and refresh retries while the core is down or late. */
+/**
+ * The websocket reconnect: 1 s doubling to 20 s. authentik's outposts cap at 300 s, so after a
+ * long outage they came back minutes after the core. With 20 s, plus at most the 10 s handshake
+ * timeout of an attempt that began as the core came back, the control channel (and the refresh
+ * that follows it) is back within 30 s of the core, at one upgrade per 16-20 s per outpost while
+ * the core is down. The jitter spreads replicas that lost the core together.
+ */
+export const WEBSOCKET_BACKOFF: BackoffPolicy = { initialMs: 1000, maxMs: 20_000, jitter: 0.2 };
+/** Start-up retries, and retries of a failed refresh, while the core is down or late. */
 export const CORE_BACKOFF: BackoffPolicy = { initialMs: 1000, maxMs: 30_000, jitter: 0.2 };
 
 /** Delay before retry number `attempt` (1-based). Never 0, never above `maxMs`. */

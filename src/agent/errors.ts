@@ -1,27 +1,18 @@
-// Typed failures of calls to the authentik core. Listeners map `kind` to their protocol's answer.
+// Typed failures of calls to the authentik core. Whether one means "the core failed" (LDAP
+// unavailable, RADIUS no answer) or is an answer about the user is decided in one place:
+// `coreFailure` in flow/core-failure.ts.
 import type { z } from 'zod';
+import { HttpError, type HttpErrorCode } from '../net/http.ts';
 
-export type CoreErrorKind =
-  /** connection refused/reset, DNS, TLS */
-  | 'transport'
-  /** the per-call deadline passed */
-  | 'timeout'
-  /** a non-2xx status */
-  | 'status'
-  /** the body was not JSON or did not have the shape we need */
-  | 'invalid';
+export type CoreErrorKind = HttpErrorCode;
 
-export class CoreError extends Error {
-  override readonly name = 'CoreError';
-  readonly kind: CoreErrorKind;
-  readonly status: number | undefined;
-  readonly path: string;
+/** An `HttpError` from a call to the core (`exchange` builds it through `errorClass`). */
+export class CoreError extends HttpError {
+  override readonly name: string = 'CoreError';
 
-  constructor(kind: CoreErrorKind, path: string, message: string, opts: { status?: number; cause?: unknown } = {}) {
-    super(message, { cause: opts.cause });
-    this.kind = kind;
-    this.path = path;
-    this.status = opts.status;
+  /** `code` under its first name; callers written before `code` existed still read it. */
+  get kind(): CoreErrorKind {
+    return this.code;
   }
 }
 

@@ -20,6 +20,9 @@ const messageSchema = z.object({
 });
 export type ControlMessage = { instruction: number; args: Record<string, unknown> };
 
+/** An upgrade the core has not answered by then is given up (and retried with backoff). */
+export const HANDSHAKE_TIMEOUT_MS = 10_000;
+
 /** Largest frame the core ever needs to send; anything bigger is not from a sane core. */
 const MAX_FRAME_BYTES = 1024 * 1024;
 
@@ -37,6 +40,8 @@ export interface ControlChannelOptions {
   onProviderSpecific: (args: Record<string, unknown>) => void;
   onSessionEnd: (sessionId: string) => void;
   onConnectionChange: (connected: boolean) => void;
+  /** The channel is back after being down for `downMs` (not called for the first connect). */
+  onReconnect?: (downMs: number) => void;
   logger: Logger;
   helloIntervalMs?: number;
   backoff?: BackoffPolicy;
@@ -51,6 +56,8 @@ export class ControlChannel {
   /** Failed connects since the last success; `attempt=N` on the reconnect URL. */
   private attempt = 0;
   private lastMessageAt = 0;
+  /** When the last open connection closed; undefined while connected or before the first. */
+  private downSince: number | undefined;
   private closed = false;
   private connected = false;
 
@@ -104,7 +111,7 @@ export class ControlChannel {
     const url = this.url();
     const socket = new WebSocket(url, {
       headers: { authorization: `Bearer ${this.opts.token}`, 'user-agent': this.opts.userAgent },
-      handshakeTimeout: 10_000,
+      handshakeTimeout: HANDSHAKE_TIMEOUT_MS,
       rejectUnauthorized: !this.opts.insecure,
       maxPayload: MAX_FRAME_BYTES,
       perMessageDeflate: false,
@@ -114,9 +121,16 @@ export class ControlChannel {
 
     socket.on('open', () => {
       opened = true;
+      const attempts = this.attempt;
       this.attempt = 0;
       this.lastMessageAt = Date.now();
       this.opts.logger.debug({ url: url.split('?')[0] }, 'Successfully connected websocket');
+      if (this.downSince !== undefined) {
+        const downMs = Date.now() - this.downSince;
+        this.downSince = undefined;
+        this.opts.logger.info({ down_s: Math.round(downMs / 100) / 10, attempts }, 'websocket to authentik reconnected');
+        this.opts.onReconnect?.(downMs);
+      }
       this.sendHello();
       clearInterval(this.helloTimer);
       this.helloTimer = setInterval(() => this.tick(), this.helloIntervalMs);
@@ -131,13 +145,14 @@ export class ControlChannel {
       socket.terminate();
     });
     socket.on('error', (err) => {
-      this.opts.logger.debug({ error: err.message }, 'websocket error');
+      this.opts.logger.debug({ err }, 'websocket error');
     });
     socket.on('close', (code) => {
       clearInterval(this.helloTimer);
       this.setConnected(false);
       if (this.socket !== socket || this.closed) return;
       this.socket = undefined;
+      if (opened) this.downSince = Date.now();
       if (opened && code === CLOSE_SERVICE_RESTART) {
         // A worker recycling is not an outage: reconnect at once, without backoff.
         this.opts.logger.info({ code }, 'authentik is restarting this websocket\'s worker; reconnecting now');
@@ -174,7 +189,7 @@ export class ControlChannel {
   private sendHello(): void {
     const frame = JSON.stringify({ instruction: Instruction.HELLO, args: this.opts.hello() });
     this.socket?.send(frame, (err) => {
-      if (err) this.opts.logger.warn({ error: err.message }, 'failed to send hello');
+      if (err) this.opts.logger.warn({ err }, 'failed to send hello');
     });
   }
 
@@ -185,7 +200,7 @@ export class ControlChannel {
       if (!result.success) throw new Error(result.error.issues[0]?.message ?? 'invalid');
       parsed = { instruction: result.data.instruction, args: result.data.args ?? {} };
     } catch (err) {
-      this.opts.logger.warn({ error: (err as Error).message }, 'ignoring a malformed websocket message');
+      this.opts.logger.warn({ err }, 'ignoring a malformed websocket message');
       return;
     }
     switch (parsed.instruction) {

@@ -35,6 +35,8 @@ export interface LdapOptions {
   requireTls: boolean;
   /** How long a successful bind is reused in `bind_mode: cached`. */
   bindCacheTtlMs: number;
+  /** While authentik is unreachable, a cached bind is still served this long past its TTL; 0 = off. */
+  bindCacheOutageGraceMs: number;
   /** memberOf also lists parent groups. */
   nestedGroups: boolean;
   maxConnectionsPerClient: number;
@@ -116,18 +118,37 @@ const yamlSchema = z
       .partial(),
     radius: z.object({ require_message_authenticator: scalar, limit_proxy_state: scalar, max_concurrent: scalar, request_timeout: scalar }).partial(),
     ldap: z
-      .object({ require_tls: scalar, bind_cache_ttl: scalar, nested_groups: scalar, max_connections_per_client: scalar, idle_timeout: scalar, max_pdu_size: scalar, size_limit: scalar })
+      .object({ require_tls: scalar, bind_cache_ttl: scalar, bind_cache_outage_grace: scalar, nested_groups: scalar, max_connections_per_client: scalar, idle_timeout: scalar, max_pdu_size: scalar, size_limit: scalar })
       .partial(),
   })
   .partial();
 
+/**
+ * Keys of a YAML document that the schema has no place for, as dotted paths (`ldap.requre_tls`).
+ * zod drops them silently, so a misspelt key would otherwise leave its default in force unseen.
+ * An unknown section is one key; its contents are not listed.
+ */
+function unknownKeys(doc: unknown, schema: z.ZodType, prefix = ''): string[] {
+  const inner = schema instanceof z.ZodOptional ? schema.unwrap() : schema;
+  if (!(inner instanceof z.ZodObject) || doc === null || typeof doc !== 'object' || Array.isArray(doc)) return [];
+  const shape = inner.shape as Record<string, z.ZodType>;
+  const out: string[] = [];
+  for (const [key, value] of Object.entries(doc)) {
+    const child = Object.hasOwn(shape, key) ? shape[key] : undefined;
+    if (child === undefined) out.push(`${prefix}${key}`);
+    else out.push(...unknownKeys(value, child, `${prefix}${key}.`));
+  }
+  return out;
+}
+
 /** Flatten a YAML document into the environment variable names it stands for. */
-function yamlToVars(doc: unknown, file: string): Record<string, string> {
+function yamlToVars(doc: unknown, file: string, warn: WarningSink): Record<string, string> {
   const parsed = yamlSchema.safeParse(doc ?? {});
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     throw new ConfigError(`${file}: ${issue?.path.join('.') ?? ''}: ${issue?.message ?? 'invalid'}`);
   }
+  for (const key of unknownKeys(doc, yamlSchema)) warn('unknown key in the configuration file; ignored', { file, key });
   const y = parsed.data;
   const out: Record<string, string> = {};
   const set = (name: string, v: string | undefined) => {
@@ -145,10 +166,18 @@ function yamlToVars(doc: unknown, file: string): Record<string, string> {
   return out;
 }
 
+/** Something the loader ignored, as a log event and its fields; the caller logs it once. */
+export type WarningSink = (event: string, fields: Record<string, string>) => void;
+
 export interface LoadOptions {
   env?: NodeJS.ProcessEnv;
   /** YAML files to read when they exist. `AUTHENTIK_CONFIG_FILE` adds one that must exist. */
   files?: readonly string[];
+  /**
+   * Told of what the loader ignored (unknown YAML keys). The loader runs before a logger exists,
+   * so the caller collects and logs them. Unset, they are dropped (the healthcheck stays quiet).
+   */
+  onWarning?: WarningSink;
 }
 
 /** The variables as the environment and the YAML files give them, env winning. */
@@ -160,8 +189,10 @@ export function gatherVariables(opts: LoadOptions = {}): Record<string, string> 
     if (!existsSync(explicit)) throw new ConfigError(`AUTHENTIK_CONFIG_FILE: ${explicit} does not exist`);
     files.push(explicit);
   }
+  const warn = opts.onWarning ?? (() => {});
   const vars: Record<string, string> = {};
-  for (const file of files) {
+  // A file named twice (AUTHENTIK_CONFIG_FILE=config/outpost.yml) is read once, so warned about once.
+  for (const file of new Set(files)) {
     if (!existsSync(file)) continue;
     let doc: unknown;
     try {
@@ -169,7 +200,7 @@ export function gatherVariables(opts: LoadOptions = {}): Record<string, string> 
     } catch (err) {
       throw new ConfigError(`${file}: not valid YAML (${(err as Error).message.split('\n')[0]})`);
     }
-    Object.assign(vars, yamlToVars(doc, file));
+    Object.assign(vars, yamlToVars(doc, file, warn));
   }
   for (const [k, v] of Object.entries(env)) {
     if (v !== undefined && k.startsWith('AUTHENTIK_')) vars[k] = v;
@@ -187,9 +218,9 @@ export function loadConfig(opts: LoadOptions = {}): OutpostConfig {
   const required = (name: string): string => {
     const v = get(name)?.trim();
     if (!v) {
-      throw new ConfigError(
-        `${name} is not set. Set AUTHENTIK_HOST and AUTHENTIK_TOKEN to connect to authentik, or run \`npm run demo\` to try the outpost against the bundled development core.`,
-      );
+      // The container image leaves the demo out: point to it only where it is.
+      const demo = existsSync(new URL('../demo/main.ts', import.meta.url)) ? ', or run `npm run demo` to try the outpost against the bundled development core' : '';
+      throw new ConfigError(`${name} is not set. Set AUTHENTIK_HOST and AUTHENTIK_TOKEN to connect to authentik${demo}.`);
     }
     return v;
   };
@@ -218,6 +249,7 @@ export function loadConfig(opts: LoadOptions = {}): OutpostConfig {
   const ldap: LdapOptions = {
     requireTls: parseBool(get('AUTHENTIK_LDAP__REQUIRE_TLS') ?? 'false', 'AUTHENTIK_LDAP__REQUIRE_TLS'),
     bindCacheTtlMs: parseDurationMs(get('AUTHENTIK_LDAP__BIND_CACHE_TTL') ?? '5m', 'AUTHENTIK_LDAP__BIND_CACHE_TTL'),
+    bindCacheOutageGraceMs: parseDurationMs(get('AUTHENTIK_LDAP__BIND_CACHE_OUTAGE_GRACE') ?? '1h', 'AUTHENTIK_LDAP__BIND_CACHE_OUTAGE_GRACE'),
     nestedGroups: parseBool(get('AUTHENTIK_LDAP__NESTED_GROUPS') ?? 'false', 'AUTHENTIK_LDAP__NESTED_GROUPS'),
     maxConnectionsPerClient: int('AUTHENTIK_LDAP__MAX_CONNECTIONS_PER_CLIENT', 100, 1),
     idleTimeoutMs: parseDurationMs(get('AUTHENTIK_LDAP__IDLE_TIMEOUT') ?? '5m', 'AUTHENTIK_LDAP__IDLE_TIMEOUT'),

@@ -2,6 +2,8 @@
 // demo outpost, on the default ports, on one machine with nothing else installed.
 // Env: DEMO_AUTHENTIK_VERSION (2026.8, the default, or 2024.4: the API the core speaks),
 // DEMO_USERS, DEMO_LDAP_MODE (direct or cached), AUTHENTIK_LOG_LEVEL.
+// First, so that a Node.js below package.json's engines stops with a message before the rest runs.
+import '../node-check.mjs';
 import { loadConfig, ConfigError, formatListen } from '../config/index.ts';
 import { AUTHENTIK_VERSIONS, SERVER_VERSION, startDevCore, type AuthentikVersion } from '../devcore/index.ts';
 import { PLUGINS } from '../listeners.ts';

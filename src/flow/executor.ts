@@ -2,13 +2,13 @@
 // RADIUS listeners need it. One executor per attempt (a new cookie jar), sharing the process's
 // pooled undici dispatcher. No Authorization header: identity comes from the session cookie.
 import { isIP } from 'node:net';
-import { request, type Dispatcher } from 'undici';
 import type { z } from 'zod';
 import type { CoreApi } from '../agent/core-api.ts';
-import { readBody, transportError } from '../agent/core-api.ts';
 import { CoreError, parseWire } from '../agent/errors.ts';
 import { Deadline } from '../net/deadline.ts';
+import { exchange, type ExchangeResponse } from '../net/http.ts';
 import { named, type Logger } from '../log.ts';
+import { coreFailure } from './core-failure.ts';
 import {
   accessCheckSchema,
   challengeSchema,
@@ -35,8 +35,8 @@ export interface FlowMetrics {
   observePost(flowSlug: string, stage: string, seconds: number): void;
 }
 
-/** What the executor needs from the core API client. */
-export type FlowCoreClient = Pick<CoreApi, 'origin' | 'token' | 'userAgent' | 'dispatcher' | 'timeoutMs'>;
+/** What the executor needs from the core API client (`failures` hears of the core failing). */
+export type FlowCoreClient = Pick<CoreApi, 'origin' | 'token' | 'userAgent' | 'dispatcher' | 'timeoutMs' | 'failures'>;
 
 export interface FlowDeps {
   core: FlowCoreClient;
@@ -62,7 +62,7 @@ export interface FlowRunRequest {
   flowSlug: string;
   params: FlowParams;
   answers: FlowAnswers;
-  /** Aborts the attempt (e.g. listener shutdown); gives an `aborted` error outcome. */
+  /** Aborts the attempt (a client gone, a listener shutdown); gives an `aborted` error outcome. */
   signal?: AbortSignal;
 }
 
@@ -88,11 +88,6 @@ const EXECUTOR_PATH = '/api/v3/flows/executor/';
 
 export function createFlowExecutor(deps: FlowDeps, opts: FlowExecutorOptions = {}): FlowExecutor {
   return new FlowExecutor(deps, opts);
-}
-
-interface Exchange {
-  status: number;
-  text: string;
 }
 
 export class FlowExecutor {
@@ -151,7 +146,7 @@ export class FlowExecutor {
       for (;;) {
         const step = nextStep(challenge, req.answers);
         if (step.kind !== 'post') {
-          return finish(log, step.kind === 'passed' ? { kind: 'passed', session: this.session() } : step, posts);
+          return finish(log, step.kind === 'passed' ? { kind: 'passed', session: this.session() } : this.noteOutcome(step), posts);
         }
         // authentik allows 10 POSTs; unlike authentik, the answer to the 10th is still looked
         // at, so a flow that ends exactly there passes.
@@ -166,15 +161,22 @@ export class FlowExecutor {
       }
     } catch (err) {
       const prefix = stage === 'initial GET' ? 'failed to get the initial challenge' : `failed to submit ${stage}`;
-      return finish(log, this.errorOutcome(err, prefix, req, deadline), posts);
+      return finish(log, this.noteOutcome(this.errorOutcome(err, prefix, req, deadline)), posts);
     } finally {
       deadline.dispose();
     }
   }
 
+  /** Tell the outpost's failure log when an attempt ended because the core failed. */
+  private noteOutcome(outcome: FlowOutcome): FlowOutcome {
+    const failure = coreFailure(outcome);
+    if (failure) this.deps.core.failures?.report(failure);
+    return outcome;
+  }
+
   /**
    * `GET /api/v3/core/applications/<slug>/check_access/` as the session's user. Throws a
-   * `CoreError` (transport | timeout | status | invalid).
+   * `CoreError` (aborted | timeout | transport | status | invalid | too_large).
    */
   async checkAccess(appSlug: string, signal?: AbortSignal): Promise<AccessCheck> {
     const path = `/api/v3/core/applications/${encodeURIComponent(appSlug)}/check_access/`;
@@ -224,74 +226,69 @@ export class FlowExecutor {
     const url = flowUrl(this.deps.core.origin, flowSlug, params);
     try {
       const res = await this.exchange('GET', url, undefined, undefined);
-      if (!ok(res.status)) return statusError('GET', url, res);
+      if (!res.ok) throw res.statusError();
       return undefined;
     } catch (err) {
-      return err instanceof CoreError ? err : transportError(err, url.pathname, this.requestTimeoutMs);
+      const failure = coreFailure(err, 'flow');
+      if (failure) this.deps.core.failures?.report(failure);
+      if (err instanceof CoreError) return err;
+      throw err;
     }
   }
 
+  /** A GET as the session's user (the access checks, users/me). Throws `CoreError`. */
   private async getJson<S extends z.ZodType>(path: string, schema: S, signal: AbortSignal | undefined): Promise<z.output<S>> {
     const url = new URL(path, this.deps.core.origin);
-    const res = await this.exchange('GET', url, undefined, signal);
-    if (!ok(res.status)) throw statusError('GET', url, res);
-    return parseWire(schema, parseJson(res.text, 'GET', url.pathname), url.pathname);
+    try {
+      const res = await this.exchange('GET', url, undefined, signal);
+      return parseWire(schema, res.json(), url.pathname);
+    } catch (err) {
+      const failure = coreFailure(err, 'user');
+      if (failure) this.deps.core.failures?.report(failure);
+      throw err;
+    }
   }
 
   /** GET or POST the executor and parse the challenge it answers with. */
   private async challenge(method: 'GET' | 'POST', url: URL, body: string | undefined, signal: AbortSignal): Promise<Challenge> {
     const res = await this.exchange(method, url, body, signal);
-    if (!ok(res.status)) throw statusError(method, url, res);
-    return parseWire(challengeSchema, parseJson(res.text, method, url.pathname), url.pathname);
+    return parseWire(challengeSchema, res.json(), url.pathname);
   }
 
   /**
    * One request, following 302/303 as GET on the core's own origin (never elsewhere), storing
-   * cookies from every response. Throws `CoreError`.
+   * cookies from every response. Each hop has its own deadline; `signal` aborts them all.
+   * Throws `CoreError`.
    */
-  private async exchange(method: 'GET' | 'POST', url: URL, body: string | undefined, signal: AbortSignal | undefined): Promise<Exchange> {
+  private async exchange(method: 'GET' | 'POST', url: URL, body: string | undefined, signal: AbortSignal | undefined): Promise<ExchangeResponse> {
     let current = url;
     let m = method;
     let payload = body;
     for (let hop = 0; ; hop++) {
-      const path = current.pathname;
-      // One deadline per hop, covering the body too; disposed so nothing outlives the request.
-      const hopDeadline = new Deadline(this.requestTimeoutMs, signal);
-      let redirect: URL | undefined;
-      try {
-        let res: Dispatcher.ResponseData;
-        try {
-          res = await request(current, {
-            method: m,
-            dispatcher: this.deps.core.dispatcher,
-            headers: this.headers(current, payload !== undefined),
-            body: payload,
-            signal: hopDeadline.signal,
-          });
-        } catch (err) {
-          throw transportError(err, path, this.requestTimeoutMs);
-        }
-        this.jar.store(res.headers['set-cookie'], current);
-        if (res.statusCode !== 302 && res.statusCode !== 303) {
-          const text = await readBody(res, path, this.requestTimeoutMs);
-          return { status: res.statusCode, text };
-        }
-        await res.body.dump().catch(() => undefined);
-        redirect = this.redirectTarget(res, current, m, path, hop);
-      } finally {
-        hopDeadline.dispose();
-      }
-      current = redirect;
+      const res = await exchange({
+        url: current,
+        method: m,
+        headers: this.headers(current, payload !== undefined),
+        body: payload,
+        dispatcher: this.deps.core.dispatcher,
+        timeoutMs: this.requestTimeoutMs,
+        signal,
+        errorClass: CoreError,
+      });
+      this.jar.store(res.headers['set-cookie'], current);
+      if (res.status !== 302 && res.status !== 303) return res;
+      current = this.redirectTarget(res, current, hop);
       m = 'GET';
       payload = undefined;
     }
   }
 
   /** Where a 302/303 leads: the core's own origin only, a bounded number of times. */
-  private redirectTarget(res: Dispatcher.ResponseData, current: URL, m: string, path: string, hop: number): URL {
+  private redirectTarget(res: ExchangeResponse, current: URL, hop: number): URL {
+    const { method: m, path } = res;
     const location = res.headers['location'];
     if (typeof location !== 'string' || location === '') {
-      throw new CoreError('invalid', path, `${m} ${path} answered ${res.statusCode} without a Location`);
+      throw new CoreError('invalid', path, `${m} ${path} answered ${res.status} without a Location`);
     }
     if (hop >= MAX_REDIRECTS) throw new CoreError('invalid', path, `${m} ${path}: more than ${MAX_REDIRECTS} redirects`);
     let next: URL;
@@ -339,10 +336,13 @@ export class FlowExecutor {
     }
     if (err instanceof CoreError) {
       const message = `${prefix}: ${scrub(err.message, req.answers)}`;
-      switch (err.kind) {
+      switch (err.code) {
+        // Only our own signal aborts an exchange, and it is checked above; kept for the type.
+        case 'aborted': return { kind: 'error', reason: 'aborted', message };
         case 'timeout': return { kind: 'error', reason: 'timeout', message };
         case 'transport': return { kind: 'error', reason: 'unreachable', message };
-        case 'invalid': return { kind: 'error', reason: 'invalid_response', message };
+        case 'invalid':
+        case 'too_large': return { kind: 'error', reason: 'invalid_response', message };
         case 'status': return { kind: 'error', reason: 'http_status', message, status: err.status };
       }
     }
@@ -372,22 +372,6 @@ function outpostCheckPath(kind: 'ldap' | 'radius', providerPk: number, appSlug: 
 /** `<origin>/api/v3/flows/executor/<slug>/?query=…` */
 export function flowUrl(origin: string, flowSlug: string, params: FlowParams): URL {
   return new URL(`${EXECUTOR_PATH}${encodeURIComponent(flowSlug)}/?${encodeFlowQuery(params)}`, origin);
-}
-
-function ok(status: number): boolean {
-  return status >= 200 && status < 300;
-}
-
-function statusError(method: string, url: URL, res: Exchange): CoreError {
-  return new CoreError('status', url.pathname, `${method} ${url.pathname} answered ${res.status}`, { status: res.status });
-}
-
-function parseJson(text: string, method: string, path: string): unknown {
-  try {
-    return JSON.parse(text) as unknown;
-  } catch {
-    throw new CoreError('invalid', path, `${method} ${path} answered with a body that is not JSON`);
-  }
 }
 
 /** The params LDAP uses for bind, unbind and the invalidation flow. */

@@ -38,3 +38,4 @@ export {
 export { authentikReason } from './reasons.ts';
 export { sessionIdOf } from './session-id.ts';
 export { flowMetricsFrom } from './metrics.ts';
+export { coreFailure, type CoreCall, type CoreFailure, type CoreFailureCause } from './core-failure.ts';

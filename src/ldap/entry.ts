@@ -1,6 +1,7 @@
 // A directory entry as the outpost builds it: attribute names keep their spelling for the wire
-// (`sAMAccountName`), lookups for filters are by lower-case name.
-import type { FilterEntry } from './protocol/index.ts';
+// (`sAMAccountName`), lookups for filters are by key (lower case, alternative names mapped to
+// the primary one: protocol/schema.ts attributeKey).
+import { attributeKey, type FilterEntry } from './protocol/index.ts';
 
 export interface Attribute {
   readonly type: string;
@@ -15,14 +16,14 @@ export interface LdapEntry extends FilterEntry {
 }
 
 /**
- * Build an entry. Later attributes with the same name (any case) are merged into the first,
- * keeping its spelling.
+ * Build an entry. Later attributes with the same key (any case, or another name of the same
+ * type) are merged into the first, keeping its spelling.
  */
 export function makeEntry(dn: string, attributes: readonly Attribute[]): LdapEntry {
   const byName = new Map<string, Attribute>();
   const ordered: Attribute[] = [];
   for (const a of attributes) {
-    const key = a.type.toLowerCase();
+    const key = attributeKey(a.type);
     const prev = byName.get(key);
     if (prev) {
       const merged: Attribute = { ...prev, values: [...prev.values, ...a.values] };

@@ -1,16 +1,18 @@
 // The LDAP listener: authentik's LDAP outpost on our wire server. One per process, fed by
 // every LDAP outpost the process serves; routes binds and searches to providers by base DN.
+import { randomUUID } from 'node:crypto';
 import type { SecureContext } from 'node:tls';
 import type { Listener, ListenerHost, ListenerPlugin, OutpostContext } from '../agent/listener.ts';
 import { warmUp } from '../flow/index.ts';
 import { named, type Logger } from '../log.ts';
-import { ResultCode, compileFilter, normalizeDn, parseDn, SearchScope, type BindRequest, type CompareRequest, type Dn, type LdapResult, type SearchRequest } from './protocol/index.ts';
+import { ResultCode, baseAttribute, compileFilter, formatFilter, normalizeDn, parseDn, SearchScope, type BindRequest, type CompareRequest, type Dn, type LdapResult, type SearchRequest } from './protocol/index.ts';
 import { LdapServer, createPrometheusServerMetrics, generateSelfSignedCertificate } from './server/index.ts';
 import type { BindOutcome, ClientInfo, LdapHandler, RequestContext, SearchOutcome } from './server/handler.ts';
 import { PagingStore, searchOutpost, type LdapDirectory, type Viewer } from './directory/index.ts';
 import { userDn } from './directory/entries.ts';
 import { prepareFilter } from './directory/analysis.ts';
-import { bindThroughFlow, type BindResult } from './bind/bind-flow.ts';
+import { bindThroughFlow, CLIENT_GONE, type BindResult } from './bind/bind-flow.ts';
+import type { BindCache } from './bind/bind-cache.ts';
 import type { LdapSession } from './bind/identity.ts';
 import { Logouts } from './bind/logouts.ts';
 import { LdapMetrics } from './metrics.ts';
@@ -115,7 +117,7 @@ export class LdapListener implements Listener<LdapProviderConfig>, LdapHandler {
   async bind(ctx: RequestContext, req: BindRequest): Promise<BindOutcome> {
     const started = performance.now();
     const client = ctx.client;
-    const log = this.log.child({ bindDN: req.name.toLowerCase(), client: client.address, connection: client.id });
+    const log = this.log.child({ bindDN: req.name.toLowerCase(), client: client.address, requestId: randomUUID(), connection: client.id });
     let dn: Dn;
     try {
       dn = parseDn(req.name);
@@ -134,24 +136,32 @@ export class LdapListener implements Listener<LdapProviderConfig>, LdapHandler {
     const cacheKey = normalizeDn(dn);
 
     let result: BindResult;
-    const cached = provider.bindCache?.lookup(cacheKey, password);
+    const cache = provider.bindCache;
+    const cached = cache?.lookup(cacheKey, password);
     if (cached) {
       log.debug({ provider: provider.config.name }, 'authenticated from session');
       result = { ok: true, identity: cached };
     } else {
       result = await bindThroughFlow(provider.flow, provider.config, { username, password, clientIp: client.address, generation: provider.outpost.generation, signal: ctx.signal });
-      if (result.ok && provider.bindCache) {
-        provider.bindCache.store(cacheKey, password, result.identity);
+      if (!result.ok && result.reason === CLIENT_GONE) {
+        // Closed or abandoned before the core answered: nobody to answer, and not a failed login.
+        this.observe('bind', provider, started);
+        log.debug({ provider: provider.config.name, 'took-ms': Math.round(performance.now() - started) }, 'Bind request: client went away');
+        return { result: { resultCode: result.code, diagnosticMessage: result.message } };
+      }
+      if (result.ok && cache) {
+        cache.store(cacheKey, password, result.identity);
         // The cache owns the core session now (bind-cache.ts): this connection must not end it.
         result = { ok: true, identity: { ...result.identity, coreSession: undefined } };
       } else if (!result.ok && result.code === ResultCode.invalidCredentials) {
-        provider.bindCache?.forget(cacheKey);
+        cache?.forget(cacheKey);
       }
+      if (cache) result = this.outageFallback(log, provider, cache, cacheKey, password, result);
     }
     if (!result.ok) return this.rejectBind(log, provider, started, result);
 
     this.observe('bind', provider, started);
-    log.info({ provider: provider.config.name, took_ms: Math.round(performance.now() - started), can_search: result.identity.canSearch }, 'Bind request');
+    log.info({ provider: provider.config.name, 'took-ms': Math.round(performance.now() - started), can_search: result.identity.canSearch }, 'Bind request');
     // WhoAmI names the user's entry (RFC 4532: the authorization identity), whichever bind DN
     // form found it (`uid=`, no `ou=users`, another case).
     const session: Session = { dn: userDn(provider.directory.layout, result.identity.username), providerPk: provider.config.pk, outpostPk: provider.outpost.outpost.pk, identity: result.identity, paging: new PagingStore(), coreEnded: false };
@@ -175,16 +185,20 @@ export class LdapListener implements Listener<LdapProviderConfig>, LdapHandler {
     const provider = this.providers.find((p) => p.config.pk === session?.providerPk);
     this.observe('search', provider, started);
     if (outcome.result.resultCode === ResultCode.insufficientAccessRights) this.reject('search', provider, session ? 'invalid_bind_dn' : 'empty_bind_dn');
-    this.log.debug(
+    // authentik's line: every search at info, with its keys (search.go, search/request.go).
+    this.log.info(
       {
         bindDN: session?.dn.toLowerCase() ?? '',
         baseDN: req.baseObject,
         scope: SCOPE_NAMES[req.scope] ?? String(req.scope),
+        filter: formatFilter(req.filter),
         attributes: req.attributes,
         client: ctx.client.address,
+        requestId: randomUUID(),
+        provider: provider?.config.name,
         result: outcome.result.resultCode,
         entries: outcome.entries.length,
-        took_ms: Math.round(performance.now() - started),
+        'took-ms': Math.round(performance.now() - started),
       },
       'Search request',
     );
@@ -209,8 +223,7 @@ export class LdapListener implements Listener<LdapProviderConfig>, LdapHandler {
       return found.result.resultCode === ResultCode.success ? { resultCode: ResultCode.noSuchObject, diagnosticMessage: 'no such entry' } : found.result;
     }
     const value = req.value.toString('utf8');
-    const attribute = req.attribute.split(';')[0]?.toLowerCase() ?? '';
-    if (entry.get(attribute) === undefined) return { resultCode: ResultCode.noSuchAttribute, diagnosticMessage: `the entry has no attribute ${req.attribute}` };
+    if (entry.get(baseAttribute(req.attribute)) === undefined) return { resultCode: ResultCode.noSuchAttribute, diagnosticMessage: `the entry has no attribute ${req.attribute}` };
     // The same matching as a search filter, DN-valued attributes (memberOf, entryDN) compared as DNs.
     const matches = compileFilter(prepareFilter({ type: 'equalityMatch', attribute: req.attribute, value })).matches(entry);
     return { resultCode: matches ? ResultCode.compareTrue : ResultCode.compareFalse };
@@ -282,10 +295,30 @@ export class LdapListener implements Listener<LdapProviderConfig>, LdapHandler {
     this.logouts.start({ flow: provider.flow, flowSlug, session, ...(clientIp ? { clientIp } : {}) }, done);
   }
 
+  /**
+   * authentik cannot be reached (the flow's outcome is a core fault: transport, timeout, 5xx,
+   * invalid body → unavailable): a bind it vouched for within the TTL plus the outage grace is
+   * served again, so an outage longer than the TTL costs the cached users nothing. One warning
+   * when an outage starts being bridged, one line when the core answers again. Never for a bind
+   * the core refused: that is not an outage.
+   */
+  private outageFallback(log: Logger, provider: ProviderInstance, cache: BindCache, cacheKey: string, password: string, result: BindResult): BindResult {
+    const name = provider.config.name;
+    if (result.ok || result.code !== ResultCode.unavailable) {
+      if (cache.noteCoreAnswered()) log.info({ provider: name }, 'authentik answers binds again; cached binds are served within their TTL only');
+      return result;
+    }
+    const identity = cache.lookupInOutage(cacheKey, password);
+    if (!identity) return result;
+    if (cache.noteOutage()) log.warn({ provider: name, grace_ms: cache.outageGraceMs }, 'authentik is unreachable: serving cached binds past their TTL, within the outage grace');
+    log.debug({ provider: name, past_ttl: true }, 'authenticated from session');
+    return { ok: true, identity };
+  }
+
   private rejectBind(log: Logger, provider: ProviderInstance | undefined, started: number, result: Extract<BindResult, { ok: false }>): BindOutcome {
     this.observe('bind', provider, started);
     this.reject('bind', provider, result.reason);
-    log.info({ provider: provider?.config.name, reason: result.reason, result: result.code, took_ms: Math.round(performance.now() - started) }, 'Bind request failed');
+    log.info({ provider: provider?.config.name, reason: result.reason, result: result.code, 'took-ms': Math.round(performance.now() - started) }, 'Bind request failed');
     return { result: { resultCode: result.code, diagnosticMessage: result.message } };
   }
 

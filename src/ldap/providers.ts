@@ -84,7 +84,7 @@ export async function buildOutpostProviders(
         directory,
         bindCache:
           config.bind_mode === 'cached'
-            ? (carriedBindCache(previous, ctx, config) ?? new BindCache({ ttlMs: opts.ldap.bindCacheTtlMs, max: 100_000, onSessionReleased: (session) => opts.endCachedSession(instance, session) }))
+            ? (carriedBindCache(previous, ctx, config) ?? new BindCache({ ttlMs: opts.ldap.bindCacheTtlMs, outageGraceMs: opts.ldap.bindCacheOutageGraceMs, max: 100_000, onSessionReleased: (session) => opts.endCachedSession(instance, session) }))
             : undefined,
         flow: { core: ctx.api, logger: log, metrics: flowMetricsFrom(ctx.metrics), attemptTimeoutMs: opts.timing.flowTimeoutMs, requestTimeoutMs: opts.timing.flowTimeoutMs },
         keyPair: undefined,

@@ -2,8 +2,7 @@
 // access check, which from authentik 2024.8 on also answers the reply attributes the provider's
 // property mappings made. Other methods get a clear Access-Reject.
 import type { ApiGeneration } from '../agent/generation.ts';
-import { CoreError } from '../agent/errors.ts';
-import { authentikReason, createFlowExecutor, RADIUS_PARAMS, splitSecrets, type FlowDeps, type FlowExecutor } from '../flow/index.ts';
+import { authentikReason, coreFailure, createFlowExecutor, RADIUS_PARAMS, splitSecrets, type FlowDeps, type FlowExecutor } from '../flow/index.ts';
 import { mappedReplyAttributes, type MappedAttributesFailure } from './mapped-attributes.ts';
 import { AttributeType, decodeUserPassword, detectAuthMethods, getString, type RadiusPacket, type RawAttribute, type Secret } from './protocol/index.ts';
 import type { RadiusProviderConfig } from './provider-config.ts';
@@ -18,7 +17,10 @@ export type AuthDecision =
   /** `attributes`: the mappings' reply attributes, in order; `ignored`: the types left out of them. */
   | { readonly kind: 'accept'; readonly username: string; readonly attributes: readonly RawAttribute[]; readonly ignored: readonly number[] }
   | { readonly kind: 'reject'; readonly username: string; readonly reason: RejectReason; readonly replyMessage?: string; readonly error?: string }
-  /** No answer: the core is down or the deadline passed. The NAS retries or fails over. */
+  /**
+   * No answer: the core failed (down, slow, 5xx, an answer we cannot read; see `coreFailure`) or
+   * the deadline passed. The NAS retries or fails over; the user is never rejected for it.
+   */
   | { readonly kind: 'drop'; readonly username: string; readonly reason: 'core_unavailable' | 'deadline'; readonly error: string };
 
 export interface AuthRequest {
@@ -33,10 +35,6 @@ export interface AuthRequest {
 }
 
 const PAP_ONLY = 'Only PAP is supported by this server (no CHAP, MS-CHAP or EAP)';
-
-function unavailable(status: number | undefined): boolean {
-  return status !== undefined && status >= 500;
-}
 
 interface Access {
   readonly passing: boolean;
@@ -81,10 +79,9 @@ export async function authenticate(deps: FlowDeps, req: AuthRequest): Promise<Au
     signal: req.signal,
   });
   if (outcome.kind === 'error') {
+    // Our deadline aborted the attempt, or the flow ran out of time: the NAS retransmits.
     if (outcome.reason === 'aborted' || outcome.reason === 'timeout') return { kind: 'drop', username, reason: 'deadline', error: outcome.message };
-    if (outcome.reason === 'unreachable' || (outcome.reason === 'http_status' && unavailable(outcome.status))) {
-      return { kind: 'drop', username, reason: 'core_unavailable', error: outcome.message };
-    }
+    if (coreFailure(outcome)) return { kind: 'drop', username, reason: 'core_unavailable', error: outcome.message };
     return { kind: 'reject', username, reason: 'flow_error', error: outcome.message };
   }
   if (outcome.kind === 'denied') return { kind: 'reject', username, reason: authentikReason(outcome), error: outcome.message };
@@ -94,9 +91,8 @@ export async function authenticate(deps: FlowDeps, req: AuthRequest): Promise<Au
     access = await checkAccess(executor, req);
   } catch (err) {
     if (req.signal.aborted) return { kind: 'drop', username, reason: 'deadline', error: 'the deadline passed during the application access check' };
-    if (err instanceof CoreError && (err.kind === 'transport' || err.kind === 'timeout' || unavailable(err.status))) {
-      return { kind: 'drop', username, reason: 'core_unavailable', error: err.message };
-    }
+    // A 403/404 as the user is an answer (access_check_fail), not the core failing.
+    if (coreFailure(err, 'user')) return { kind: 'drop', username, reason: 'core_unavailable', error: (err as Error).message };
     return { kind: 'reject', username, reason: 'access_check_fail', error: (err as Error).message };
   }
   if (!access.passing) return { kind: 'reject', username, reason: 'access_denied', error: 'access denied by the application\'s policies' };

@@ -1,5 +1,6 @@
 // RADIUS metrics, named as authentik's RADIUS outpost names them, plus what it lacks: packets
-// dropped before authentication and codes ignored, by reason.
+// dropped before authentication and codes ignored, by reason; authentications running and
+// waiting.
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { LATENCY_BUCKETS } from '../agent/metrics.ts';
 
@@ -10,8 +11,13 @@ export type DropReason =
   | 'missing_message_authenticator'
   | 'proxy_state_without_message_authenticator'
   | 'bad_request_authenticator'
+  /** More than one User-Name or password attribute (RFC 2865, RFC 3579): ambiguous, malformed. */
+  | 'multiple_credentials'
   | 'duplicate_in_flight'
-  | 'overloaded'
+  /** Every slot busy and the queue full (the NAS retries). */
+  | 'queue_full'
+  /** Waited in the queue until too little of its deadline was left to start it. */
+  | 'queued'
   | 'deadline'
   | 'core_unavailable';
 
@@ -22,6 +28,7 @@ export class RadiusMetrics {
   readonly ignored: Counter<'code'>;
   readonly duplicatesAnswered: Counter<'outpost_name'>;
   readonly inFlight: Gauge;
+  readonly queued: Gauge;
 
   constructor(registry: Registry) {
     const registers = [registry];
@@ -31,5 +38,6 @@ export class RadiusMetrics {
     this.ignored = new Counter({ name: 'authentik_outpost_radius_packets_ignored_total', help: 'Valid packets of codes the outpost does not answer (Accounting-Request, ...), by code', labelNames: ['code'], registers });
     this.duplicatesAnswered = new Counter({ name: 'authentik_outpost_radius_duplicates_answered_total', help: 'Retransmissions answered from the reply cache', labelNames: ['outpost_name'], registers });
     this.inFlight = new Gauge({ name: 'authentik_outpost_radius_requests_in_flight', help: 'Access-Requests being authenticated', registers });
+    this.queued = new Gauge({ name: 'authentik_outpost_radius_requests_queued', help: 'Access-Requests waiting for a free authentication slot', registers });
   }
 }

@@ -8,6 +8,11 @@ import { startCore, startOutpost, testConfig, type TestOutpost } from '../suppor
 import { waitFor } from '../support/wait.ts';
 
 const RADIUS_TOKEN = 'test-radius-token';
+
+/** The message of the error a line logged under `err`. */
+function errMessage(line: Record<string, unknown>): string {
+  return String((line['err'] as { message?: unknown } | undefined)?.message ?? '');
+}
 const LDAP_TOKEN = 'test-ldap-token';
 
 describe('agent against the development core', () => {
@@ -94,7 +99,11 @@ describe('agent against the development core', () => {
     assert.equal(core.admin.websocketConnections('test-radius').length, before);
   });
 
+  /** Refreshes done because the websocket came back (the configuration is read at once). */
+  const reconnectRefreshes = () => outpost.logs.lines.filter((l) => l['event'] === 'refreshed configuration' && l['reason'] === 'reconnect').length;
+
   it('reconnects with attempt=N after the websocket drops', async () => {
+    const refreshes = reconnectRefreshes();
     const before = core.admin.websocketConnections('test-radius').length;
     core.admin.dropWebsockets('test-radius');
     const conns = await waitFor('reconnect', () => {
@@ -103,9 +112,11 @@ describe('agent against the development core', () => {
     }, 5000);
     assert.match(conns.at(-1)?.query ?? '', /(^|&)attempt=1(&|$)/);
     await waitFor('hello after reconnect', () => core.admin.health('test-radius').some((s) => s.uid === outpost.runtime.instanceUuid));
+    await waitFor('the refresh after the reconnect', () => reconnectRefreshes() > refreshes);
   });
 
   it('backs off while upgrades are refused, then reconnects', async () => {
+    const refreshes = reconnectRefreshes();
     core.admin.refuseWebsockets(true);
     const before = core.admin.websocketConnections('test-radius').length;
     core.admin.dropWebsockets('test-radius');
@@ -119,6 +130,8 @@ describe('agent against the development core', () => {
     }, 8000);
     const attempt = Number(/attempt=(\d+)/.exec(conns.at(-1)?.query ?? '')?.[1]);
     assert.ok(attempt >= 2, `attempt ${attempt} counts the refused tries`);
+    // Before the next test reads the configuration: the reconnect's refresh has landed.
+    await waitFor('the refresh after the reconnect', () => reconnectRefreshes() > refreshes);
   });
 
   it('keeps the last good configuration when a refresh fails', async () => {
@@ -128,7 +141,7 @@ describe('agent against the development core', () => {
       const [ok] = await outpost.runtime.refreshAll('test');
       assert.equal(ok, false);
       assert.equal(recorder.last(), good, 'no new configuration was applied');
-      assert.ok(outpost.logs.lines.some((l) => /refresh failed; keeping the last good configuration/.test(String(l['event'])) && /answered 500/.test(String(l['error']))));
+      assert.ok(outpost.logs.lines.some((l) => /refresh failed; keeping the last good configuration/.test(String(l['event'])) && /answered 500/.test(errMessage(l))));
     } finally {
       core.admin.clearFaults();
     }
@@ -141,7 +154,7 @@ describe('agent against the development core', () => {
     try {
       const [ok] = await outpost.runtime.refreshAll('test');
       assert.equal(ok, false);
-      assert.ok(outpost.logs.lines.some((l) => /not JSON|unexpected response/.test(String(l['error']))));
+      assert.ok(outpost.logs.lines.some((l) => /not JSON|unexpected response/.test(errMessage(l))));
     } finally {
       core.admin.clearFaults();
     }
@@ -149,7 +162,7 @@ describe('agent against the development core', () => {
     try {
       const [ok] = await outpost.runtime.refreshAll('test');
       assert.equal(ok, false);
-      assert.ok(outpost.logs.lines.some((l) => /did not answer within 2000 ms/.test(String(l['error']))));
+      assert.ok(outpost.logs.lines.some((l) => /did not answer within 2000 ms/.test(errMessage(l))));
     } finally {
       core.admin.clearFaults();
     }

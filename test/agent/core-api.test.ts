@@ -106,6 +106,23 @@ describe('CoreApi', () => {
     assert.equal(ua, 'ua/1');
   });
 
+  it('tells its failure sink when the core failed (a rejected token included), not when it answered', async () => {
+    const reported: string[] = [];
+    const watched = new CoreApi({ host: new URL(api.origin), token: 'secret-token', userAgent: 'ua/1', dispatcher, timeoutMs: 500, failures: { report: (f) => reported.push(f.cause) } });
+    for (const [status, body] of [[403, { detail: 'Token invalid/expired' }], [404, { detail: 'Not found.' }], [503, { detail: 'down' }], [200, { unexpected: true }]] as const) {
+      handler = (_req, res) => json(res, status, body);
+      await assert.rejects(watched.get('/x/', item));
+    }
+    assert.deepEqual(reported, ['token_rejected', 'status', 'invalid'], 'the 404 is an answer');
+  });
+
+  it('a caller\'s signal aborts a call as `aborted`, not `timeout`', async () => {
+    handler = (_req, res) => setTimeout(() => json(res, 200, { pk: 1, name: 'late' }), 2000).unref();
+    const ac = new AbortController();
+    setTimeout(() => ac.abort(), 50);
+    await assert.rejects(api.get('/x/', item, {}, ac.signal), (e: unknown) => e instanceof CoreError && e.code === 'aborted');
+  });
+
   it('reuses pooled connections across calls', async () => {
     const ports = new Set<number>();
     handler = (req, res) => {

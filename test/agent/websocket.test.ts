@@ -34,7 +34,7 @@ describe('control channel', () => {
     await new Promise<void>((resolve) => wss.close(() => resolve()));
   });
 
-  function channel(events: { sessionEnds: string[] }, hostQuery = '') {
+  function channel(events: { sessionEnds: string[]; reconnects?: number[] }, hostQuery = '') {
     const logs = captureLogs('debug');
     const ch = new ControlChannel({
       host: new URL(`http://127.0.0.1:${port}/${hostQuery}`),
@@ -47,6 +47,7 @@ describe('control channel', () => {
       onTriggerUpdate: () => {},
       onProviderSpecific: () => {},
       onSessionEnd: (id) => events.sessionEnds.push(id),
+      onReconnect: (downMs) => events.reconnects?.push(downMs),
       onConnectionChange: () => {},
       logger: logs.logger,
     });
@@ -88,17 +89,25 @@ describe('control channel', () => {
     }
   });
 
-  it('backs off after another close code', async () => {
+  it('backs off after another close code; says at info how long it was down, and tells the agent', async () => {
     const before = upgrades.length;
-    const { ch } = channel({ sessionEnds: [] });
+    const events = { sessionEnds: [] as string[], reconnects: [] as number[] };
+    const { ch, logs } = channel(events);
     ch.start();
     try {
       const first = await waitFor('first upgrade', () => upgrades[before]);
       await waitFor('connected', () => ch.isConnected);
+      assert.deepEqual(events.reconnects, [], 'the first connect is not a reconnect');
       const closedAt = Date.now();
       first.socket.close(1011, 'internal error');
       const second = await waitFor('reconnect', () => upgrades[before + 1], 5000);
       assert.ok(second.at - closedAt >= 800, `reconnected after ${second.at - closedAt} ms`);
+      await waitFor('the agent told', () => events.reconnects.length === 1);
+      assert.ok(events.reconnects[0]! >= 700, `down ${events.reconnects[0]} ms`);
+      const line = logs.lines.find((l) => l['event'] === 'websocket to authentik reconnected');
+      assert.equal(line?.['level'], 'info');
+      assert.ok(Number(line?.['down_s']) >= 0.7, String(line?.['down_s']));
+      assert.equal(line?.['attempts'], 1);
     } finally {
       await ch.close();
     }

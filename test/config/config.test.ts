@@ -1,8 +1,9 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { ConfigError, loadConfig, parseListenFromEnv } from '../../src/config/index.ts';
 import { parseDurationMs, parseListen, parseTokens } from '../../src/config/parse.ts';
 
@@ -25,6 +26,21 @@ describe('config', () => {
     // Unset: the outpost's refresh_interval_s from authentik decides (300 s on authentik 2024.4).
     assert.equal(c.timing.refreshIntervalMs, undefined);
     assert.equal(load({ ...base, AUTHENTIK_OUTPOST__REFRESH_INTERVAL: '90s' }).timing.refreshIntervalMs, 90_000);
+  });
+
+  it('points to the demo only where the demo is (the container image leaves it out)', async () => {
+    // src as the image has it (.dockerignore): without the demo and the development core.
+    const root = mkdtempSync(join(tmpdir(), 'cfg-image-'));
+    const repo = new URL('../../', import.meta.url).pathname;
+    cpSync(join(repo, 'src'), join(root, 'src'), { recursive: true, filter: (from) => !/\/src\/(?:demo|devcore)(?:\/|$)/.test(from) });
+    cpSync(join(repo, 'package.json'), join(root, 'package.json'));
+    symlinkSync(join(repo, 'node_modules'), join(root, 'node_modules'));
+    try {
+      const imageLoader = (await import(pathToFileURL(join(root, 'src/config/index.ts')).href)) as { loadConfig: typeof loadConfig };
+      assert.throws(() => imageLoader.loadConfig({ env: {}, files: [] }), (e: Error) => e.message === 'AUTHENTIK_HOST is not set. Set AUTHENTIK_HOST and AUTHENTIK_TOKEN to connect to authentik.');
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
   });
 
   it('names the missing variable and points to the demo', () => {
@@ -192,5 +208,59 @@ describe('RADIUS options', () => {
     const c = load({}, [file]);
     assert.deepEqual(c.radius, { requireMessageAuthenticator: { default: 'auto', byProvider: { vpn: 'yes' } }, limitProxyState: 'yes', maxConcurrent: 8, requestTimeoutMs: 20_000 });
     assert.equal(load({ AUTHENTIK_RADIUS__MAX_CONCURRENT: '3' }, [file]).radius.maxConcurrent, 3);
+  });
+});
+
+describe('unknown keys in a YAML file', () => {
+  const collect = (env: NodeJS.ProcessEnv, files: string[]) => {
+    const warnings: { event: string; fields: Record<string, string> }[] = [];
+    const config = loadConfig({ env, files, onWarning: (event, fields) => warnings.push({ event, fields }) });
+    return { config, warnings };
+  };
+
+  it('are named in one warning each, with the file; the keys next to them still apply', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cfg-'));
+    const file = join(dir, 'outpost.yml');
+    writeFileSync(file, ['host: https://yaml.example.com', 'token: t', 'log_levle: debug', 'listen:', '  ldap: 127.0.0.1:1389', '  ldap_port: 1389', 'ldap:', '  requre_tls: true', '  nested_groups: true', 'proxy:', '  cookie_domain: example.com', '  mode: forward', ''].join('\n'));
+    const { config, warnings } = collect({}, [file]);
+    assert.deepEqual(warnings.map((w) => w.fields), [
+      { file, key: 'log_levle' },
+      { file, key: 'listen.ldap_port' },
+      { file, key: 'ldap.requre_tls' },
+      // An unknown section is one warning, not one per key inside it.
+      { file, key: 'proxy' },
+    ]);
+    assert.ok(warnings.every((w) => w.event === 'unknown key in the configuration file; ignored'));
+    assert.deepEqual(config.listen.ldap, { host: '127.0.0.1', port: 1389 });
+    assert.equal(config.ldap.nestedGroups, true);
+    assert.equal(config.ldap.requireTls, false, 'the misspelt key changes nothing');
+  });
+
+  it('are warned about once when the same file is named twice', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cfg-'));
+    const file = join(dir, 'outpost.yml');
+    writeFileSync(file, 'host: https://yaml.example.com\ntoken: t\ntimeout: 5s\n');
+    const { warnings } = collect({ AUTHENTIK_CONFIG_FILE: file }, [file]);
+    assert.deepEqual(warnings.map((w) => w.fields['key']), ['timeout']);
+  });
+
+  it('leave known keys of every section unwarned', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cfg-'));
+    const file = join(dir, 'outpost.yml');
+    writeFileSync(file, [
+      'host: https://yaml.example.com', 'token: t', 'insecure: false', 'host_browser: ""', 'log_level: info',
+      'listen: { http: ":9000", https: ":9443", ldap: ":3389", ldaps: ":6636", radius: ":1812", metrics: ":9300", trusted_proxy_cidrs: "10.0.0.0/8" }',
+      'outpost: { api_timeout: 10s, flow_timeout: 30s, refresh_interval: 5m, reload_offset_max: 9s, shutdown_timeout: 10s }',
+      'ldap: { require_tls: false, bind_cache_ttl: 5m, nested_groups: false, max_connections_per_client: 100, idle_timeout: 5m, max_pdu_size: 2097152, size_limit: 0 }',
+      'radius: { require_message_authenticator: auto, limit_proxy_state: auto, max_concurrent: 64, request_timeout: 15s }',
+      '',
+    ].join('\n'));
+    assert.deepEqual(collect({}, [file]).warnings, []);
+    const example = new URL('../../config/outpost.example.yml', import.meta.url).pathname;
+    assert.deepEqual(collect({ AUTHENTIK_TOKEN: 't' }, [example]).warnings, []);
+  });
+
+  it('are not looked for in the environment, where authentik\'s other variables live too', () => {
+    assert.deepEqual(collect({ ...base, AUTHENTIK_POSTGRESQL__HOST: 'db', AUTHENTIK_LDAP__REQURE_TLS: 'true' }, []).warnings, []);
   });
 });

@@ -216,7 +216,7 @@ test('garbage bodies are errors, never a pass or a crash', async () => {
 test('non-2xx: http_status with the status', async () => {
   const notFound = await stub(() => ({ status: 404, json: { detail: 'Not found.' } }));
   const o = await createFlowExecutor(makeDeps(notFound.origin, dispatcher, logger)).run({ flowSlug: 'nope', params: RADIUS, answers: { username: 'a', password: PASSWORD } });
-  assert.deepEqual(o, { kind: 'error', reason: 'http_status', status: 404, message: 'failed to get the initial challenge: GET /api/v3/flows/executor/nope/ answered 404' });
+  assert.deepEqual(o, { kind: 'error', reason: 'http_status', status: 404, message: 'failed to get the initial challenge: GET /api/v3/flows/executor/nope/ answered 404: Not found.' });
 
   const boom = await stub((r) => (r.method === 'GET' ? { json: ident } : { status: 500, text: 'oops' }));
   const p = await createFlowExecutor(makeDeps(boom.origin, dispatcher, logger)).run({ flowSlug: 'f', params: RADIUS, answers: { username: 'a', password: PASSWORD } });
@@ -279,6 +279,27 @@ test('checkAccess / userInfo errors are typed CoreErrors', async () => {
 
   const passingFalse = await stub(() => ({ json: { passing: false, messages: ['denied by policy'] } }));
   assert.deepEqual(await createFlowExecutor(makeDeps(passingFalse.origin, dispatcher, logger)).checkAccess('app'), { passing: false, messages: ['denied by policy'] });
+});
+
+test('the core failing is reported to core.failures; answers about the user and our own abort are not', async () => {
+  const reported: string[] = [];
+  const withSink = (origin: string) => {
+    const deps = makeDeps(origin, dispatcher, logger);
+    return { ...deps, core: { ...deps.core, failures: { report: (f: { cause: string }) => reported.push(f.cause) } } };
+  };
+  const garbage = await stub(() => ({ text: '<html>bad gateway</html>' }));
+  assertError(await createFlowExecutor(withSink(garbage.origin)).run({ flowSlug: 'f', params: RADIUS, answers: { username: 'a', password: PASSWORD } }), 'invalid_response');
+  const wrong = await stub(scripted([pwd, done], { check: () => ({ json: { type: 'native', component: 'ak-stage-password', response_errors: { password: [{ string: 'Invalid password', code: 'invalid' }] } } }) }));
+  assert.equal((await createFlowExecutor(withSink(wrong.origin)).run({ flowSlug: 'f', params: RADIUS, answers: { username: 'a', password: PASSWORD } })).kind, 'denied');
+  const slow = await stub(() => ({ json: done, delayMs: 2_000 }));
+  const ac = new AbortController();
+  setTimeout(() => ac.abort(), 50);
+  assertError(await createFlowExecutor(withSink(slow.origin)).run({ flowSlug: 'f', params: RADIUS, answers: { username: 'a', password: PASSWORD }, signal: ac.signal }), 'aborted');
+  const refused = await stub(() => ({ status: 403, json: { detail: 'Authentication credentials were not provided.' } }));
+  await assert.rejects(createFlowExecutor(withSink(refused.origin)).checkAccess('app'));
+  const broken = await stub(() => ({ status: 502, text: 'bad gateway' }));
+  await assert.rejects(createFlowExecutor(withSink(broken.origin)).userInfo(), (e: unknown) => e instanceof CoreError && e.code === 'status');
+  assert.deepEqual(reported, ['invalid', 'status']);
 });
 
 test('endSession: runs the invalidation flow with the stored session cookie', async () => {

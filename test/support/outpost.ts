@@ -1,5 +1,6 @@
 // Start the development core and an outpost runtime against it, the way a test needs them.
 import { loadConfig, type OutpostConfig } from '../../src/config/index.ts';
+import type { BackoffPolicy } from '../../src/agent/backoff.ts';
 import type { ListenerPlugin } from '../../src/agent/listener.ts';
 import { Runtime } from '../../src/runtime.ts';
 import { startDevCore, type DevCore } from '../../src/devcore/index.ts';
@@ -36,7 +37,7 @@ export interface TestOutpost {
   metricsUrl: string;
 }
 
-export async function startOutpost(config: OutpostConfig, plugins: readonly ListenerPlugin[], opts: { helloIntervalMs?: number; minRefreshIntervalMs?: number; await?: boolean } = {}): Promise<TestOutpost> {
+export async function startOutpost(config: OutpostConfig, plugins: readonly ListenerPlugin[], opts: { helloIntervalMs?: number; minRefreshIntervalMs?: number; websocketBackoff?: BackoffPolicy; await?: boolean } = {}): Promise<TestOutpost> {
   const logs = captureLogs('debug');
   const runtime = new Runtime({
     config,
@@ -44,6 +45,7 @@ export async function startOutpost(config: OutpostConfig, plugins: readonly List
     logger: logs.logger,
     ...(opts.helloIntervalMs ? { helloIntervalMs: opts.helloIntervalMs } : {}),
     ...(opts.minRefreshIntervalMs !== undefined ? { minRefreshIntervalMs: opts.minRefreshIntervalMs } : {}),
+    ...(opts.websocketBackoff ? { websocketBackoff: opts.websocketBackoff } : {}),
   });
   const started = runtime.start();
   if (opts.await !== false) await started;

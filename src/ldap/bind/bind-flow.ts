@@ -4,8 +4,7 @@
 //   2024.8+: the outpost's `ldap/<pk>/check_access/`, which answers both whether the user may
 //            bind and whether they hold `search_full_directory` (on the provider or globally).
 import type { ApiGeneration } from '../../agent/generation.ts';
-import { CoreError, type CoreErrorKind } from '../../agent/errors.ts';
-import { authentikReason, createFlowExecutor, LDAP_PARAMS, splitSecrets, type FlowDeps, type FlowErrorReason, type FlowExecutor, type UserSelf } from '../../flow/index.ts';
+import { authentikReason, coreFailure, createFlowExecutor, LDAP_PARAMS, splitSecrets, type FlowDeps, type FlowExecutor, type UserSelf } from '../../flow/index.ts';
 import { ResultCode } from '../protocol/index.ts';
 import type { LdapProviderConfig } from '../provider-config.ts';
 import type { BoundIdentity } from './identity.ts';
@@ -13,9 +12,16 @@ import type { BoundIdentity } from './identity.ts';
 /** authentik's `reason` labels for rejected binds (metrics and logs). */
 export type BindRejectReason = 'no_provider' | 'flow_error' | 'invalid_credentials' | 'access_denied' | 'access_check_fail' | 'user_info_fail';
 
+/**
+ * The client closed its connection or abandoned the bind before the core answered. Not a failed
+ * login: nothing is answered (the connection is gone or the operation abandoned) and nothing
+ * should count as rejected.
+ */
+export const CLIENT_GONE = 'client_gone';
+
 export type BindResult =
   | { readonly ok: true; readonly identity: BoundIdentity }
-  | { readonly ok: false; readonly code: number; readonly reason: BindRejectReason; readonly message: string };
+  | { readonly ok: false; readonly code: number; readonly reason: BindRejectReason | typeof CLIENT_GONE; readonly message: string };
 
 export interface BindAttempt {
   readonly username: string;
@@ -27,19 +33,19 @@ export interface BindAttempt {
   readonly signal?: AbortSignal;
 }
 
-const UNAVAILABLE = 'authentik cannot be reached; try again later';
+// Also for an answer we cannot read: to the client, the core is as good as unreachable.
+const UNAVAILABLE = 'authentik is unavailable; try again later';
 
-/** A failed flow, in the terms of a failed core call (other reasons are not the core being down). */
-const FLOW_FAILURE_KIND: Partial<Record<FlowErrorReason, CoreErrorKind>> = { timeout: 'timeout', unreachable: 'transport', http_status: 'status' };
+const GONE: BindResult = { ok: false, code: ResultCode.other, reason: CLIENT_GONE, message: 'the client went away before the bind finished' };
 
-/** A core that is down or slow: LDAP `unavailable` (52), never a pass and never a "wrong password". */
-function coreDown(kind: CoreErrorKind | undefined, status: number | undefined): boolean {
-  return kind === 'transport' || kind === 'timeout' || (kind === 'status' && (status ?? 0) >= 500);
-}
-
-/** A failed access check or `users/me`: unavailable while the core is down, else operationsError. */
-function callFailed(err: unknown, reason: 'access_check_fail' | 'user_info_fail', message: string): BindResult {
-  if (err instanceof CoreError && coreDown(err.kind, err.status)) return { ok: false, code: ResultCode.unavailable, reason, message: UNAVAILABLE };
+/**
+ * A failed access check or `users/me`: the client gone; unavailable (52) when the core failed
+ * (see `coreFailure`: down, slow, 5xx, an answer we cannot read); else operationsError (1),
+ * as authentik does (a 403 as the user, say, is the core refusing this user's session).
+ */
+function callFailed(err: unknown, signal: AbortSignal | undefined, reason: 'access_check_fail' | 'user_info_fail', message: string): BindResult {
+  if (signal?.aborted) return GONE;
+  if (coreFailure(err, 'user')) return { ok: false, code: ResultCode.unavailable, reason, message: UNAVAILABLE };
   return { ok: false, code: ResultCode.operationsError, reason, message };
 }
 
@@ -55,9 +61,9 @@ export async function bindThroughFlow(deps: FlowDeps, provider: LdapProviderConf
     answers: { username: attempt.username, ...secrets },
     ...(signal ? { signal } : {}),
   });
-  if (outcome.kind === 'error' && coreDown(FLOW_FAILURE_KIND[outcome.reason], outcome.status)) {
-    return { ok: false, code: ResultCode.unavailable, reason: 'flow_error', message: UNAVAILABLE };
-  }
+  if (outcome.kind === 'error' && outcome.reason === 'aborted') return GONE;
+  // The core failed, whatever the password: never 49 for that.
+  if (coreFailure(outcome)) return { ok: false, code: ResultCode.unavailable, reason: 'flow_error', message: UNAVAILABLE };
   if (outcome.kind !== 'passed') {
     return { ok: false, code: ResultCode.invalidCredentials, reason: authentikReason(outcome), message: '' };
   }
@@ -66,7 +72,7 @@ export async function bindThroughFlow(deps: FlowDeps, provider: LdapProviderConf
   try {
     access = await checkAccess(executor, provider, attempt.generation, signal);
   } catch (err) {
-    return callFailed(err, 'access_check_fail', 'access check failed');
+    return callFailed(err, signal, 'access_check_fail', 'access check failed');
   }
   if (!access.passing) {
     return { ok: false, code: ResultCode.insufficientAccessRights, reason: 'access_denied', message: 'access denied by the application\'s policies' };
@@ -76,7 +82,7 @@ export async function bindThroughFlow(deps: FlowDeps, provider: LdapProviderConf
   try {
     user = await executor.userInfo(signal);
   } catch (err) {
-    return callFailed(err, 'user_info_fail', 'failed to get user info');
+    return callFailed(err, signal, 'user_info_fail', 'failed to get user info');
   }
   const canSearch = access.hasSearchPermission ?? inSearchGroup(provider, user);
   return { ok: true, identity: { userPk: user.pk, username: user.username, canSearch, coreSession: executor.session(), sessionId: executor.sessionId() } };

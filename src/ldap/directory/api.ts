@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import type { CoreApi, Query } from '../../agent/core-api.ts';
 import { CoreError } from '../../agent/errors.ts';
+import { coreFailure } from '../../flow/index.ts';
 import { paginationSchema } from '../../agent/schemas.ts';
 import { ResultCode } from '../protocol/index.ts';
 
@@ -124,14 +125,14 @@ export async function getUser(api: CoreApi, pk: number, signal?: AbortSignal): P
 }
 
 /**
- * The LDAP answer to a failed core call: the core being unreachable, slow or failing (5xx)
- * is `unavailable` (52), which clients such as sssd treat as "try again / another server";
- * anything else (4xx, a body we cannot read) is `operationsError` (1). Never retried here:
- * the client gets its answer at once.
+ * The LDAP answer to a failed core call: the core failing (unreachable, slow, 5xx, a body we
+ * cannot read, a rejected token; the one predicate every listener uses) is `unavailable` (52),
+ * which clients such as sssd treat as "try again / another server"; any other answer (a 4xx)
+ * is `operationsError` (1). Never retried here: the client gets its answer at once.
  */
 export function coreErrorResult(err: unknown): { resultCode: number; diagnosticMessage: string } {
   if (err instanceof CoreError) {
-    const unavailable = err.kind === 'transport' || err.kind === 'timeout' || (err.kind === 'status' && (err.status ?? 0) >= 500);
+    const unavailable = coreFailure(err, 'api') !== undefined;
     return { resultCode: unavailable ? ResultCode.unavailable : ResultCode.operationsError, diagnosticMessage: `authentik core: ${err.message}` };
   }
   return { resultCode: ResultCode.operationsError, diagnosticMessage: `directory error: ${(err as Error)?.message ?? String(err)}` };

@@ -21,6 +21,7 @@ import {
   ControlOid,
   ExtendedOid,
   SUBSCHEMA_DN,
+  attributeKey,
   escapeDnValue,
   formatDn,
   normalizeAttributeType,
@@ -34,7 +35,11 @@ import { AUTHENTIK_VERSION } from '../../version.ts';
 // ---------------------------------------------------------------------------------------
 // Entries
 
-/** An attribute with its lower-case name precomputed (filters look attributes up by it). */
+/**
+ * An attribute with its lookup key precomputed (filters look attributes up by it): the
+ * lower-case primary name of its type, so authentik's container attribute `commonName` is
+ * found as `cn`, and a custom `rfc822Mailbox` replaces the built-in `mail`.
+ */
 export class Attr implements Attribute {
   readonly type: string;
   readonly lower: string;
@@ -42,7 +47,7 @@ export class Attr implements Attribute {
   readonly operational: boolean;
   constructor(type: string, values: readonly string[], operational = false) {
     this.type = type;
-    this.lower = type.toLowerCase();
+    this.lower = attributeKey(type);
     this.values = values;
     this.operational = operational;
   }
@@ -309,7 +314,7 @@ export function renderCustomAttributes(attributes: Readonly<Record<string, unkno
     const name = sanitizeAttributeKey(key);
     // An empty attribute type cannot be sent on the wire; authentik would emit a malformed entry.
     if (name === '') continue;
-    const lower = name.toLowerCase();
+    const lower = attributeKey(name);
     if (protectedSet.has(lower)) continue;
     let values = renderAttributeValues(attributes[key]);
     if (username !== undefined) values = values.map((v) => (v.includes('%s') ? goSprintfUsername(v, username) : v));

@@ -9,6 +9,7 @@
 
 import { BerError, BerReader, type BerWriter } from './ber.ts';
 import { parseDn } from './dn.ts';
+import { attributeKey } from './schema.ts';
 
 export type Filter =
   | { readonly type: 'and'; readonly filters: readonly Filter[] }
@@ -455,9 +456,10 @@ export const FilterResult = { FALSE: 0, TRUE: 1, UNDEFINED: 2 } as const;
 export type FilterResult = (typeof FilterResult)[keyof typeof FilterResult];
 
 /**
- * An entry as the evaluator sees it. `get` receives the lower-cased attribute type
- * (options stripped) and returns its values, or undefined when the attribute is absent.
- * `keys` (lower-cased names) is only needed for extensible matches without a type;
+ * An entry as the evaluator sees it. `get` receives the attribute's key (`baseAttribute`:
+ * lower case, options stripped, alternative names mapped to the primary one) and returns its
+ * values, or undefined when the attribute is absent.
+ * `keys` (the same keys) is only needed for extensible matches without a type;
  * `dn` only for extensible matches with dnAttributes.
  */
 export interface FilterEntry {
@@ -496,10 +498,13 @@ function asEntry(e: EntryLike): FilterEntry {
   return typeof (e as FilterEntry).get === 'function' ? (e as FilterEntry) : toFilterEntry(e as Readonly<Record<string, readonly string[]>>);
 }
 
-/** Lower-cased attribute type without options (`CN;lang-en` -> `cn`). */
+/**
+ * The key an entry is asked for: lower case, options stripped (`CN;lang-en` -> `cn`), and the
+ * alternative names and OIDs the schema declares mapped to the primary name (`commonName`,
+ * `2.5.4.3` -> `cn`), so every name of a type matches alike (schema.ts attributeKey).
+ */
 export function baseAttribute(description: string): string {
-  const i = description.indexOf(';');
-  return (i < 0 ? description : description.slice(0, i)).toLowerCase();
+  return attributeKey(description);
 }
 
 const NEEDS_SPACE_NORM = /^\s|\s$|\s\s|[^\S ]/;

@@ -130,6 +130,7 @@ export {
   MATCHING_RULES,
   OBJECT_CLASSES,
   SUBSCHEMA_DN,
+  attributeKey,
   formatAttributeType,
   formatMatchingRule,
   formatObjectClass,

@@ -27,13 +27,23 @@
  * virtual-group classes; they are given 1.3.6.1.4.1.26027.1.2.1 and .1.2.2, a sibling
  * arc chosen so that they cannot collide with attribute numbers authentik adds under .1.1.
  *
+ * What clients see follows authentik's definitions: its SINGLE-VALUE declarations (ldap3
+ * returns a single-valued attribute as a value, a multi-valued one as a list, so an application
+ * written against authentik reads `entry['mail']` as a string) and its Boolean syntax for
+ * ak-active / ak-superuser (ldap3 turns `true`/`false` into Python booleans; RFC 4517 §3.3.3
+ * spells them TRUE/FALSE, but no client we know rejects the lower case, and authentik sends it).
+ * createTimestamp / modifyTimestamp are declared, though no entry carries them: ldap3 re-reads
+ * the schema after StartTLS asking for both by name, and with the schema of its first read
+ * loaded it refuses names the schema does not declare ("invalid attribute type").
+ *
  * Deliberate deviations from authentik's definitions, each to make the schema coherent:
  * - displayName and homeDirectory use their LDAP-standard OIDs (RFC 2798 / RFC 2307)
  *   instead of the Active Directory ones, so inetOrgPerson/posixAccount reference them.
- * - ak-active / ak-superuser use Directory String syntax: their values are lower-case
- *   `true`/`false`, which the Boolean syntax (RFC 4517 §3.3.3: TRUE/FALSE) does not allow.
  * - memberOf is a plain user attribute (no NO-USER-MODIFICATION, which RFC 4512 only
  *   allows on operational attributes).
+ * - Standard attributes carry their standard alternative names (`commonName`, `userid`,
+ *   `rfc822Mailbox`, ...). Filters and attribute lists treat every name and the OID of a type
+ *   as that type (`attributeKey`), as RFC 4512 §2.5 asks.
  */
 
 import type { EntryAttribute } from './messages.ts';
@@ -82,6 +92,7 @@ const S = {
   countryString: '1.3.6.1.4.1.1466.115.121.1.11',
   dn: '1.3.6.1.4.1.1466.115.121.1.12',
   directoryString: '1.3.6.1.4.1.1466.115.121.1.15',
+  generalizedTime: '1.3.6.1.4.1.1466.115.121.1.24',
   ia5String: '1.3.6.1.4.1.1466.115.121.1.26',
   integer: '1.3.6.1.4.1.1466.115.121.1.27',
   matchingRuleDescription: '1.3.6.1.4.1.1466.115.121.1.30',
@@ -100,6 +111,7 @@ export const LDAP_SYNTAXES: readonly SyntaxDef[] = [
   { oid: S.countryString, desc: 'Country String' },
   { oid: S.dn, desc: 'DN' },
   { oid: S.directoryString, desc: 'Directory String' },
+  { oid: S.generalizedTime, desc: 'Generalized Time' },
   { oid: S.ia5String, desc: 'IA5 String' },
   { oid: S.integer, desc: 'INTEGER' },
   { oid: S.matchingRuleDescription, desc: 'Matching Rule Description' },
@@ -118,11 +130,14 @@ export const MATCHING_RULES: readonly MatchingRuleDef[] = [
   { oid: '2.5.13.2', names: ['caseIgnoreMatch'], syntax: S.directoryString },
   { oid: '2.5.13.4', names: ['caseIgnoreSubstringsMatch'], syntax: S.substringAssertion },
   { oid: '2.5.13.5', names: ['caseExactMatch'], syntax: S.directoryString },
+  { oid: '2.5.13.13', names: ['booleanMatch'], syntax: S.boolean },
   { oid: '2.5.13.14', names: ['integerMatch'], syntax: S.integer },
   { oid: '2.5.13.15', names: ['integerOrderingMatch'], syntax: S.integer },
   { oid: '2.5.13.20', names: ['telephoneNumberMatch'], syntax: S.telephoneNumber },
   { oid: '2.5.13.21', names: ['telephoneNumberSubstringsMatch'], syntax: S.substringAssertion },
   { oid: '2.5.13.23', names: ['uniqueMemberMatch'], syntax: S.nameAndOptionalUid },
+  { oid: '2.5.13.27', names: ['generalizedTimeMatch'], syntax: S.generalizedTime },
+  { oid: '2.5.13.28', names: ['generalizedTimeOrderingMatch'], syntax: S.generalizedTime },
   { oid: '2.5.13.30', names: ['objectIdentifierFirstComponentMatch'], syntax: S.oid },
   { oid: '1.3.6.1.4.1.1466.109.114.1', names: ['caseExactIA5Match'], syntax: S.ia5String },
   { oid: '1.3.6.1.4.1.1466.109.114.2', names: ['caseIgnoreIA5Match'], syntax: S.ia5String },
@@ -140,37 +155,46 @@ function intAttr(oid: string, names: readonly string[]): AttributeTypeDef {
   return { oid, names, equality: 'integerMatch', ordering: 'integerOrderingMatch', syntax: S.integer, singleValue: true };
 }
 function phone(oid: string, names: readonly string[]): AttributeTypeDef {
-  return { oid, names, equality: 'telephoneNumberMatch', substr: 'telephoneNumberSubstringsMatch', syntax: S.telephoneNumber };
+  return { oid, names, equality: 'telephoneNumberMatch', substr: 'telephoneNumberSubstringsMatch', syntax: S.telephoneNumber, singleValue: true };
+}
+function bool(oid: string, names: readonly string[]): AttributeTypeDef {
+  return { oid, names, equality: 'booleanMatch', syntax: S.boolean, singleValue: true };
+}
+function timestamp(oid: string, names: readonly string[]): AttributeTypeDef {
+  return { oid, names, equality: 'generalizedTimeMatch', ordering: 'generalizedTimeOrderingMatch', syntax: S.generalizedTime, singleValue: true, noUserModification: true, usage: 'directoryOperation' };
 }
 
 export const ATTRIBUTE_TYPES: readonly AttributeTypeDef[] = [
-  // RFC 4512 / RFC 4519 / RFC 4524 user attributes
+  // RFC 4512 / RFC 4519 / RFC 4524 user attributes. SINGLE-VALUE where authentik declares it
+  // (cn, sn, c, l, title, telephoneNumber, givenName, uid, mail, mobile), not where it does
+  // not (o, ou, description, member).
   { oid: '2.5.4.0', names: ['objectClass'], equality: 'objectIdentifierMatch', syntax: S.oid },
-  ds('2.5.4.3', ['cn', 'commonName']),
-  ds('2.5.4.4', ['sn', 'surname']),
+  ds('2.5.4.3', ['cn', 'commonName'], true),
+  ds('2.5.4.4', ['sn', 'surname'], true),
   { oid: '2.5.4.6', names: ['c', 'countryName'], equality: 'caseIgnoreMatch', syntax: S.countryString, singleValue: true },
-  ds('2.5.4.7', ['l', 'localityName']),
+  ds('2.5.4.7', ['l', 'localityName'], true),
   ds('2.5.4.10', ['o', 'organizationName']),
   ds('2.5.4.11', ['ou', 'organizationalUnitName']),
-  ds('2.5.4.12', ['title']),
+  ds('2.5.4.12', ['title'], true),
   ds('2.5.4.13', ['description']),
   phone('2.5.4.20', ['telephoneNumber']),
   dnAttr('2.5.4.31', ['member']),
-  ds('2.5.4.42', ['givenName', 'gn']),
+  ds('2.5.4.42', ['givenName', 'gn'], true),
   dnAttr('2.5.4.49', ['distinguishedName']),
   { oid: '2.5.4.50', names: ['uniqueMember'], equality: 'uniqueMemberMatch', syntax: S.nameAndOptionalUid },
-  ds('0.9.2342.19200300.100.1.1', ['uid', 'userid']),
+  ds('0.9.2342.19200300.100.1.1', ['uid', 'userid'], true),
   {
     oid: '0.9.2342.19200300.100.1.3',
     names: ['mail', 'rfc822Mailbox'],
     equality: 'caseIgnoreIA5Match',
     substr: 'caseIgnoreIA5SubstringsMatch',
     syntax: `${S.ia5String}{256}`,
+    singleValue: true,
   },
   { oid: '0.9.2342.19200300.100.1.25', names: ['dc', 'domainComponent'], equality: 'caseIgnoreIA5Match', substr: 'caseIgnoreIA5SubstringsMatch', syntax: S.ia5String, singleValue: true },
   phone('0.9.2342.19200300.100.1.41', ['mobile', 'mobileTelephoneNumber']),
   // RFC 2798 inetOrgPerson
-  { ...ds('2.16.840.1.113730.3.1.241', ['displayName']), singleValue: true },
+  ds('2.16.840.1.113730.3.1.241', ['displayName'], true),
   // RFC 2307 NIS
   intAttr('1.3.6.1.1.1.1.0', ['uidNumber']),
   intAttr('1.3.6.1.1.1.1.1', ['gidNumber']),
@@ -185,11 +209,15 @@ export const ATTRIBUTE_TYPES: readonly AttributeTypeDef[] = [
   ds('1.2.840.113556.1.2.141', ['department'], true),
   ds('1.2.840.113556.1.2.146', ['company'], true),
   ds('1.2.840.113556.1.4.261', ['division'], true),
-  // authentik attributes (see the module comment for the naming choice)
-  ds('1.3.6.1.4.1.26027.1.1.2', ['goauthentik.io/ldap/superuser', 'ak-superuser'], true),
-  ds('1.3.6.1.4.1.26027.1.1.3', ['goauthentik.io/ldap/active', 'ak-active'], true),
-  ds('1.3.6.1.4.1.26027.1.1.4', ['goauthentikio-user-override-ips'], true),
-  ds('1.3.6.1.4.1.26027.1.1.5', ['goauthentikio-user-service-account'], true),
+  // authentik attributes (see the module comment for the naming choice). override-ips and
+  // service-account are custom attributes (`goauthentik.io/user/...`, booleans in authentik).
+  bool('1.3.6.1.4.1.26027.1.1.2', ['goauthentik.io/ldap/superuser', 'ak-superuser']),
+  bool('1.3.6.1.4.1.26027.1.1.3', ['goauthentik.io/ldap/active', 'ak-active']),
+  bool('1.3.6.1.4.1.26027.1.1.4', ['goauthentikio-user-override-ips']),
+  bool('1.3.6.1.4.1.26027.1.1.5', ['goauthentikio-user-service-account']),
+  // RFC 4512 §3.4 operational attributes (declared for clients that ask for them by name)
+  timestamp('2.5.18.1', ['createTimestamp']),
+  timestamp('2.5.18.2', ['modifyTimestamp']),
   // Operational attributes of the root DSE, entries and this subschema entry
   { oid: '1.3.6.1.4.1.1466.101.120.5', names: ['namingContexts'], syntax: S.dn, usage: 'dSAOperation' },
   { oid: '1.3.6.1.4.1.1466.101.120.7', names: ['supportedExtension'], syntax: S.oid, usage: 'dSAOperation' },
@@ -363,4 +391,37 @@ export function subschemaAttributes(): EntryAttribute[] {
     { type: 'attributeTypes', values: ATTRIBUTE_TYPES.map(formatAttributeType) },
     { type: 'objectClasses', values: OBJECT_CLASSES.map(formatObjectClass) },
   ];
+}
+
+// ---------------------------------------------------------------------------------------
+// Names
+
+const KEYSTRING = /^[A-Za-z][A-Za-z0-9-]*$/;
+
+/**
+ * Every lower-cased name and OID of a declared attribute type → the name our entries use for
+ * it (the first NAME that is a valid `descr`: `ak-active`, not `goauthentik.io/ldap/active`).
+ */
+const ATTRIBUTE_KEYS: ReadonlyMap<string, string> = (() => {
+  const out = new Map<string, string>();
+  for (const d of ATTRIBUTE_TYPES) {
+    const primary = (d.names.find((n) => KEYSTRING.test(n)) ?? d.names[0] ?? d.oid).toLowerCase();
+    for (const alias of [d.oid, ...d.names]) {
+      const a = alias.toLowerCase();
+      if (a !== primary) out.set(a, primary);
+    }
+  }
+  return out;
+})();
+
+/**
+ * The key an attribute description is looked up by: options stripped (`cn;lang-en`), lower
+ * case, and any other name or the OID of a declared type mapped to its primary name
+ * (`commonName`, `2.5.4.3` → `cn`; `rfc822Mailbox` → `mail`). RFC 4512 §2.5: these all name
+ * one attribute type, so filters, attribute lists and compare must treat them alike.
+ */
+export function attributeKey(description: string): string {
+  const semi = description.indexOf(';');
+  const t = (semi < 0 ? description : description.slice(0, semi)).toLowerCase();
+  return ATTRIBUTE_KEYS.get(t) ?? t;
 }

@@ -140,6 +140,8 @@ export class LdapConnection {
   private preamble: Buffer | undefined;
   private headerTimerArmed = false;
   private timer: NodeJS.Timeout | undefined;
+  /** Armed while a request has begun to arrive and is not complete (limits.requestReadTimeoutMs). */
+  private readTimer: NodeJS.Timeout | undefined;
   private graceTimer: NodeJS.Timeout | undefined;
   private readonly trustedPeer: boolean;
   private readonly openedAt = performance.now();
@@ -384,6 +386,8 @@ export class LdapConnection {
   private hold(reason: HoldReason): void {
     this.holds.add(reason);
     this.sock.pause();
+    // We stopped reading: a request cut short meanwhile is not the client's delay.
+    this.clearReadTimer();
   }
 
   private release(reason: HoldReason): void {
@@ -396,15 +400,48 @@ export class LdapConnection {
   private pump(): void {
     while (this.phase === 'ldap' && this.holds.size === 0) {
       const r = this.reader.next();
-      if (r.kind === 'need-more') return;
+      if (r.kind === 'need-more') {
+        this.watchPartialRequest();
+        return;
+      }
       if (r.kind === 'error') {
         const tooLarge = r.error.reason === 'pdu-too-large';
         this.protocolViolation(tooLarge ? 'too_large' : 'framing_error', tooLarge ? `request larger than ${this.host.limits.maxPduSize} bytes (${r.error.message})` : `not an LDAP message: ${r.error.message}`);
         return;
       }
+      // Complete: the bytes that follow, if any, begin the next request and get a deadline of their own.
+      this.clearReadTimer();
       this.onPdu(r.pdu);
     }
   }
+
+  /**
+   * A request has begun to arrive: it must be complete within requestReadTimeoutMs of that
+   * moment. One timer per incomplete request, armed once and never extended, so trickled bytes
+   * do not buy time (the idle timeout restarts on every byte and cannot catch this). Requests
+   * that arrive in one segment, the usual case, never arm it.
+   */
+  private watchPartialRequest(): void {
+    const ms = this.host.limits.requestReadTimeoutMs;
+    if (this.reader.buffered === 0 || ms <= 0) {
+      this.clearReadTimer();
+      return;
+    }
+    if (this.readTimer === undefined) this.readTimer = setTimeout(this.onReadTimeout, ms);
+  }
+
+  private clearReadTimer(): void {
+    if (this.readTimer !== undefined) clearTimeout(this.readTimer);
+    this.readTimer = undefined;
+  }
+
+  private readonly onReadTimeout = (): void => {
+    this.readTimer = undefined;
+    if (this.phase !== 'ldap') return;
+    const seconds = this.host.limits.requestReadTimeoutMs / 1000;
+    this.host.rejected(this.listener, 'pdu', 'read_timeout', this.client.address, `a request did not arrive whole within ${seconds} s of its first byte (${this.reader.buffered} bytes received); closing the connection`);
+    this.close({ code: ResultCode.protocolError, message: `request not received whole within ${seconds} s` });
+  };
 
   private onPdu(pdu: Buffer): void {
     const d = tryDecodeMessage(pdu);
@@ -760,6 +797,7 @@ export class LdapConnection {
     const wasLdap = this.phase === 'ldap' || (force && this.phase === 'preamble');
     this.phase = 'closing';
     this.disarm();
+    this.clearReadTimer();
     this.abortAll();
     const s = this.sock;
     if (!wasLdap || s.destroyed) {
@@ -799,6 +837,7 @@ export class LdapConnection {
     if (this.phase === 'closed') return;
     this.phase = 'closed';
     this.disarm();
+    this.clearReadTimer();
     if (this.graceTimer !== undefined) clearTimeout(this.graceTimer);
     this.abortAll();
     this.endSession();

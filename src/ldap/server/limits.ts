@@ -15,6 +15,12 @@ export interface LdapLimits {
   readonly maxConnectionsPerAddress: number;
   /** Requests received and not yet answered on one connection; more are answered busy (51). */
   readonly maxOutstandingPerConnection: number;
+  /**
+   * A request must arrive whole within this long of its first byte; otherwise the connection is
+   * closed. The idle timeout alone does not bound it: a client that sends one byte a second is
+   * never idle. 0 = no limit.
+   */
+  readonly requestReadTimeoutMs: number;
   /** Time for a started PROXY header, and for a TLS handshake (LDAPS and StartTLS). */
   readonly handshakeTimeoutMs: number;
   /** After a Notice of Disconnection or an unbind, how long the peer has to close its side. */
@@ -26,7 +32,8 @@ export interface LdapLimits {
  * pooled connection open between requests, e.g. sssd, reconnects transparently), 10,000
  * connections, 100 per address (a busy application server with a pool is far below this; a
  * single address holding more is a leak or an attack), 100 outstanding requests (OpenLDAP's
- * `conn_max_pending`), 10 s handshakes, 1 s close grace.
+ * `conn_max_pending`), 30 s to receive one request (a 2 MiB request needs ~70 KiB/s; real
+ * requests are a few hundred bytes and arrive in one segment), 10 s handshakes, 1 s close grace.
  */
 export const DEFAULT_LDAP_LIMITS: LdapLimits = {
   maxPduSize: DEFAULT_MAX_PDU_SIZE,
@@ -34,6 +41,7 @@ export const DEFAULT_LDAP_LIMITS: LdapLimits = {
   maxConnections: 10_000,
   maxConnectionsPerAddress: 100,
   maxOutstandingPerConnection: 100,
+  requestReadTimeoutMs: 30_000,
   handshakeTimeoutMs: 10_000,
   closeGraceMs: 1_000,
 };

@@ -32,7 +32,9 @@ export type PduRejectReason =
   | 'invalid_operation'
   | 'invalid_controls'
   /** More than `limits.maxOutstandingPerConnection` requests queued (answered busy). */
-  | 'too_many_outstanding';
+  | 'too_many_outstanding'
+  /** A request not received whole within `limits.requestReadTimeoutMs` of its first byte (connection closed). */
+  | 'read_timeout';
 
 /** Request types, with the extended operations the server knows told apart. */
 export type OperationType = Exclude<RequestType, 'extended'> | 'startTLS' | 'whoAmI' | 'passwordModify' | 'extended';

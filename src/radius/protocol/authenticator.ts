@@ -88,7 +88,7 @@ export function computeAccountingRequestAuthenticator(raw: Buffer, secret: Secre
   return md5(raw.subarray(0, 4), ZERO16, raw.subarray(HEADER_LENGTH), secretBytes(secret));
 }
 
-/** Checks an Accounting-Request's computed Request Authenticator. */
+/** Checks the computed Request Authenticator of an Accounting-, Disconnect- or CoA-Request. */
 export function verifyAccountingRequestAuthenticator(packet: RadiusPacket, secret: Secret): boolean {
   if (packet.raw.length < HEADER_LENGTH) return false;
   return constantTimeEqual(computeAccountingRequestAuthenticator(packet.raw, secret), packet.authenticator);
@@ -131,7 +131,7 @@ export interface RequestAuthOptions {
 }
 
 export type RequestAuthFailure =
-  /** Accounting-Request whose computed Request Authenticator does not match. */
+  /** Accounting-, Disconnect- or CoA-Request whose computed Request Authenticator does not match. */
   | 'bad_request_authenticator'
   /** MA required (Status-Server, EAP-Message, or by policy) but absent. */
   | 'missing_message_authenticator'
@@ -151,16 +151,19 @@ export type RequestAuthResult =
  * - an Access-Request with EAP-Message must carry one (RFC 3579 §3.2);
  * - Access-Request without one passes unless `requireMessageAuthenticator`, or
  *   `limitProxyState` and it carries Proxy-State;
- * - Accounting-Request must have a correct Request Authenticator (RFC 2866 §3);
+ * - Accounting-Request, Disconnect-Request and CoA-Request must have a correct Request
+ *   Authenticator (RFC 2866 §3, RFC 5176 §2.3), as authentik's library demands before its
+ *   handler sees (and logs) them;
  * - every other code is `unsupported_code`.
  * Never throws.
  */
 export function authenticateRequest(packet: RadiusPacket, secret: Secret, options: RequestAuthOptions = {}): RequestAuthResult {
   const { code } = packet;
-  if (code !== RadiusCode.accessRequest && code !== RadiusCode.statusServer && code !== RadiusCode.accountingRequest) {
+  const computed = hasComputedRequestAuthenticator(code);
+  if (code !== RadiusCode.accessRequest && code !== RadiusCode.statusServer && !computed) {
     return { ok: false, reason: 'unsupported_code' };
   }
-  if (code === RadiusCode.accountingRequest && !verifyAccountingRequestAuthenticator(packet, secret)) {
+  if (computed && !verifyAccountingRequestAuthenticator(packet, secret)) {
     return { ok: false, reason: 'bad_request_authenticator' };
   }
   const ma = verifyRequestMessageAuthenticator(packet, secret);

@@ -1,7 +1,8 @@
 /**
  * Pure RADIUS protocol layer: packet codec, attribute dictionary and typed getters,
- * User-Password hiding, authenticators (Message-Authenticator, Accounting, Response) and
- * the duplicate-detection key. No I/O, no timers, no logging.
+ * User-Password hiding, authenticators (Message-Authenticator, Accounting, Response), the
+ * duplicate-detection key, the once-only credentials check and EAP-Failure. No I/O, no
+ * timers, no logging.
  */
 
 export { RadiusEncodeError, type EncodeErrorKind } from './errors.ts';
@@ -102,3 +103,7 @@ export {
 } from './authenticator.ts';
 
 export { duplicateKey, packetDuplicateKey } from './duplicate.ts';
+
+export { checkCredentials, type CredentialCheck, type CredentialFailure } from './credentials.ts';
+
+export { EAP_HEADER_LENGTH, EapCode, eapFailureAttribute, eapFailureFor, eapIdentifier } from './eap.ts';

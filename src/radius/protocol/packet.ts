@@ -38,6 +38,14 @@ export const RadiusCode = {
   accessChallenge: 11,
   statusServer: 12,
   statusClient: 13,
+  // RFC 5176 Dynamic Authorization: a server sends these to a NAS. Recognised so that one sent
+  // here is authenticated and logged; never served.
+  disconnectRequest: 40,
+  disconnectAck: 41,
+  disconnectNak: 42,
+  coaRequest: 43,
+  coaAck: 44,
+  coaNak: 45,
 } as const;
 
 export type RadiusCodeValue = (typeof RadiusCode)[keyof typeof RadiusCode];
@@ -51,7 +59,6 @@ const CODE_NAMES: ReadonlyMap<number, string> = new Map([
   [11, 'Access-Challenge'],
   [12, 'Status-Server'],
   [13, 'Status-Client'],
-  // Not served, named for logs (RFC 5176).
   [40, 'Disconnect-Request'],
   [41, 'Disconnect-ACK'],
   [42, 'Disconnect-NAK'],
@@ -272,7 +279,7 @@ export function replyLength(request: RadiusPacket, options: Pick<ReplyOptions, '
 
 /** Codes whose Request Authenticator is computed (RFC 2866 §3, RFC 5176 §2.3) rather than random. */
 export function hasComputedRequestAuthenticator(code: number): boolean {
-  return code === RadiusCode.accountingRequest || code === 40 || code === 43;
+  return code === RadiusCode.accountingRequest || code === RadiusCode.disconnectRequest || code === RadiusCode.coaRequest;
 }
 
 export interface RequestOptions {

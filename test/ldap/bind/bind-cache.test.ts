@@ -8,9 +8,9 @@ import type { BoundIdentity } from '../../../src/ldap/bind/identity.ts';
 
 const identity = (username: string, sessionId: string, coreSession = `cookie-${sessionId}`): BoundIdentity => ({ userPk: username.length, username, canSearch: false, coreSession, sessionId });
 
-function cache(opts: { ttlMs?: number; max?: number } = {}): { c: BindCache; released: string[] } {
+function cache(opts: { ttlMs?: number; max?: number; outageGraceMs?: number } = {}): { c: BindCache; released: string[] } {
   const released: string[] = [];
-  const c = new BindCache({ ttlMs: opts.ttlMs ?? 60_000, max: opts.max ?? 100, onSessionReleased: (s) => released.push(s) });
+  const c = new BindCache({ ttlMs: opts.ttlMs ?? 60_000, max: opts.max ?? 100, outageGraceMs: opts.outageGraceMs ?? 0, onSessionReleased: (s) => released.push(s) });
   return { c, released };
 }
 
@@ -71,5 +71,62 @@ describe('bind cache', () => {
     assert.equal(c.lookup('cn=x', 'pw')?.canSearch, true);
     c.forget('cn=x');
     assert.deepEqual(released, []);
+  });
+
+  it('outage grace: past its TTL an entry is served only to a bind the core could not answer, within the grace', async () => {
+    const { c } = cache({ ttlMs: 60, outageGraceMs: 200 });
+    c.store('cn=alice', 'pw', identity('alice', 's1'));
+    assert.equal(c.lookup('cn=alice', 'pw')?.username, 'alice');
+    await sleep(90);
+    assert.equal(c.lookup('cn=alice', 'pw'), undefined, 'past the TTL: the core decides');
+    assert.equal(c.lookupInOutage('cn=alice', 'pw')?.username, 'alice', 'unless it cannot be reached');
+    assert.equal(c.lookupInOutage('cn=alice', 'pw')?.coreSession, undefined);
+    assert.equal(c.lookupInOutage('cn=alice', 'wrong'), undefined, 'never another password');
+    assert.equal(c.lookupInOutage('cn=bob', 'pw'), undefined);
+    await sleep(220);
+    assert.equal(c.lookupInOutage('cn=alice', 'pw'), undefined, 'past the grace: gone');
+  });
+
+  it('outage grace 0: nothing is served past the TTL', async () => {
+    const { c, released } = cache({ ttlMs: 50, outageGraceMs: 0 });
+    c.store('cn=alice', 'pw', identity('alice', 's1'));
+    await sleep(80);
+    assert.equal(c.lookupInOutage('cn=alice', 'pw'), undefined);
+    c.dropExpired();
+    assert.deepEqual(released, ['cookie-s1']);
+    assert.equal(c.size, 0);
+  });
+
+  it('at the TTL the core session ends (dropExpired) and the entry stays for the grace; its SESSION_END does not drop it', async () => {
+    const { c, released } = cache({ ttlMs: 50, outageGraceMs: 60_000 });
+    c.store('cn=alice', 'pw', identity('alice', 's1'));
+    c.store('cn=bob', 'pw', identity('bob', 's2'));
+    await sleep(80);
+    c.store('cn=carol', 'pw', identity('carol', 's3'));
+    c.dropExpired();
+    assert.deepEqual(released.sort(), ['cookie-s1', 'cookie-s2'], 'the expired ones, not the fresh one');
+    assert.equal(c.size, 3);
+    // The core answers our logout with SESSION_END: our own, not a revocation.
+    assert.equal(c.dropSession('s1'), 0);
+    assert.equal(c.lookupInOutage('cn=alice', 'pw')?.username, 'alice');
+    c.dropExpired();
+    assert.equal(released.length, 2, 'each session is ended once');
+    // A later bind through the core replaces the entry; nothing is left to end of the old one.
+    c.store('cn=alice', 'pw', identity('alice', 's4'));
+    assert.equal(released.length, 2);
+    assert.equal(c.lookup('cn=alice', 'pw')?.sessionId, 's4');
+    // Deleted, deactivated, renamed users go in the grace as well.
+    assert.equal(c.retainUsers((_pk, username) => username !== 'bob'), 1);
+    assert.equal(c.lookupInOutage('cn=bob', 'pw'), undefined);
+  });
+
+  it('notes an outage once, until the core answers again', () => {
+    const { c } = cache({ outageGraceMs: 1000 });
+    assert.equal(c.noteCoreAnswered(), false);
+    assert.equal(c.noteOutage(), true);
+    assert.equal(c.noteOutage(), false);
+    assert.equal(c.noteCoreAnswered(), true);
+    assert.equal(c.noteCoreAnswered(), false);
+    assert.equal(c.noteOutage(), true);
   });
 });

@@ -132,6 +132,17 @@ describe('user entries', () => {
     assert.deepEqual(a['sAMAccountName'], ['ALICE'], 'other built-ins stay overridable');
   });
 
+  it('treat a custom attribute under another name of a type as that type (commonName is cn, rfc822Mailbox is mail)', () => {
+    const d = data([], [apiUser(7, 'alice', [], { attributes: { commonName: 'mallory', rfc822Mailbox: 'other@example.com' } })]);
+    const e = one(fullView(d), `cn=alice,ou=users,${B}`);
+    const a = attrs(e);
+    assert.deepEqual(a['cn'], ['alice']);
+    assert.equal(a['commonName'], undefined, 'cn defines the entry: another name of it cannot add a value');
+    assert.deepEqual(a['rfc822Mailbox'], ['other@example.com']);
+    assert.equal(a['mail'], undefined, 'the custom value replaces the built-in mail, not beside it');
+    assert.deepEqual(e.get('mail'), ['other@example.com']);
+  });
+
   it('sanitise keys and render values (§10 item 10)', () => {
     const d = data([], [apiUser(7, 'alice', [], {
       attributes: { 'goauthentik.io/user/sources': ['ldap', null, 'saml'], flag: true, off: false, three: 3, half: 1.5, big: 1e21, empty: null, obj: { b: 1, a: 'x' }, nested: [['a', 'b'], { k: 'v' }] },

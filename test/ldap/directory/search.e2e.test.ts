@@ -186,6 +186,35 @@ for (const authentikVersion of AUTHENTIK_VERSIONS) describe(`directory against t
       });
     }
 
+    it('substring filters are anchored, in both modes: (cn=li*) and (cn=*lic) do not find alice', async () => {
+      for (const d of [direct, cached]) {
+        for (const f of ['(cn=li*)', '(cn=*lic)', '(cn=lic*)', '(&(objectClass=user)(cn=*lic))']) {
+          assert.deepEqual(dns((await run(d, request(BASE, 2, f))).entries), [], `${d.mode} ${f}`);
+        }
+        assert.deepEqual(dns((await run(d, request(BASE, 2, '(&(objectClass=user)(cn=ali*)(cn=*ice))'))).entries), [U('alice')], d.mode);
+      }
+    });
+
+    it('alternative names and OIDs of a type find what its primary name finds, in both modes, and select it', async () => {
+      const pairs = [
+        ['(cn=alice)', '(commonName=alice)'],
+        ['(cn=alice)', '(2.5.4.3=ALICE)'],
+        ['(cn=bo*)', '(commonName=bo*)'],
+        ['(mail=dave@example.com)', '(rfc822Mailbox=dave@example.com)'],
+        ['(&(objectClass=user)(uid=*))', '(&(objectClass=user)(userid=*))'],
+        ['(&(objectClass=user)(sn=alice example))', '(&(objectClass=user)(surname=Alice Example))'],
+      ];
+      for (const d of [direct, cached]) {
+        for (const [primary, alias] of pairs) {
+          const want = dns((await run(d, request(BASE, 2, primary!))).entries);
+          assert.ok(want.length > 0, `${primary} finds something`);
+          assert.deepEqual(dns((await run(d, request(BASE, 2, alias!))).entries), want, `${d.mode} ${alias}`);
+        }
+      }
+      // authentik's containers carry `commonName`: it is their cn.
+      assert.deepEqual(dns((await run(cached, request(BASE, 1, '(cn=users)'))).entries), [`ou=users,${B}`]);
+    });
+
     it('the table is not vacuous: it finds entries of every kind', async () => {
       const r = await run(cached, request(BASE, 2, '(objectClass=*)'));
       assert.ok(r.entries.length > 30);
@@ -272,11 +301,11 @@ for (const authentikVersion of AUTHENTIK_VERSIONS) describe(`directory against t
       }
     });
 
-    it('a body that is not JSON is operationsError', async () => {
+    it('a body that is not JSON is the core failing: unavailable, not a verdict', async () => {
       core.admin.setFaults({ pathPrefix: '/api/v3/core/groups/', garbage: true });
       try {
         const r = await run(direct, request(`ou=groups,${B}`, 1, '(objectClass=*)'));
-        assert.equal(r.result.resultCode, ResultCode.operationsError);
+        assert.equal(r.result.resultCode, ResultCode.unavailable);
       } finally {
         core.admin.clearFaults();
       }

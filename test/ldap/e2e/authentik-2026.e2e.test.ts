@@ -22,6 +22,7 @@ import {
   run,
   startLdapOutpost,
   testSeed,
+  within,
   type LdapOutpost,
 } from './support.ts';
 
@@ -29,11 +30,6 @@ const PROVIDER = 'test-ldap-provider';
 const SEARCH_FULL_DIRECTORY = 'authentik_providers_ldap.search_full_directory';
 const SERVICE_PASSWORD = 'ldapservice-password';
 const USERS: SearchOptions = { scope: 'sub', filter: '(objectClass=user)', attributes: ['cn'] };
-
-/** Rejects when `p` has not settled within `ms`: a regression fails, it does not hang. */
-function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  return Promise.race([p, new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`${what}: not within ${ms} ms`)), ms).unref())]);
-}
 
 describe('LDAP outpost: authentik 2024.8+ (devcore 2026.8)', () => {
   let o: LdapOutpost;

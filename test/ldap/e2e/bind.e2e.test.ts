@@ -322,6 +322,30 @@ describe('LDAP outpost: client address through a trusted proxy, slow core', () =
     for (const x of reqs) assert.equal(x.headers['x-authentik-remote-ip'], '203.0.113.9');
   });
 
+  it('a client that goes away during its bind: logged as such, not counted as a rejected bind', async () => {
+    o.core.admin.setFaults({ latencyMs: 300, pathPrefix: '/api/v3/flows/' });
+    try {
+      const rejectedBinds = async () => {
+        const text = await metricsText(o.metricsUrl);
+        return [...text.matchAll(/^authentik_outpost_ldap_requests_rejected(?:_total)?\{[^}]*type="bind"[^}]*\} (\d+)/gm)].reduce((n, m) => n + Number(m[1]), 0);
+      };
+      const before = await rejectedBinds();
+      const lines = o.outpost.logs.lines.length;
+      const since = o.core.admin.requests().length;
+      const raw = await RawClient.connect(o.ldapPort);
+      raw.send(1, { type: 'bind', version: 3, name: U('alice'), authentication: { method: 'simple', password: Buffer.from(PASSWORDS['alice']!) } });
+      await waitFor('the bind to reach the core', () => flowRequests(o.core, since).length > 0);
+      raw.close();
+      await waitFor('the bind to end', () => o.outpost.logs.lines.slice(lines).some((l) => /^Bind request/.test(String(l['event']))));
+      const mine = o.outpost.logs.lines.slice(lines).filter((l) => /^Bind request/.test(String(l['event'])));
+      assert.deepEqual(mine.map((l) => l['event']), ['Bind request: client went away']);
+      assert.equal(mine[0]!['level'], 'debug');
+      assert.equal(await rejectedBinds(), before, 'no rejected bind counted');
+    } finally {
+      o.core.admin.clearFaults();
+    }
+  });
+
   it('a core slower than the flow timeout → unavailable (52) in bounded time, never 0 or 49', async () => {
     o.core.admin.setFaults({ latencyMs: 1500, pathPrefix: '/api/v3/flows/' });
     const started = performance.now();

@@ -4,10 +4,12 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { totpCode } from '../../../src/devcore/index.ts';
 import { waitFor } from '../../support/wait.ts';
 import {
   AUTHENTIK_VERSIONS,
   B,
+  BOB_TOTP_SECRET,
   PASSWORDS,
   U,
   auth,
@@ -122,6 +124,103 @@ for (const authentikVersion of AUTHENTIK_VERSIONS) describe(`LDAP outpost: bind_
     assert.equal(search.code, 52, search.stdout + search.stderr);
     await o.core.admin.startListening();
     assert.equal((await whoami('erin')).code, 0);
+  });
+
+  it('renaming the user, then a refresh, drops the cached bind (the old name no longer binds)', async (t) => {
+    o.core.admin.addUser({ username: 'renee', password: 'renee-password' });
+    t.after(() => o.core.admin.deleteUser('renee-renamed'));
+    assert.deepEqual(await bind('renee', 'renee-password'), { code: 0, core: true });
+    assert.deepEqual(await bind('renee', 'renee-password'), { code: 0, core: false });
+    o.core.admin.updateUser('renee', { username: 'renee-renamed' });
+    await o.refresh();
+    assert.deepEqual(await bind('renee', 'renee-password'), { code: 49, core: true });
+    assert.deepEqual(await bind('renee-renamed', 'renee-password'), { code: 0, core: true });
+  });
+
+  it('deleting the user, then a refresh, drops the cached bind', async () => {
+    o.core.admin.addUser({ username: 'dora', password: 'dora-password' });
+    assert.deepEqual(await bind('dora', 'dora-password'), { code: 0, core: true });
+    assert.deepEqual(await bind('dora', 'dora-password'), { code: 0, core: false });
+    o.core.admin.deleteUser('dora');
+    await o.refresh();
+    assert.deepEqual(await bind('dora', 'dora-password'), { code: 49, core: true });
+  });
+});
+
+for (const authentikVersion of AUTHENTIK_VERSIONS) describe(`LDAP outpost: cached binds through an outage longer than the TTL (authentik ${authentikVersion})`, () => {
+  // TTL 1 s, outage grace 1 h (the default): the outage below outlasts the TTL.
+  let o: LdapOutpost;
+  const whoami = (user: string, password?: string) => run('ldapwhoami', ['-H', o.url, ...auth(user, password)]);
+  const graceLines = () => o.outpost.logs.lines.filter((l) => /serving cached binds past their TTL/.test(String(l['event'])));
+  const ttl = 1000;
+
+  before(async () => {
+    o = await startLdapOutpost({ authentikVersion, env: { AUTHENTIK_LDAP__BIND_CACHE_TTL: '1s' }, beforeStart: (core) => core.admin.updateProvider(PROVIDER, { bind_mode: 'cached' }) });
+  });
+  after(async () => {
+    await o?.core.admin.startListening();
+    await o?.stop();
+  });
+
+  it('authentik unreachable: a bind cached before the outage is served past its TTL, with one warning; anything else is unavailable', async (t) => {
+    const code = totpCode(BOB_TOTP_SECRET);
+    const otherCode = String((Number(code) + 1) % 1_000_000).padStart(6, '0');
+    assert.equal((await whoami('alice')).code, 0);
+    assert.equal((await whoami('bob', `${PASSWORDS['bob']!};${code}`)).code, 0);
+    await sleep(ttl + 100);
+    await o.core.admin.stopListening();
+    t.after(() => o.core.admin.startListening());
+    const first = await whoami('alice');
+    assert.equal(first.code, 0, first.stdout + first.stderr);
+    assert.equal((await whoami('alice')).code, 0);
+    // `password;code` is the cached password as a whole: the same string replays, another code is another password.
+    assert.equal((await whoami('bob', `${PASSWORDS['bob']!};${code}`)).code, 0);
+    assert.equal((await whoami('bob', `${PASSWORDS['bob']!};${otherCode}`)).code, 52);
+    assert.equal((await whoami('alice', 'wrong-password')).code, 52, 'a password the cache does not hold cannot be checked');
+    assert.equal((await whoami('erin')).code, 52, 'never bound: unavailable');
+    const lines = graceLines();
+    assert.equal(lines.length, 1, 'one line when the grace starts being used');
+    assert.equal(lines[0]!['level'], 'warning');
+    assert.equal(lines[0]!['grace_ms'], 3_600_000);
+
+    await o.core.admin.startListening();
+    const since = o.core.admin.requests().length;
+    assert.equal((await whoami('alice')).code, 0);
+    assert.ok(flowRequests(o.core, since).length > 0, 'authentik reachable again: past the TTL, the core decides');
+    assert.ok(o.outpost.logs.has(/authentik answers binds again/));
+  });
+
+  it('not when authentik answers: past the TTL, a password authentik refuses is refused', async (t) => {
+    t.after(() => o.core.admin.updateUser('alice', { password: PASSWORDS['alice']! }));
+    assert.equal((await whoami('alice')).code, 0);
+    await sleep(ttl + 100);
+    o.core.admin.updateUser('alice', { password: 'alice-new-password' });
+    assert.equal((await whoami('alice')).code, 49);
+    // And that refusal dropped it: an outage now does not bring the old password back.
+    await o.core.admin.stopListening();
+    t.after(() => o.core.admin.startListening());
+    assert.equal((await whoami('alice')).code, 52);
+  });
+});
+
+describe('LDAP outpost: AUTHENTIK_LDAP__BIND_CACHE_OUTAGE_GRACE=0', () => {
+  let o: LdapOutpost;
+
+  before(async () => {
+    o = await startLdapOutpost({ env: { AUTHENTIK_LDAP__BIND_CACHE_TTL: '1s', AUTHENTIK_LDAP__BIND_CACHE_OUTAGE_GRACE: '0' }, beforeStart: (core) => core.admin.updateProvider(PROVIDER, { bind_mode: 'cached' }) });
+  });
+  after(async () => {
+    await o?.core.admin.startListening();
+    await o?.stop();
+  });
+
+  it('turns the grace off: past its TTL, a cached bind is unavailable while authentik is', async () => {
+    const whoami = () => run('ldapwhoami', ['-H', o.url, ...auth('alice')]);
+    assert.equal((await whoami()).code, 0);
+    await o.core.admin.stopListening();
+    assert.equal((await whoami()).code, 0, 'within the TTL: from the cache');
+    await sleep(1100);
+    assert.equal((await whoami()).code, 52);
   });
 });
 

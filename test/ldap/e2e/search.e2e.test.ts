@@ -30,6 +30,7 @@ import {
   resultOf,
   run,
   startLdapOutpost,
+  within,
   type LdapOutpost,
 } from './support.ts';
 
@@ -158,6 +159,14 @@ for (const authentikVersion of AUTHENTIK_VERSIONS) describe(`LDAP outpost: searc
       { name: 'memberOf', filter: `(memberOf=${G('staff')})`, expected: () => [U('alice'), U('bob'), U('carol')] },
       { name: 'memberOf, other spelling of the DN', filter: `(memberOf=CN=Staff, OU=Groups, ${B.toUpperCase()})`, expected: () => [U('alice'), U('bob'), U('carol')] },
       { name: 'AND with NOT', filter: '(&(objectClass=user)(memberOf=*)(!(ak-active=true)))', expected: () => [U('carol')] },
+      // Anchored: an initial component at the start, a final one at the end (the core's `search` is not).
+      { name: 'initial substring not at the start', filter: '(cn=li*)', expected: () => [] },
+      { name: 'final substring not at the end', filter: '(cn=*lic)', expected: () => [] },
+      { name: 'initial and final substrings', filter: '(&(objectClass=user)(cn=al*)(cn=*ice))', expected: () => [U('alice')] },
+      // Other names and the OID of a type (RFC 4512 §2.5).
+      { name: 'commonName', filter: '(&(objectClass=user)(commonName=alice))', expected: () => [U('alice')] },
+      { name: 'the OID of cn', filter: '(&(objectClass=user)(2.5.4.3=alice))', expected: () => [U('alice')] },
+      { name: 'rfc822Mailbox', filter: '(rfc822Mailbox=alice@example.com)', expected: () => [U('alice')] },
     ];
     for (const c of cases) {
       it(`filter ${c.name}: ${c.filter}`, async () => {
@@ -191,6 +200,27 @@ for (const authentikVersion of AUTHENTIK_VERSIONS) describe(`LDAP outpost: searc
       const pages = r.stdout.split(/^# search result$/m).length - 1;
       assert.equal(pages, Math.ceil(allUsers.length / 2), 'pages of 2');
       assert.match(r.stdout, new RegExp(`^pagedresults: estimate=${allUsers.length} cookie=`, 'm'));
+    });
+
+    it('each search is logged at info as authentik does: Search request with bindDN, baseDN, scope, filter, attributes, client, requestId, took-ms', async () => {
+      const r = await search('akadmin', ['-b', B, '-s', 'one', '(&(objectClass=user)(cn=ali*))', 'cn', 'mail']);
+      assert.equal(r.code, 0, r.stderr);
+      const line = o.outpost.logs.lines.findLast((l) => l['event'] === 'Search request' && l['filter'] === '(&(objectClass=user)(cn=ali*))');
+      assert.ok(line, 'the search was logged with its filter');
+      assert.equal(line['level'], 'info');
+      assert.equal(line['bindDN'], U('akadmin'));
+      assert.equal(line['baseDN'], B);
+      assert.equal(line['scope'], 'Single Level');
+      assert.deepEqual(line['attributes'], ['cn', 'mail']);
+      assert.equal(line['client'], '127.0.0.1');
+      assert.match(String(line['requestId']), /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+      assert.equal(typeof line['took-ms'], 'number');
+      assert.equal(line['logger'], 'authentik.outpost.ldap');
+      // An anonymous search of the root DSE is logged too, with an empty bindDN.
+      await ldapsearch(o.url, ['-x', '-b', '', '-s', 'base', '(objectClass=*)']);
+      const dse = o.outpost.logs.lines.findLast((l) => l['event'] === 'Search request' && l['baseDN'] === '');
+      assert.equal(dse?.['bindDN'], '');
+      assert.equal(dse?.['scope'], 'Base Object');
     });
 
     it('attribute selection: a list, 1.1 and +', async () => {
@@ -235,6 +265,11 @@ for (const authentikVersion of AUTHENTIK_VERSIONS) describe(`LDAP outpost: searc
       // DN-valued attributes compare as DNs, as in search filters.
       const dn = await run('ldapcompare', [...auth('akadmin'), '-H', o.url, U('alice'), `memberOf:CN=Staff, OU=Groups, ${B.toUpperCase()}`]);
       assert.equal(dn.code, 6, dn.stdout + dn.stderr);
+      // Another name of a type is that type.
+      for (const ava of ['commonName:alice', '2.5.4.3:ALICE', 'rfc822Mailbox:alice@example.com']) {
+        const alias = await run('ldapcompare', [...auth('akadmin'), '-H', o.url, U('alice'), ava]);
+        assert.equal(alias.code, 6, `${ava}: ${alias.stdout}${alias.stderr}`);
+      }
       // Compare sees what search sees: alice cannot compare on akadmin's entry.
       const hidden = await run('ldapcompare', [...auth('alice'), '-H', o.url, U('akadmin'), 'cn:akadmin']);
       assert.equal(hidden.code, 32, hidden.stdout + hidden.stderr);
@@ -290,7 +325,7 @@ for (const authentikVersion of AUTHENTIK_VERSIONS) describe(`LDAP outpost: searc
       raw.write(Buffer.from([0x30, 0x07, 0x04, 0x01, 0x41, 0x60, 0x02, 0x05, 0x00]));
       const during = c.search(B, q);
       raw.write(Buffer.from('garbage that is not BER at all\r\n'));
-      const notice = await closed;
+      const notice = await within(closed, 5000, 'closing the connection that sent a malformed PDU');
       // A Notice of Disconnection (extended response, messageID 0) with protocolError, then close.
       assert.ok(notice.includes(Buffer.from('1.3.6.1.4.1.1466.20036')), 'a notice of disconnection was sent');
       assert.equal((await during).searchEntries.length, before);

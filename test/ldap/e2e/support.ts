@@ -12,9 +12,9 @@ import { startDevCore, type DevCore, type RecordedRequest, type SeedDocument } f
 import { ldapPlugin, type LdapListener } from '../../../src/ldap/listener.ts';
 import { encodeRequest } from '../../../src/ldap/protocol/index.ts';
 import { AUTHENTIK_VERSIONS, TEST_SEED, startOutpost, testConfig, type AuthentikVersion, type TestOutpost } from '../../support/outpost.ts';
-import { run, type RunResult } from '../server/support.ts';
+import { run, within, type RunResult } from '../server/support.ts';
 
-export { run, type RunResult };
+export { run, within, type RunResult };
 export { AUTHENTIK_VERSIONS, type AuthentikVersion };
 
 /** The test provider's base DN (config/devcore-test.yaml), as configured (lower case). */

@@ -209,6 +209,18 @@ describe('BER reader: hostile input gives BerError only', () => {
     berError(() => new BerReader(Buffer.from('04847ffffff0', 'hex')).readString(), 'truncated');
   });
 
+  it('an element that overruns its parent by exactly one byte, the byte being in the buffer', () => {
+    // SEQUENCE of 4 content bytes holding an OCTET STRING of 3: its last byte (63) is past the SEQUENCE.
+    assert.equal(new BerReader(Buffer.from('30050403616263', 'hex')).readConstructed().readString(), 'abc', 'the well-formed twin reads');
+    berError(() => new BerReader(Buffer.from('30040403616263', 'hex')).readConstructed().readString(), 'truncated');
+    // the header's length octet itself one past the parent
+    berError(() => new BerReader(Buffer.from('3001040161', 'hex')).readConstructed().readString(), 'truncated');
+    // and at the top level: a view that ends one byte before the element does
+    const buf = Buffer.from('0403616263', 'hex');
+    berError(() => new BerReader(buf.subarray(0, 4)).readString(), 'truncated');
+    berError(() => new BerReader(buf, { end: 4 }).readString(), 'truncated');
+  });
+
   it('length above the configured maximum', () => {
     berError(() => new BerReader(Buffer.from('04820400' + '61'.repeat(1024), 'hex'), { limits: { maxLength: 1000 } }).readString(), 'length-exceeds-max');
   });

@@ -224,6 +224,11 @@ describe('filter evaluation', () => {
     ['(cn=*l*i*c*e*)', T],
     ['(cn=*e*l*)', F],
     ['(cn=al*bob)', F],
+    // anchored: an initial component matches at the start only, a final one at the end only
+    ['(cn=li*)', F],
+    ['(cn=*lic)', F],
+    ['(cn=lic*)', F],
+    ['(cn=*lic*e)', T],
     ['(displayName=Alice*Liddell)', T],
     ['(displayName=*e l*)', T],
     ['(mail=*@example.com)', T],
@@ -276,6 +281,20 @@ describe('filter evaluation', () => {
     ['(&)', T],
     ['(|)', F],
     ['(&(objectClass=user)(|(cn=a*)(uid=zzz))(!(ak-active=false)))', T],
+    // every name and the OID of a declared attribute type name that type (RFC 4512 §2.5)
+    ['(commonName=alice)', T],
+    ['(COMMONNAME=bob)', F],
+    ['(2.5.4.3=alice)', T],
+    ['(commonName=al*)', T],
+    ['(commonName=*lic)', F],
+    ['(commonName=*)', T],
+    ['(rfc822Mailbox=alice@example.com)', T],
+    ['(0.9.2342.19200300.100.1.3=*@example.com)', T],
+    ['(userid=abc123)', T],
+    ['(surname=smith)', T],
+    ['(1.3.6.1.1.1.1.0>=2000)', T],
+    ['(commonName:caseExactMatch:=Alice)', T],
+    ['(commonName:dn:=alice)', T],
   ];
   for (const [s, expected] of table) {
     it(`${s} -> ${['FALSE', 'TRUE', 'UNDEFINED'][expected]}`, () => {
@@ -321,6 +340,17 @@ describe('filter evaluation', () => {
   it('toFilterEntry merges attribute options and case variants', () => {
     const e = toFilterEntry({ cn: ['a'], 'CN;lang-de': ['b'] });
     assert.deepEqual(e.get('cn'), ['a', 'b']);
+  });
+
+  it("authentik's non-descr name of ak-active (sent in BER; RFC 4515 strings cannot spell it) names ak-active", () => {
+    assert.equal(compileFilter({ type: 'equalityMatch', attribute: 'goauthentik.io/ldap/active', value: 'TRUE' }).evaluate(alice), T);
+  });
+
+  it('toFilterEntry keys other names of a type under its primary name', () => {
+    const e = toFilterEntry({ commonName: ['users'], rfc822Mailbox: ['x@example.com'] });
+    assert.deepEqual(e.get('cn'), ['users']);
+    assert.deepEqual(e.get('mail'), ['x@example.com']);
+    assert.equal(evaluateFilter(parseFilter('(cn=users)'), e), T);
   });
 
   it('is fast: one compiled filter over 20,000 entries', () => {

@@ -174,6 +174,20 @@ describe('decode errors carry what could be read', () => {
     assert.equal(decodeMessage(bindExtra).request.type, 'bind');
   });
 
+  it('an element that overruns its parent by exactly one byte is refused, even when that byte is there', () => {
+    // bind { version 3, name '', simple 'x' }: the bind's length is one short, so the password's
+    // one content byte lies just past the bind, inside the message.
+    const ok = rawMessage([0x01], [0x60, 0x08, 0x02, 0x01, 0x03, 0x04, 0x00, 0x80, 0x01, 0x78]);
+    assert.equal(decodeMessage(ok).request.type, 'bind', 'the well-formed twin decodes');
+    const e = decodeError(rawMessage([0x01], [0x60, 0x07, 0x02, 0x01, 0x03, 0x04, 0x00, 0x80, 0x01, 0x78]));
+    // Refused inside the bind, where the overrun is (not later, at the stray byte after it).
+    assert.deepEqual([e.kind, e.operation, e.messageId], ['invalid-operation', 'bind', 1]);
+    // the message itself one byte short: its operation ends on the first byte of what follows
+    const pdu = rawMessage([0x01], [0x42, 0x00]);
+    const shortMessage = Buffer.concat([Buffer.from([0x30, pdu[1]! - 1]), pdu.subarray(2)]);
+    decodeError(shortMessage);
+  });
+
   it('malformed controls keep messageID and operation', () => {
     // controls [0] containing a control without controlType
     const e = decodeError(rawMessage([0x05], [0x42, 0x00], [0xa0, 0x02, 0x30, 0x00]));

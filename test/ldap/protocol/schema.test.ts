@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { ATTRIBUTE_TYPES, OBJECT_CLASSES, SUBSCHEMA_DN, subschemaAttributes } from '../../../src/ldap/protocol/schema.ts';
+import { ATTRIBUTE_TYPES, OBJECT_CLASSES, SUBSCHEMA_DN, attributeKey, subschemaAttributes } from '../../../src/ldap/protocol/schema.ts';
 import { SchemaSyntaxError, parseSchemaDefinition, type DefinitionKind, type SchemaDefinition } from '../../../src/ldap/protocol/schema-syntax.ts';
 
 const attrs = new Map(subschemaAttributes().map((a) => [a.type, a.values.map(String)]));
@@ -119,6 +119,62 @@ describe('subschema entry', () => {
     assert.ok(attrs.get('objectClasses')!.some((v) => v.startsWith("( 1.3.6.1.4.1.26027.1.1.1 NAME 'goauthentik.io/ldap/user' ")));
     const uidNumber = at.find((v) => v.includes("NAME 'uidNumber'"));
     assert.equal(uidNumber, "( 1.3.6.1.1.1.1.0 NAME 'uidNumber' EQUALITY integerMatch ORDERING integerOrderingMatch SYNTAX 1.3.6.1.4.1.1466.115.121.1.27 SINGLE-VALUE )");
+  });
+});
+
+describe('subschema entry: what clients written against authentik read', () => {
+  const types = new Map<string, SchemaDefinition>();
+  for (const d of parsedAll().get('attributeTypes')!) for (const n of d.names) types.set(n.toLowerCase(), d);
+  const type = (name: string): SchemaDefinition => {
+    const d = types.get(name.toLowerCase());
+    assert.ok(d, `${name} is declared`);
+    return d;
+  };
+
+  it('declares createTimestamp and modifyTimestamp (ldap3 asks for them by name when it re-reads the schema after StartTLS)', () => {
+    for (const [name, oid] of [
+      ['createTimestamp', '2.5.18.1'],
+      ['modifyTimestamp', '2.5.18.2'],
+    ] as const) {
+      const d = type(name);
+      assert.equal(d.oid, oid);
+      assert.deepEqual(d.fields.get('SYNTAX'), ['1.3.6.1.4.1.1466.115.121.1.24']);
+      assert.deepEqual(d.fields.get('USAGE'), ['directoryOperation']);
+    }
+  });
+
+  // authentik's schema.go (2024.4 … 2026.8): SINGLE-VALUE on these, not on the others it declares.
+  const AUTHENTIK_SINGLE = [
+    'uid', 'mail', 'mobile', 'displayName', 'name', 'co', 'department', 'company', 'homeDirectory', 'sAMAccountName',
+    'division', 'uidNumber', 'gidNumber', 'c', 'l', 'telephoneNumber', 'givenName', 'cn', 'sn', 'title',
+    'ak-superuser', 'ak-active', 'goauthentikio-user-override-ips', 'goauthentikio-user-service-account',
+  ];
+  const AUTHENTIK_MULTI = ['objectClass', 'memberOf', 'o', 'ou', 'description', 'member'];
+
+  it("is SINGLE-VALUE exactly where authentik's schema is (ldap3 then returns a value, not a list)", () => {
+    for (const n of AUTHENTIK_SINGLE) assert.equal(type(n).fields.get('SINGLE-VALUE'), true, `${n} is SINGLE-VALUE`);
+    for (const n of AUTHENTIK_MULTI) assert.equal(type(n).fields.get('SINGLE-VALUE'), undefined, `${n} is multi-valued`);
+  });
+
+  it('gives ak-active, ak-superuser and the boolean custom attributes the Boolean syntax, as authentik', () => {
+    for (const n of ['ak-active', 'ak-superuser', 'goauthentikio-user-override-ips', 'goauthentikio-user-service-account']) {
+      assert.deepEqual(type(n).fields.get('SYNTAX'), ['1.3.6.1.4.1.1466.115.121.1.7'], n);
+    }
+    assert.deepEqual(type('uidNumber').fields.get('SYNTAX'), ['1.3.6.1.4.1.1466.115.121.1.27']);
+  });
+
+  it('attributeKey: every name and the OID of a declared type give its primary name; options are stripped', () => {
+    for (const d of ATTRIBUTE_TYPES) {
+      const primary = attributeKey(d.names.find((n) => /^[A-Za-z][A-Za-z0-9-]*$/.test(n))!);
+      for (const alias of [d.oid, ...d.names, ...d.names.map((n) => n.toUpperCase())]) assert.equal(attributeKey(alias), primary, alias);
+    }
+    assert.equal(attributeKey('commonName'), 'cn');
+    assert.equal(attributeKey('2.5.4.3;lang-en'), 'cn');
+    assert.equal(attributeKey('RFC822MAILBOX'), 'mail');
+    assert.equal(attributeKey('userid'), 'uid');
+    assert.equal(attributeKey('goauthentik.io/ldap/superuser'), 'ak-superuser');
+    assert.equal(attributeKey('loginShell'), 'loginshell');
+    assert.equal(attributeKey('notDeclared;binary'), 'notdeclared');
   });
 });
 

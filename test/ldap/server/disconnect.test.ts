@@ -4,12 +4,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { ResultCode } from '../../../src/ldap/protocol/index.ts';
-import { ALICE_DN, ALICE_PW, BASE, RawClient, TestHandler, isNotice, searchRequest, startFixture, testCertificate, waitUntil } from './support.ts';
-
-/** Rejects when `p` has not settled within `ms` (a regression fails, it does not hang). */
-function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  return Promise.race([p, new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`${what} took more than ${ms} ms`)), ms).unref())]);
-}
+import { ALICE_DN, ALICE_PW, BASE, RawClient, TestHandler, isNotice, searchRequest, startFixture, testCertificate, waitUntil, within } from './support.ts';
 
 describe('disconnecting bound sessions', () => {
   it('picked connections get the notice and close; busy ones are abandoned; the rest carry on', async () => {

@@ -12,7 +12,7 @@ import { Client } from 'ldapts';
 import { SearchScope, encodeRequest, parseFilter, type Control, type LdapRequest } from '../../../src/ldap/protocol/index.ts';
 import { encodeProxyHeader } from '../../../src/ldap/server/proxy-protocol.ts';
 import { prng } from '../protocol/helpers.ts';
-import { ALICE_DN, ALICE_PW, BASE, searchRequest, startFixture, waitUntil, type Fixture } from './support.ts';
+import { ALICE_DN, ALICE_PW, BASE, searchRequest, startFixture, waitUntil, within, type Fixture } from './support.ts';
 
 const corpusRequests: [LdapRequest, Control[]?][] = [
   [{ type: 'bind', version: 3, name: ALICE_DN, authentication: { method: 'simple', password: Buffer.from(ALICE_PW) } }],
@@ -119,7 +119,7 @@ describe('wire server fuzzing', () => {
       }
       await new Promise((r) => setTimeout(r, 5 + Math.floor(rand() * 20)));
       sock.destroy();
-      await closed;
+      await within(closed, 5000, 'closing a fuzzing connection');
     };
     for (let i = 0; i < CONNECTIONS; i += PARALLEL) {
       await Promise.all(Array.from({ length: Math.min(PARALLEL, CONNECTIONS - i) }, (_, j) => oneConnection(i + j)));

@@ -232,7 +232,7 @@ describe('LDAP server with ldapts', () => {
     await raw.bind(1, ALICE_DN, ALICE_PW);
     const id = fx.handler.binds.at(-1)!.client.id;
     raw.send(2, { type: 'unbind' });
-    await raw.closed;
+    await raw.closedWithin();
     await waitUntil(() => fx.handler.ended.some((e) => e.client.id === id));
     assert.equal(fx.handler.ended.filter((e) => e.client.id === id).length, 1);
     assert.equal(raw.responses.length, 1);

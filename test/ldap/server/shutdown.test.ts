@@ -25,8 +25,8 @@ describe('graceful shutdown', () => {
 
     const t0 = Date.now();
     const stopped = fx.server.stop(AbortSignal.timeout(5000));
-    await idle.closed;
-    await idleTls.closed;
+    await idle.closedWithin();
+    await idleTls.closedWithin();
     assert.ok(Date.now() - t0 < 400, 'idle connections are closed before the search ends');
     for (const c of [idle, idleTls]) {
       const n = c.responses.find(isNotice);
@@ -48,7 +48,7 @@ describe('graceful shutdown', () => {
     const done = await busy.result(1, 3000);
     assert.equal(done.resultCode, 0);
     assert.equal(busy.responses.filter((r) => r.tag === 0x64).length, 1, 'the entry was sent');
-    await busy.closed;
+    await busy.closedWithin();
     assert.ok(busy.responses.at(-1) !== undefined && isNotice(busy.responses.at(-1)!), 'notice after the result');
     await stopped;
     const took = Date.now() - t0;
@@ -69,7 +69,7 @@ describe('graceful shutdown', () => {
     await fx.server.stop(AbortSignal.timeout(300));
     const took = Date.now() - t0;
     assert.ok(took >= 250 && took < 1500, `stop took ${took} ms`);
-    await busy.closed;
+    await busy.closedWithin();
     assert.ok(isNotice(busy.responses[0]!));
     assert.equal(busy.responses[0]!.resultCode, ResultCode.unavailable);
     assert.equal(busy.responses.filter((r) => r.messageId === 1).length, 0);
@@ -81,7 +81,7 @@ describe('graceful shutdown', () => {
     const c = await RawClient.connect(fx.ldapPort);
     await waitUntil(() => fx.server.connectionCount === 1);
     await fx.server.stop(AbortSignal.abort());
-    await c.closed;
+    await c.closedWithin();
     assert.ok(isNotice(c.responses[0]!));
     const fx2 = await startFixture();
     const t0 = Date.now();

@@ -440,6 +440,11 @@ export class RawClient {
     return this.result(messageId);
   }
 
+  /** Resolves once the server has closed the connection; rejects after `ms` (a regression fails, it does not hang). */
+  closedWithin(ms = 5000): Promise<void> {
+    return within(this.closed, ms, 'the connection to close');
+  }
+
   close(): void {
     this.socket.destroy();
   }
@@ -483,6 +488,15 @@ export function run(cmd: string, args: readonly string[], env: Record<string, st
       resolve({ code: err === null ? 0 : (err.code as number), stdout, stderr });
     });
   });
+}
+
+/** Rejects when `p` has not settled within `ms` (a regression fails, it does not hang). */
+export function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} took more than ${ms} ms`)), ms);
+  });
+  return Promise.race([p, late]).finally(() => clearTimeout(timer));
 }
 
 export function waitUntil(pred: () => boolean, timeoutMs = 5000, what = 'condition'): Promise<void> {

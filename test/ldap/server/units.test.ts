@@ -185,6 +185,16 @@ describe('attribute selection', () => {
     assert.deepEqual(names(['sn,mail']), [], 'names the entry lacks select nothing');
     assert.deepEqual(parseAttributeSelection(['cn,mail;lang-en']).names, new Set(['cn', 'mail']));
   });
+
+  it('any name or the OID of a type selects it, and the entry keeps its spelling', () => {
+    assert.deepEqual(names(['commonName']), ['cn']);
+    assert.deepEqual(names(['2.5.4.3']), ['cn']);
+    assert.deepEqual(names(['COMMONNAME;lang-en', 'sAMAccountName']), ['cn', 'sAMAccountName']);
+    const container = [{ type: 'ou', values: ['users'] }, { type: 'commonName', values: ['users'] }];
+    assert.deepEqual(selectAttributes(container, parseAttributeSelection(['cn'])).map((a) => a.type), ['commonName'], "authentik's container attribute is their cn");
+    const mail = [{ type: 'mail', values: ['a@example.com'] }];
+    assert.deepEqual(selectAttributes(mail, parseAttributeSelection(['rfc822Mailbox'])).map((a) => a.type), ['mail']);
+  });
 });
 
 describe('PduReader', () => {
@@ -275,6 +285,7 @@ describe('metrics and limits', () => {
 
   it('limits are validated', () => {
     assert.equal(resolveLimits(undefined).maxPduSize, 2 * 1024 * 1024);
+    assert.equal(resolveLimits(undefined).requestReadTimeoutMs, 30_000);
     assert.equal(resolveLimits({ idleTimeoutMs: 0 }).idleTimeoutMs, 0);
     assert.throws(() => resolveLimits({ maxConnections: -1 }), RangeError);
     assert.throws(() => resolveLimits({ maxPduSize: 10 }), RangeError);

@@ -6,10 +6,11 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import tls from 'node:tls';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Client } from 'ldapts';
 import { ResultCode, SearchScope, encodeRequest } from '../../../src/ldap/protocol/index.ts';
 import { encodeProxyHeader } from '../../../src/ldap/server/proxy-protocol.ts';
-import { ALICE_DN, ALICE_PW, BASE, BIG_BASE, RawClient, TestHandler, isNotice, run, searchRequest, startFixture, testCertificate, waitUntil, type Fixture } from './support.ts';
+import { ALICE_DN, ALICE_PW, BASE, BIG_BASE, RawClient, TestHandler, isNotice, run, searchRequest, startFixture, testCertificate, waitUntil, within, type Fixture } from './support.ts';
 
 const STARTTLS = '1.3.6.1.4.1.1466.20037';
 const rootDse = () => searchRequest('', { scope: SearchScope.baseObject });
@@ -43,7 +44,7 @@ describe('framing and decoding errors', () => {
     const raw = await RawClient.connect(fx.ldapPort);
     // Only the header: the limit applies before any content is buffered.
     raw.write(Buffer.from([0x30, 0x84, 0x00, 0x10, 0x00, 0x00]));
-    await raw.closed;
+    await raw.closedWithin();
     assert.equal(raw.responses.length, 1);
     assert.ok(isNotice(raw.responses[0]!));
     assert.equal(raw.responses[0]!.resultCode, ResultCode.protocolError);
@@ -74,7 +75,7 @@ describe('framing and decoding errors', () => {
       const raw = await RawClient.connect(fx.ldapPort);
       const before = fx.metrics.get(`pdu:${reason}`);
       raw.write(bytes);
-      await raw.closed;
+      await raw.closedWithin();
       assert.ok(raw.responses.some((r) => isNotice(r) && r.resultCode === ResultCode.protocolError), JSON.stringify(raw.responses));
       assert.equal(fx.metrics.get(`pdu:${reason}`), before + 1);
     });
@@ -83,7 +84,7 @@ describe('framing and decoding errors', () => {
   it('a valid request before the bad bytes is still answered', async () => {
     const raw = await RawClient.connect(fx.ldapPort);
     raw.write(Buffer.concat([encodeRequest(1, rootDse()), Buffer.from([0x31, 0x00])]));
-    await raw.closed;
+    await raw.closedWithin();
     // The root DSE request was queued before the error; the close may cut it, but the notice is there.
     assert.ok(raw.responses.some(isNotice));
   });
@@ -96,7 +97,7 @@ describe('connection limits and idle timeout', () => {
       const ok = await Promise.all([0, 1, 2].map(() => RawClient.connect(fx.ldapPort)));
       const refused: RawClient[] = [];
       for (let i = 0; i < 10; i++) refused.push(await RawClient.connect(fx.ldapPort));
-      await Promise.all(refused.map((r) => r.closed));
+      await Promise.all(refused.map((r) => r.closedWithin()));
       for (const r of refused) {
         assert.ok(isNotice(r.responses[0]!));
         assert.equal(r.responses[0]!.resultCode, ResultCode.busy);
@@ -125,7 +126,7 @@ describe('connection limits and idle timeout', () => {
       const b = await RawClient.connect(fx.ldapsPort, { tls: true });
       await waitUntil(() => fx.server.connectionCount === 2);
       const c = await RawClient.connect(fx.ldapPort);
-      await c.closed;
+      await c.closedWithin();
       assert.ok(isNotice(c.responses[0]!));
       assert.equal(fx.metrics.get('rejected:too_many_connections'), 1);
       a.close();
@@ -143,18 +144,75 @@ describe('connection limits and idle timeout', () => {
     try {
       const idle = await RawClient.connect(fx.ldapPort);
       const t0 = Date.now();
-      await idle.closed;
+      await idle.closedWithin();
       assert.ok(Date.now() - t0 >= 150, 'not before the timeout');
       const busy = await RawClient.connect(fx.ldapPort);
       busy.send(1, { type: 'bind', version: 3, name: 'cn=slow', authentication: { method: 'simple', password: Buffer.from('x') } });
       const r = await busy.result(1, 3000);
       assert.equal(r.resultCode, ResultCode.invalidCredentials);
-      await busy.closed;
+      await busy.closedWithin();
       // An idle connection after a bind with a session ends the session.
       const bound = await RawClient.connect(fx.ldapPort);
       await bound.bind(1, ALICE_DN, ALICE_PW);
-      await bound.closed;
+      await bound.closedWithin();
       await waitUntil(() => handler.ended.length === 1);
+    } finally {
+      await fx.stop();
+    }
+  });
+
+  it('a request must arrive whole within the read deadline of its first byte: a slow drip is closed', async () => {
+    // One byte every 50 ms keeps the connection busy enough for any idle timeout.
+    const fx = await startFixture({ limits: { requestReadTimeoutMs: 400, idleTimeoutMs: 200 } });
+    try {
+      const drip = await RawClient.connect(fx.ldapPort);
+      const pdu = encodeRequest(1, searchRequest(BASE));
+      let sent = 0;
+      const t0 = Date.now();
+      const timer = setInterval(() => {
+        if (sent < pdu.length && !drip.isClosed) drip.write(pdu.subarray(sent, ++sent));
+      }, 50);
+      try {
+        await drip.closedWithin(3000);
+      } finally {
+        clearInterval(timer);
+      }
+      const took = Date.now() - t0;
+      assert.ok(took >= 350 && took < 2000, `closed after ${took} ms`);
+      assert.ok(sent < pdu.length, `closed before the request was complete (${sent} of ${pdu.length} bytes)`);
+      const notice = drip.responses.find(isNotice);
+      assert.equal(notice?.resultCode, ResultCode.protocolError);
+      assert.equal(notice?.diagnosticMessage, 'request not received whole within 0.4 s');
+      assert.equal(fx.metrics.get('pdu:read_timeout'), 1);
+      const line = fx.logs.lines.find((l) => l.reason === 'read_timeout');
+      assert.match(String(line?.event), /^LDAP request rejected: a request did not arrive whole within 0\.4 s of its first byte/);
+      assert.equal(fx.handler.searches.length, 0);
+    } finally {
+      await fx.stop();
+    }
+  });
+
+  it('the read deadline is per request: pauses between requests and a request in quick pieces are fine', async () => {
+    const fx = await startFixture({ limits: { requestReadTimeoutMs: 400 } });
+    try {
+      const c = await RawClient.connect(fx.ldapPort);
+      const one = encodeRequest(1, searchRequest(BASE, { scope: 0 }));
+      const two = encodeRequest(2, searchRequest(BASE, { scope: 0 }));
+      // The end of one request and the start of the next in one segment, the rest 250 ms later:
+      // the second one's deadline starts with its own first byte, not with the first request's.
+      c.write(one.subarray(0, 10));
+      await sleep(250);
+      c.write(Buffer.concat([one.subarray(10), two.subarray(0, 10)]));
+      assert.equal((await c.result(1)).resultCode, ResultCode.success);
+      await sleep(250);
+      c.write(two.subarray(10));
+      assert.equal((await c.result(2)).resultCode, ResultCode.success);
+      // Idle time between whole requests is not a slow request.
+      await sleep(600);
+      c.send(3, searchRequest(BASE, { scope: 0 }));
+      assert.equal((await c.result(3)).resultCode, ResultCode.success);
+      assert.equal(fx.metrics.get('pdu:read_timeout'), 0);
+      c.close();
     } finally {
       await fx.stop();
     }
@@ -282,7 +340,7 @@ describe('StartTLS, LDAPS and SNI', () => {
     raw.send(1, { type: 'extended', name: STARTTLS, value: undefined });
     assert.equal((await raw.result(1)).resultCode, 0);
     raw.write(Buffer.from('this is not a TLS ClientHello\r\n'));
-    await raw.closed;
+    await raw.closedWithin();
     await waitUntil(() => fx.metrics.get('rejected:tls_handshake_failed') >= 1);
   });
 
@@ -327,7 +385,7 @@ describe('StartTLS, LDAPS and SNI', () => {
       const closed = new Promise((r) => s.on('close', r));
       s.on('error', () => {});
       s.resume();
-      await closed;
+      await within(closed, 2000, 'closing the silent LDAPS connection');
       assert.equal(fx2.metrics.get('rejected:tls_handshake_timeout'), 1);
     } finally {
       await fx2.stop();
@@ -410,7 +468,7 @@ describe('PROXY protocol', () => {
         const sock = await connectRaw(fx.ldapPort);
         sock.write(Buffer.concat([encodeProxyHeader(version, src, dst), encodeRequest(1, rootDse())]));
         const raw = RawClient.wrap(sock);
-        await raw.closed;
+        await raw.closedWithin();
         assert.ok(raw.responses.every((r) => r.messageId !== 1), 'the request after the header is not served');
       }
       const tlsSock = await connectRaw(fx.ldapsPort);
@@ -458,7 +516,7 @@ describe('PROXY protocol', () => {
       const b = await open('198.51.100.2');
       await b.result(1);
       const a2 = await open('198.51.100.1');
-      await a2.closed;
+      await a2.closedWithin();
       assert.ok(isNotice(a2.responses[0]!));
       assert.equal(a2.responses[0]!.resultCode, ResultCode.busy);
       a.close();

@@ -118,6 +118,22 @@ describe('Accounting-Request authenticator (RFC 2866 §3)', () => {
     assert.deepEqual(b.subarray(22, 38), ref.messageAuthenticator(b, Buffer.alloc(16), 22, SECRET));
     assert.deepEqual(authenticateRequest(ok(b), SECRET), { ok: true, messageAuthenticator: 'valid' });
   });
+
+  it('Disconnect-Request and CoA-Request (RFC 5176 §2.3) are checked the same way, so that authentic ones reach the listener', () => {
+    for (const code of [RadiusCode.disconnectRequest, RadiusCode.coaRequest]) {
+      const b = encodeRequest({ code, identifier: 4, attributes: [textAttribute(1, 'bob'), textAttribute(44, 'sess-1')], secret: SECRET });
+      const zeroed = Buffer.from(b);
+      zeroed.fill(0, 4, 20);
+      assert.deepEqual(b.subarray(4, 20), ref.md5(zeroed, Buffer.from(SECRET)), `code ${code}: the computed authenticator`);
+      assert.deepEqual(authenticateRequest(ok(b), SECRET), { ok: true, messageAuthenticator: 'absent' }, `code ${code}`);
+      assert.deepEqual(authenticateRequest(ok(b), 'nope'), { ok: false, reason: 'bad_request_authenticator' }, `code ${code}, wrong secret`);
+      const bad = Buffer.from(b);
+      bad[b.length - 1] = bad[b.length - 1]! ^ 1;
+      assert.deepEqual(authenticateRequest(ok(bad), SECRET), { ok: false, reason: 'bad_request_authenticator' }, `code ${code}, one bit changed`);
+      // A random authenticator (what an Access-Request carries) is not one of these.
+      assert.deepEqual(authenticateRequest(ok(ref.packet(code, 1, AUTH, Buffer.alloc(0))), SECRET), { ok: false, reason: 'bad_request_authenticator' });
+    }
+  });
 });
 
 describe('authenticateRequest policy', () => {
@@ -153,8 +169,8 @@ describe('authenticateRequest policy', () => {
     assert.deepEqual(authenticateRequest(withMa, 'x'), { ok: false, reason: 'invalid_message_authenticator' });
   });
 
-  it('responses, Status-Client, CoA/Disconnect and unknown codes are unsupported', () => {
-    for (const code of [2, 3, 5, 11, 13, 40, 43, 0, 255]) {
+  it('responses, Status-Client, CoA/Disconnect replies and unknown codes are unsupported', () => {
+    for (const code of [2, 3, 5, 11, 13, 41, 42, 44, 45, 0, 255]) {
       assert.deepEqual(authenticateRequest(ok(ref.packet(code, 1, AUTH, Buffer.alloc(0))), SECRET), { ok: false, reason: 'unsupported_code' }, `code ${code}`);
     }
   });

@@ -2,7 +2,11 @@
  * Fuzzing: random datagrams and mutated valid packets (bit flips, byte overwrites,
  * truncation, extension, Length and attribute-length corruption) go through decoding and
  * every consumer of a decoded packet. Only typed results are allowed — never an exception —
- * and the whole run is time-bounded. Deterministic (seeded) so a failure is reproducible.
+ * and what they say is checked against independent reference computations: a
+ * Message-Authenticator verifies exactly when a naive HMAC says so (a mutation never forges
+ * one), every reply we would send verifies as a client checks it, the credentials and EAP
+ * checks agree with plain counts. The whole run is time-bounded. Deterministic (seeded) so a
+ * failure is reproducible.
  */
 
 import { describe, it } from 'node:test';
@@ -12,10 +16,13 @@ import {
   AttributeType,
   RadiusEncodeError,
   authenticateRequest,
+  checkCredentials,
   concatAttribute,
+  countAttribute,
   decodePacket,
   decodeUserPassword,
   detectAuthMethods,
+  eapFailureFor,
   encodeReply,
   encodeRequest,
   getIPv4,
@@ -27,10 +34,12 @@ import {
   textAttribute,
   userPasswordAttribute,
   vendorSpecificAttribute,
+  verifyRequestMessageAuthenticator,
   verifyResponse,
   type DecodeResult,
+  type RadiusPacket,
 } from '../../../src/radius/protocol/index.ts';
-import { mutateDatagram, prng, randomBytes } from './helpers.ts';
+import { mutateDatagram, prng, randomBytes, reference as ref } from './helpers.ts';
 
 const SECRET = 'fuzz-secret';
 const AUTH = Buffer.from('000102030405060708090a0b0c0d0e0f', 'hex');
@@ -61,7 +70,26 @@ const corpus: Buffer[] = [
   radius.encode({ code: 'Access-Request', secret: SECRET, identifier: 5, add_message_authenticator: true, attributes: [['User-Name', 'bob'], ['User-Password', 'x'.repeat(100)], ['CHAP-Challenge', Buffer.alloc(16)]] }),
 ];
 
-/** Exercises every consumer of a decoded packet; only RadiusEncodeError may escape (an oversize reply). */
+/** The Message-Authenticator status of a request, computed naively and independently of the codec. */
+function referenceMaStatus(p: RadiusPacket): 'absent' | 'valid' | 'invalid' | 'malformed' {
+  const mas: number[] = [];
+  let off = 20;
+  for (const a of p.attributes) {
+    if (a.type === AttributeType.messageAuthenticator) mas.push(off);
+    off += 2 + a.value.length;
+  }
+  if (mas.length === 0) return 'absent';
+  if (mas.length > 1 || p.raw[mas[0]! + 1] !== 18) return 'malformed';
+  const computed = [4, 40, 43].includes(p.code);
+  const expected = ref.messageAuthenticator(p.raw, computed ? Buffer.alloc(16) : Buffer.from(p.authenticator), mas[0]! + 2, SECRET);
+  return expected.equals(p.raw.subarray(mas[0]! + 2, mas[0]! + 18)) ? 'valid' : 'invalid';
+}
+
+const corpusRaw = new Set(corpus.map((c) => c.toString('hex')));
+/** Mutated packets whose Message-Authenticator still verified (must be byte-identical to a corpus packet). */
+let forgedChecks = 0;
+
+/** Exercises every consumer of a decoded packet and checks what each says; only RadiusEncodeError may escape (an oversize reply). */
 function consume(r: DecodeResult, datagram: Buffer): void {
   if (!r.ok) {
     assert.ok(['too_short', 'bad_length', 'bad_attribute'].includes(r.reason));
@@ -72,26 +100,65 @@ function consume(r: DecodeResult, datagram: Buffer): void {
   assert.equal(p.raw.length, datagram.readUInt16BE(2));
   assert.equal(p.raw.length, 20 + p.attributes.reduce((n, a) => n + 2 + a.value.length, 0));
   assert.equal(p.authenticator.length, 16);
+  assert.ok(p.raw.equals(datagram.subarray(0, p.raw.length)), 'the packet is the datagram up to Length');
   for (const t of [AttributeType.userName, AttributeType.nasIpAddress, AttributeType.nasIpv6Address, AttributeType.nasPort]) {
     getString(p.attributes, t, { strict: true });
-    getInteger(p.attributes, t);
-    getIPv4(p.attributes, t);
+    const n = getInteger(p.attributes, t);
+    if (n.ok) assert.ok(Number.isInteger(n.value) && n.value >= 0 && n.value <= 0xffffffff);
+    const v4 = getIPv4(p.attributes, t);
+    if (v4.ok) assert.match(v4.value, /^\d{1,3}(\.\d{1,3}){3}$/);
     getIPv6(p.attributes, t);
   }
   getVendorSpecific(p.attributes);
-  detectAuthMethods(p.attributes);
-  concatAttribute(p.attributes, AttributeType.eapMessage);
-  decodeUserPassword(p, SECRET);
-  authenticateRequest(p, SECRET, { limitProxyState: true });
-  verifyResponse(p, AUTH, SECRET);
-  packetDuplicateKey('192.0.2.1', 1812, p);
+  const methods = detectAuthMethods(p.attributes);
+  assert.equal(methods.pap, countAttribute(p.attributes, AttributeType.userPassword) > 0);
+  assert.equal(methods.eap, concatAttribute(p.attributes, AttributeType.eapMessage) !== undefined);
+
+  const pw = decodeUserPassword(p, SECRET);
+  if (pw.ok) assert.ok(!pw.password.includes('\0') && pw.password.length <= 128, 'cut at the first NUL, 128 bytes at most');
+  else assert.equal(pw.reason === 'absent', !methods.pap);
+
+  // Message-Authenticator: the codec agrees with the naive reference, and a mutation that
+  // changed any byte of a signed packet never verifies.
+  const ma = verifyRequestMessageAuthenticator(p, SECRET);
+  assert.equal(ma, referenceMaStatus(p), `Message-Authenticator status of ${p.raw.toString('hex')}`);
+  const auth = authenticateRequest(p, SECRET, { limitProxyState: true });
+  if (ma === 'invalid' || ma === 'malformed') assert.equal(auth.ok, false, 'a bad Message-Authenticator never passes');
+  if (ma === 'invalid' && (p.code === 1 || p.code === 12)) assert.deepEqual(auth, { ok: false, reason: 'invalid_message_authenticator' });
+  if (auth.ok && auth.messageAuthenticator === 'valid') {
+    forgedChecks++;
+    assert.ok(corpusRaw.has(p.raw.toString('hex')), `a changed packet verified: ${p.raw.toString('hex')}`);
+  }
+
+  const credentials = checkCredentials(p.attributes);
+  const passwords = [AttributeType.userPassword, AttributeType.chapPassword, AttributeType.arapPassword].reduce((n, t) => n + countAttribute(p.attributes, t), 0);
+  if (credentials.ok) assert.ok(countAttribute(p.attributes, AttributeType.userName) <= 1 && passwords <= 1);
+  else assert.ok(countAttribute(p.attributes, AttributeType.userName) > 1 || passwords + (methods.eap ? 1 : 0) + (methods.msChap ? 1 : 0) + (methods.msChapV2 ? 1 : 0) > 1);
+
+  const eap = concatAttribute(p.attributes, AttributeType.eapMessage);
+  const failure = eapFailureFor(p.attributes);
+  if (eap !== undefined && eap.length >= 4) assert.deepEqual(failure, { type: 79, value: Buffer.from([4, eap[1]!, 0, 4]) });
+  else assert.equal(failure, undefined);
+
+  const key = packetDuplicateKey('192.0.2.1', 1812, p);
+  assert.ok(key.endsWith(`|${p.identifier}|${Buffer.from(p.authenticator).toString('hex')}`));
+
+  // The reply we would send: a client accepts it, and it echoes the Proxy-States in order.
+  let reply: Buffer | undefined;
   try {
-    encodeReply(p, { code: 3, secret: SECRET });
+    reply = encodeReply(p, { code: 3, secret: SECRET });
   } catch (e) {
     if (!(e instanceof RadiusEncodeError)) throw e;
   }
+  if (reply !== undefined) {
+    const d = decodePacket(reply);
+    assert.ok(d.ok);
+    assert.equal(d.packet.identifier, p.identifier);
+    assert.deepEqual(verifyResponse(d.packet, p.authenticator, SECRET), { authenticator: true, messageAuthenticator: 'valid', messageAuthenticatorFirst: true });
+    const echoed = (x: RadiusPacket) => x.attributes.filter((a) => a.type === AttributeType.proxyState).map((a) => a.value.toString('hex'));
+    assert.deepEqual(echoed(d.packet), echoed(p));
+  }
 }
-
 
 describe('fuzz', () => {
   it('random datagrams and mutated packets: typed results only, never a throw, bounded time', () => {
@@ -127,6 +194,7 @@ describe('fuzz', () => {
     assert.equal(n, 60000);
     // Each outcome was actually reached (the fuzzer is not stuck in one branch).
     for (const [k, v] of Object.entries(stats)) assert.ok(v > 100, `${k}: ${v}`);
+    assert.ok(forgedChecks > 100, `signed packets that verified, all unchanged: ${forgedChecks}`);
     assert.ok(elapsed < 10_000, `took ${elapsed.toFixed(0)} ms`);
   });
 
