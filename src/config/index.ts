@@ -55,7 +55,7 @@ export interface RadiusOptions {
   requireMessageAuthenticator: { default: MessageAuthenticatorPolicy; byProvider: Record<string, MessageAuthenticatorPolicy> };
   /** Drop Access-Requests carrying Proxy-State without a Message-Authenticator (BlastRADIUS). */
   limitProxyState: MessageAuthenticatorPolicy;
-  /** Authentications running at once; beyond, requests are dropped (the NAS retransmits). */
+  /** Authentications running at once; up to four times as many wait in a fair queue, the rest are dropped (the NAS retransmits). */
   maxConcurrent: number;
   /** Deadline of one authentication, below a NAS's retransmission budget. */
   requestTimeoutMs: number;

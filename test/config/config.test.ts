@@ -134,9 +134,15 @@ describe('config', () => {
 describe('config/outpost.example.yml', () => {
   it('is a valid configuration file', () => {
     const file = new URL('../../config/outpost.example.yml', import.meta.url).pathname;
-    const c = load({ AUTHENTIK_TOKEN: 'from-env' }, [file]);
+    const warnings: string[] = [];
+    const c = loadConfig({ env: { AUTHENTIK_TOKEN: 'from-env' }, files: [file], onWarning: (event) => warnings.push(event) });
     assert.equal(c.host.origin, 'https://authentik.example.com');
     assert.equal(c.timing.flowTimeoutMs, 30_000);
+    assert.deepEqual(warnings, [], 'every key of the example is known');
+    // Copying the example must not pin the refresh interval over authentik's refresh_interval_s.
+    assert.equal(c.timing.refreshIntervalMs, undefined);
+    assert.equal(c.ldap.bindCacheOutageGraceMs, 3_600_000);
+    assert.equal(c.radius.requireMessageAuthenticator.default, 'auto');
   });
 });
 
@@ -148,6 +154,10 @@ describe('LDAP and proxy-protocol options', () => {
     assert.equal(c.ldap.bindCacheTtlMs, 300_000);
     assert.equal(c.ldap.nestedGroups, false);
     assert.equal(c.ldap.sizeLimit, 0);
+    assert.equal(c.ldap.bindCacheOutageGraceMs, 3_600_000);
+    assert.equal(load({ ...base, AUTHENTIK_LDAP__BIND_CACHE_OUTAGE_GRACE: '0' }).ldap.bindCacheOutageGraceMs, 0);
+    assert.equal(load({ ...base, AUTHENTIK_LDAP__BIND_CACHE_OUTAGE_GRACE: '10m' }).ldap.bindCacheOutageGraceMs, 600_000);
+    assert.throws(() => load({ ...base, AUTHENTIK_LDAP__BIND_CACHE_OUTAGE_GRACE: 'forever' }), /AUTHENTIK_LDAP__BIND_CACHE_OUTAGE_GRACE: expected a duration/);
   });
   it('reads and validates them', () => {
     const c = load({ ...base, AUTHENTIK_LISTEN__TRUSTED_PROXY_CIDRS: '10.0.0.0/8, fd00::/8,192.0.2.1', AUTHENTIK_LDAP__REQUIRE_TLS: 'true', AUTHENTIK_LDAP__BIND_CACHE_TTL: '30s', AUTHENTIK_LDAP__MAX_CONNECTIONS_PER_CLIENT: '5' });
