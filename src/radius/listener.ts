@@ -81,6 +81,8 @@ export class RadiusListener implements Listener<RadiusProviderConfig> {
   /** Provider names in per-provider options that matched no provider, warned about once each. */
   private readonly unknownProviderNames = new Set<string>();
   private udp: UdpListener | undefined;
+  /** Aborted when stop()'s deadline passes: in-flight flows and access checks stop with it. */
+  private readonly stopped = new AbortController();
   private stopping = false;
   private _port = 0;
 
@@ -147,8 +149,17 @@ export class RadiusListener implements Listener<RadiusProviderConfig> {
     // What waits for a slot is not started: its NAS retries elsewhere.
     for (const job of this.admission.drain()) this.duplicates.abandon(job.key);
     this.metrics.queued.set(0);
-    const all = Promise.allSettled([...this.inFlight]);
-    await Promise.race([all, new Promise((resolve) => deadline.addEventListener('abort', resolve, { once: true }))]);
+    // Past the deadline the requests are aborted, so their calls to the core do not hold the
+    // process's shutdown up (the HTTP dispatcher waits for them when it closes).
+    const expired = new Promise<void>((resolve) => {
+      const abort = () => {
+        this.stopped.abort(new Error('the RADIUS listener stopped'));
+        resolve();
+      };
+      if (deadline.aborted) abort();
+      else deadline.addEventListener('abort', abort, { once: true });
+    });
+    await Promise.race([Promise.allSettled([...this.inFlight]), expired]);
   }
 
   // ---- per datagram ----------------------------------------------------------------------
@@ -288,7 +299,7 @@ export class RadiusListener implements Listener<RadiusProviderConfig> {
     log.info({ code: codeName(packet.code), id: packet.identifier }, 'Radius Request');
     const labels = { outpost_name: provider.outpost.outpost.name, app: provider.config.application_slug };
     // The deadline counts from arrival: time spent queued is time the NAS has waited.
-    const deadline = new Deadline(Math.max(1, job.arrived + this.host.config.radius.requestTimeoutMs - started));
+    const deadline = new Deadline(Math.max(1, job.arrived + this.host.config.radius.requestTimeoutMs - started), this.stopped.signal);
     let decision: AuthDecision;
     try {
       decision = await authenticate(provider.flow, {

@@ -18,6 +18,8 @@ describe('control channel', () => {
   let wss: WebSocketServer;
   let port = 0;
   const upgrades: Upgrade[] = [];
+  /** While set, the server reads hellos and answers nothing: a dead path that keeps the TCP up. */
+  let silent = false;
 
   before(async () => {
     wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
@@ -26,7 +28,9 @@ describe('control channel', () => {
     wss.on('connection', (socket, req) => {
       upgrades.push({ url: req.url ?? '', at: Date.now(), socket });
       // ACK every hello, as authentik does.
-      socket.on('message', () => socket.send(JSON.stringify({ instruction: 0, args: {} })));
+      socket.on('message', () => {
+        if (!silent) socket.send(JSON.stringify({ instruction: 0, args: {} }));
+      });
     });
   });
   after(async () => {
@@ -34,7 +38,7 @@ describe('control channel', () => {
     await new Promise<void>((resolve) => wss.close(() => resolve()));
   });
 
-  function channel(events: { sessionEnds: string[]; reconnects?: number[] }, hostQuery = '') {
+  function channel(events: { sessionEnds: string[]; reconnects?: number[] }, hostQuery = '', helloIntervalMs?: number) {
     const logs = captureLogs('debug');
     const ch = new ControlChannel({
       host: new URL(`http://127.0.0.1:${port}/${hostQuery}`),
@@ -50,6 +54,7 @@ describe('control channel', () => {
       onReconnect: (downMs) => events.reconnects?.push(downMs),
       onConnectionChange: () => {},
       logger: logs.logger,
+      ...(helloIntervalMs !== undefined ? { helloIntervalMs } : {}),
     });
     return { ch, logs };
   }
@@ -127,6 +132,25 @@ describe('control channel', () => {
       assert.deepEqual(events.sessionEnds, ['a'.repeat(64)]);
       assert.ok(logs.lines.some((l) => /SESSION_END message without a session_id/.test(String(l['event']))));
     } finally {
+      await ch.close();
+    }
+  });
+
+  it('drops and reconnects a websocket that stops acknowledging hellos (three intervals of silence)', async () => {
+    const before = upgrades.length;
+    const { ch, logs } = channel({ sessionEnds: [] }, '', 100);
+    ch.start();
+    try {
+      const first = await waitFor('first upgrade', () => upgrades[before]);
+      await waitFor('connected', () => ch.isConnected);
+      silent = true;
+      const dropped = await waitFor('dropped by the outpost', () => first.socket.readyState === first.socket.CLOSED, 3000);
+      assert.ok(dropped);
+      assert.ok(logs.lines.some((l) => /no answer from authentik over the websocket/.test(String(l['event']))));
+      silent = false;
+      await waitFor('reconnected', () => upgrades[before + 1], 5000);
+    } finally {
+      silent = false;
       await ch.close();
     }
   });
