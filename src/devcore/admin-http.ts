@@ -15,7 +15,8 @@
 //   POST   /_devcore/groups/<name>/members             {username}
 //   DELETE /_devcore/groups/<name>/members/<username>
 //   PATCH  /_devcore/providers/<name>                  fields of that provider type (mfa_support, shared_secret, search_group,
-//                                                      unbind_flow, certificate, property_mappings: [names] for radius, ...)
+//                                                      unbind_flow, certificate, property_mappings: [names] for radius;
+//                                                      proxy: external_host, mode, access_token_validity, signing_key, ...)
 //   GET    /_devcore/outposts/<name>                   {pk, name, type, token, providers}
 //   PATCH  /_devcore/outposts/<name>                   {config?: {log_level, ...} (merged), providers?, name?, managed?, refresh_interval_s?}
 //   POST   /_devcore/permissions                       {username? | group?, permission, provider?} grant (global, or on a provider)

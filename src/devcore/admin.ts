@@ -5,7 +5,7 @@ import type { Faults, FaultSpec } from './faults.ts';
 import type { ProviderRec, Store } from './model.ts';
 import { PermissionFormatError } from './permissions.ts';
 import type { RecordedRequest, Recorder } from './recorder.ts';
-import { flowSchema, formatIssues, propertyMappingBodySchema, stagesSchema, USER_TYPES } from './seed.ts';
+import { flowSchema, formatIssues, propertyMappingBodySchema, stagesSchema, timedelta, USER_TYPES } from './seed.ts';
 import { userJson, type Json } from './serialize.ts';
 import type { SessionInfo, SessionStore } from './sessions.ts';
 import type { OutpostHealth, WsConnectionInfo, WsHub } from './ws.ts';
@@ -92,21 +92,23 @@ const providerPatchSchemas = {
   }).partial(),
   proxy: z.strictObject({
     authorization_flow: flowSlug,
-    external_host: z.string().min(1),
-    internal_host: z.string(),
+    external_host: z.url({ protocol: /^https?$/ }),
+    internal_host: z.union([z.literal(''), z.url({ protocol: /^https?$/ })]),
     internal_host_ssl_validation: z.boolean(),
     mode: z.enum(['proxy', 'forward_single', 'forward_domain']),
-    client_id: z.string(),
-    client_secret: z.string(),
-    cookie_secret: z.string(),
+    client_id: z.string().min(1),
+    client_secret: z.string().min(1),
+    cookie_secret: z.string().min(1),
     certificate: z.string().nullable(),
     skip_path_regex: z.string(),
     basic_auth_enabled: z.boolean(),
     basic_auth_user_attribute: z.string(),
     basic_auth_password_attribute: z.string(),
     cookie_domain: z.string(),
-    access_token_validity: z.string(),
+    access_token_validity: timedelta,
     intercept_header_auth: z.boolean(),
+    /** A certificate name: tokens are then signed with its key (RS256/ES256); null = HS256. */
+    signing_key: z.string().nullable(),
   }).partial(),
 } as const;
 export type ProviderPatch = Record<string, unknown>;

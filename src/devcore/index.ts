@@ -7,6 +7,7 @@ import { Api } from './api.ts';
 import { Faults } from './faults.ts';
 import { FlowEngine } from './flows.ts';
 import { Store } from './model.ts';
+import { Oidc } from './oidc.ts';
 import { Recorder } from './recorder.ts';
 import { loadSeed, type SeedDocument } from './seed.ts';
 import { DevCoreServer } from './server.ts';
@@ -65,10 +66,11 @@ export async function startDevCore(opts: DevCoreOptions): Promise<DevCore> {
     onLogout: (key) => hub.sessionEnded(key),
   });
   const api = new Api({ store, sessions, hub, flows, logger });
+  const oidc = new Oidc({ store, sessions, logger, onLogout: (key) => hub.sessionEnded(key) });
   const recorder = new Recorder();
   const faults = new Faults();
   let adminHttp: AdminHttp | undefined;
-  const server = new DevCoreServer({ store, api, hub, recorder, faults, admin: () => adminHttp as AdminHttp, logger });
+  const server = new DevCoreServer({ store, api, hub, recorder, faults, admin: () => adminHttp as AdminHttp, oidc, logger });
   const admin = new Admin({ store, sessions, hub, faults, recorder, listener: server });
   const urlHost = host.includes(':') ? `[${host}]` : host;
   const describe = () => ({

@@ -51,6 +51,8 @@ export interface UserRec {
   dateJoined?: string;
   lastUpdated?: string;
   passwordChanged?: string;
+  /** App password token keys (seed `app_passwords`); absent = none. */
+  appPasswords?: string[];
 }
 
 export interface GroupRec {
@@ -139,6 +141,8 @@ export interface ApplicationRec {
   /** Group names bound to the application; null = no bindings (everyone passes). */
   accessGroups: string[] | null;
   policyEngineMode: ApplicationSpec['policy_engine_mode'];
+  /** authentik 2024.12+ entitlements with their user and group bindings (by name). */
+  entitlements: ApplicationSpec['entitlements'];
 }
 
 export interface OutpostRec {
@@ -329,6 +333,7 @@ export class Store {
         path: u.path,
         type: u.type,
         ...(u.uuid ? { uuid: u.uuid } : {}),
+        ...(u.app_passwords.length > 0 ? { appPasswords: [...u.app_passwords] } : {}),
       });
       for (const g of u.groups) s.join(rec, s.mustGroup(g));
       for (const d of u.devices) s.insertDevice(rec, d);
@@ -362,6 +367,7 @@ export class Store {
         provider: a.provider,
         accessGroups: a.access_groups,
         policyEngineMode: a.policy_engine_mode,
+        entitlements: a.entitlements,
       });
     }
     for (const o of seed.outposts) {
@@ -789,7 +795,9 @@ export class Store {
   updateProvider(name: string, patch: Record<string, unknown>): void {
     const p = this.mustProvider(name);
     if ('search_group' in patch && patch['search_group'] !== null) this.mustGroup(String(patch['search_group']));
-    if ('certificate' in patch && patch['certificate'] !== null) this.mustCert(String(patch['certificate']));
+    for (const key of ['certificate', 'signing_key']) {
+      if (key in patch && patch[key] !== null) this.mustCert(String(patch[key]));
+    }
     for (const key of ['bind_flow', 'unbind_flow', 'auth_flow', 'authorization_flow']) {
       if (key in patch && patch[key] !== null && !this.flows.has(String(patch[key]))) throw new NotFoundError(`unknown flow "${String(patch[key])}"`);
     }
@@ -851,6 +859,20 @@ export class Store {
       return g !== undefined && mine.has(g.pk);
     });
     return a.policyEngineMode === 'all' ? hits.every(Boolean) : hits.some(Boolean);
+  }
+
+  /** Names of the application's entitlements the user holds (authentik's `User.app_entitlements(app)`). */
+  entitlementsOf(a: ApplicationRec, u: UserRec): string[] {
+    const mine = this.allGroupPks(u);
+    return a.entitlements
+      .filter((e) => e.users.includes(u.username) || e.groups.some((n) => mine.has(this.groupsByName.get(n)?.pk ?? '')))
+      .map((e) => e.name);
+  }
+
+  /** The proxy provider whose OAuth2 client id this is. */
+  proxyProviderByClientId(clientId: string): ProxyProviderRec | undefined {
+    for (const p of this.providers.values()) if (p.type === 'proxy' && p.client_id === clientId) return p;
+    return undefined;
   }
 
   /** LDAP providers require global view_user/view_group for their outpost's service account. */

@@ -12,6 +12,8 @@ const slug = z.string().regex(/^[-a-zA-Z0-9_]+$/, 'must be a slug (letters, digi
 const name = z.string().min(1);
 const attributes = z.record(z.string(), z.unknown()).default({});
 const stageName = z.string().optional();
+/** authentik's timedelta string (`hours=24`, `minutes=5;seconds=30`). */
+export const timedelta = z.string().regex(/^(\w+=\d+(\.\d+)?)(;\s*\w+=\d+(\.\d+)?)*$/, 'must look like hours=24 or minutes=5;seconds=30');
 
 export const DEVICE_CLASSES = ['static', 'totp', 'webauthn', 'duo', 'sms'] as const;
 export type DeviceClass = (typeof DEVICE_CLASSES)[number];
@@ -133,6 +135,8 @@ const userSchema = z.strictObject({
   devices: z.array(deviceSchema).default([]),
   /** RBAC grants (authentik 2024.8+): `app_label.codename`, or `{permission, provider: <name>}`. */
   permissions: z.array(permissionEntrySchema).default([]),
+  /** App password tokens (authentik's intent app_password): accepted by the token endpoint's client_credentials grant. */
+  app_passwords: z.array(z.string().min(1)).default([]),
 });
 export type UserSpec = z.output<typeof userSchema>;
 
@@ -209,8 +213,14 @@ const proxyProviderSchema = z.strictObject({
   basic_auth_password_attribute: z.string().default(''),
   cookie_domain: z.string().default(''),
   /** authentik's timedelta string, e.g. `hours=24`. */
-  access_token_validity: z.string().regex(/^(\w+=\d+(\.\d+)?)(;\s*\w+=\d+(\.\d+)?)*$/, 'must look like hours=24 or minutes=5;seconds=30').default('hours=24'),
+  access_token_validity: timedelta.default('hours=24'),
   intercept_header_auth: z.boolean().default(true),
+  /**
+   * A certificate name: tokens are signed with its key (RS256 for rsa, ES256 for ecdsa) and the
+   * jwks endpoint serves it. authentik's proxy providers have none (HS256 with the client secret);
+   * the core allows one so outposts can be tested against a JWKS.
+   */
+  signing_key: z.string().nullable().default(null),
 });
 export const providerSchema = z.discriminatedUnion('type', [ldapProviderSchema, radiusProviderSchema, proxyProviderSchema]);
 export type ProviderSpec = z.output<typeof providerSchema>;
@@ -244,6 +254,13 @@ const applicationSchema = z.strictObject({
   /** Group names bound to the application. Absent or null: everyone may access. */
   access_groups: z.array(z.string()).nullable().default(null),
   policy_engine_mode: z.enum(['any', 'all']).default('any'),
+  /**
+   * authentik 2024.12+ application entitlements: a user holds one when bound to it directly
+   * (`users`) or through a group (`groups`, parents included). No bindings: nobody holds it.
+   */
+  entitlements: z
+    .array(z.strictObject({ name, groups: z.array(z.string()).default([]), users: z.array(z.string()).default([]) }))
+    .default([]),
 });
 export type ApplicationSpec = z.output<typeof applicationSchema>;
 
@@ -354,6 +371,7 @@ function crossCheck(seed: SeedShape, report: Report): void {
   const flows = new Set(seed.flows.map((f) => f.slug));
   const certs = new Set(seed.certificates.map((c) => c.name));
   const providers = new Map(seed.providers.map((p) => [p.name, p]));
+  const users = new Set(seed.users.map((u) => u.username));
 
   duplicates(seed.groups, (g) => g.name, 'groups', 'name', report);
   duplicates(seed.groups, (g) => g.pk?.toLowerCase(), 'groups', 'pk', report);
@@ -416,6 +434,7 @@ function crossCheck(seed: SeedShape, report: Report): void {
       });
     } else {
       flowRef(['providers', i, 'authorization_flow'], p.authorization_flow);
+      if (p.signing_key !== null && !certs.has(p.signing_key)) report(['providers', i, 'signing_key'], `unknown certificate "${p.signing_key}"`);
     }
     if (p.certificate !== null && !certs.has(p.certificate)) report(['providers', i, 'certificate'], `unknown certificate "${p.certificate}"`);
   });
@@ -429,6 +448,14 @@ function crossCheck(seed: SeedShape, report: Report): void {
     }
     a.access_groups?.forEach((g, j) => {
       if (!groups.has(g)) report(['applications', i, 'access_groups', j], `unknown group "${g}"`);
+    });
+    a.entitlements.forEach((e, j) => {
+      e.groups.forEach((g, k) => {
+        if (!groups.has(g)) report(['applications', i, 'entitlements', j, 'groups', k], `unknown group "${g}"`);
+      });
+      e.users.forEach((u, k) => {
+        if (!users.has(u)) report(['applications', i, 'entitlements', j, 'users', k], `unknown user "${u}"`);
+      });
     });
   });
   seed.outposts.forEach((o, i) => {

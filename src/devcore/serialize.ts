@@ -301,9 +301,44 @@ export function timedeltaSeconds(value: string): number {
   return total;
 }
 
+/** The scope mappings set_oauth_defaults attaches to a proxy provider (2024.12 added entitlements). */
+export function providerScopes(store: Store): string[] {
+  return store.mode === '2024.4' ? ['openid', 'email', 'profile', 'ak_proxy'] : ['openid', 'email', 'profile', 'ak_proxy', 'entitlements'];
+}
+
+/** The JWS algorithm of a proxy provider's tokens: HS256 with the client secret, else by the signing key's type. */
+export function signingAlgOf(store: Store, p: Extract<ProviderRec, { type: 'proxy' }>): 'HS256' | 'RS256' | 'ES256' {
+  const cert = p.signing_key !== null ? store.certs.get(p.signing_key) : undefined;
+  if (!cert) return 'HS256';
+  return cert.keyType === 'rsa' ? 'RS256' : 'ES256';
+}
+
+/**
+ * The provider's OpenID discovery document (ProviderInfoView), which the proxy outpost config
+ * also carries as `oidc_configuration`. `base` is `http://<Host of the request>`, as authentik
+ * builds its URLs from the request.
+ */
+export function oidcConfiguration(store: Store, p: Extract<ProviderRec, { type: 'proxy' }>, app: ApplicationRec, base: string): Json {
+  const o = `${base}/application/o`;
+  return {
+    issuer: `${o}/${app.slug}/`,
+    authorization_endpoint: `${o}/authorize/`,
+    token_endpoint: `${o}/token/`,
+    userinfo_endpoint: `${o}/userinfo/`,
+    end_session_endpoint: `${o}/${app.slug}/end-session/`,
+    introspection_endpoint: `${o}/introspect/`,
+    revocation_endpoint: `${o}/revoke/`,
+    device_authorization_endpoint: `${o}/device/`,
+    jwks_uri: `${o}/${app.slug}/jwks/`,
+    response_types_supported: ['code', 'id_token', 'id_token token', 'code token', 'code id_token', 'code id_token token'],
+    id_token_signing_alg_values_supported: [signingAlgOf(store, p)],
+    subject_types_supported: ['public'],
+    token_endpoint_auth_methods_supported: ['client_secret_post', 'client_secret_basic'],
+  };
+}
+
 export function proxyConfigJson(store: Store, p: Extract<ProviderRec, { type: 'proxy' }>, app: ApplicationRec, base: string): Json {
   const cert = p.certificate !== null ? store.certs.get(p.certificate) : undefined;
-  const o = `${base}/application/o`;
   return {
     pk: p.pk,
     name: p.name,
@@ -312,21 +347,7 @@ export function proxyConfigJson(store: Store, p: Extract<ProviderRec, { type: 'p
     internal_host_ssl_validation: p.internal_host_ssl_validation,
     client_id: p.client_id,
     client_secret: p.client_secret,
-    oidc_configuration: {
-      issuer: `${o}/${app.slug}/`,
-      authorization_endpoint: `${o}/authorize/`,
-      token_endpoint: `${o}/token/`,
-      userinfo_endpoint: `${o}/userinfo/`,
-      end_session_endpoint: `${o}/${app.slug}/end-session/`,
-      introspection_endpoint: `${o}/introspect/`,
-      revocation_endpoint: `${o}/revoke/`,
-      device_authorization_endpoint: `${o}/device/`,
-      jwks_uri: `${o}/${app.slug}/jwks/`,
-      response_types_supported: ['code', 'id_token', 'id_token token', 'code token', 'code id_token', 'code id_token token'],
-      id_token_signing_alg_values_supported: ['HS256'],
-      subject_types_supported: ['public'],
-      token_endpoint_auth_methods_supported: ['client_secret_post', 'client_secret_basic'],
-    },
+    oidc_configuration: oidcConfiguration(store, p, app, base),
     cookie_secret: p.cookie_secret,
     certificate: cert?.pk ?? null,
     skip_path_regex: p.skip_path_regex,
@@ -337,7 +358,7 @@ export function proxyConfigJson(store: Store, p: Extract<ProviderRec, { type: 'p
     cookie_domain: p.cookie_domain,
     access_token_validity: timedeltaSeconds(p.access_token_validity),
     intercept_header_auth: p.intercept_header_auth,
-    scopes_to_request: ['openid', 'email', 'profile', 'ak_proxy'],
+    scopes_to_request: providerScopes(store),
     assigned_application_slug: app.slug,
     assigned_application_name: app.name,
   };

@@ -1,6 +1,6 @@
-// One node:http server for the REST API, the flow executor, the admin API and the outpost
-// websocket (upgrade on the same port). It can stop and restart listening on the same port
-// while keeping all state, to simulate the core being down.
+// One node:http server for the REST API, the flow executor, the OAuth2/OIDC endpoints and flow
+// pages, the admin API and the outpost websocket (upgrade on the same port). It can stop and
+// restart listening on the same port while keeping all state, to simulate the core being down.
 import { createServer, type IncomingMessage, type Server, type ServerResponse, STATUS_CODES } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
@@ -9,6 +9,7 @@ import type { AdminHttp } from './admin-http.ts';
 import type { Api, ApiResponse } from './api.ts';
 import type { Faults } from './faults.ts';
 import type { Store } from './model.ts';
+import { Oidc } from './oidc.ts';
 import { parseQs, qsToRecord } from './querystring.ts';
 import type { Recorder } from './recorder.ts';
 import type { WsHub } from './ws.ts';
@@ -58,6 +59,7 @@ export interface ServerDeps {
   recorder: Recorder;
   faults: Faults;
   admin: () => AdminHttp;
+  oidc: Oidc;
   logger: Logger;
 }
 
@@ -184,6 +186,8 @@ export class DevCoreServer {
       if (fault) out = { status: fault.status, text: fault.body, contentType: fault.contentType };
       else if (path.startsWith('/api/v3/')) {
         out = await this.deps.api.handle({ method, path, rawQuery, headers: req.headers, body, bodyError, baseUrl: `http://${req.headers.host ?? `${this.host}:${this.portNumber}`}` });
+      } else if (Oidc.serves(path)) {
+        out = await this.deps.oidc.handle({ method, path, rawQuery, headers: req.headers, body, bodyError });
       } else out = { status: 404, json: { detail: 'Not found.' } };
     }
     if (rec) rec.status = out.status;

@@ -50,6 +50,8 @@ export interface Session {
   outpost: string | null;
   /** The last X-authentik-remote-ip honoured for this session. */
   remoteIp: string | null;
+  /** Epoch milliseconds of the login (tokens' `auth_time`), or null. */
+  authTime: number | null;
 }
 
 export interface SessionInfo {
@@ -70,6 +72,14 @@ function newKey(): string {
   let out = '';
   for (const b of randomBytes(32)) out += KEY_CHARS[b % KEY_CHARS.length];
   return out;
+}
+
+/**
+ * authentik's `hash_session_key`: hex sha256 of the ASCII session key. Tokens carry it as `sid`
+ * and the outposts hear it when the session ends.
+ */
+export function hashSessionKey(key: string): string {
+  return createHash('sha256').update(key, 'ascii').digest('hex');
 }
 
 function b64url(data: string | Buffer): string {
@@ -105,6 +115,7 @@ export class SessionStore {
       consentToken: null,
       outpost: null,
       remoteIp: null,
+      authTime: null,
     };
     this.put(s);
     return s;
@@ -153,6 +164,11 @@ export class SessionStore {
     }
   }
 
+  /** The session with this key, if it still exists. */
+  byKey(key: string): Session | undefined {
+    return this.sessions.get(key);
+  }
+
   /** The cookie value: a JWT naming the session, as authentik's SessionMiddleware writes it. */
   cookieValue(s: Session): string {
     const user = this.authenticatedUser(s);
@@ -185,6 +201,7 @@ export class SessionStore {
   login(s: Session, u: UserRec): void {
     s.userPk = u.pk;
     s.authHash = u.password?.encoded ?? null;
+    s.authTime = Date.now();
     this.cycleKey(s);
   }
 

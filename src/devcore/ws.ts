@@ -3,11 +3,12 @@
 // messages. Authentication happens in server.ts before a socket is handed over.
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { Logger } from '../log.ts';
 import type { ChangeTarget, OutpostRec, Store } from './model.ts';
 import { parseQs, qsGet } from './querystring.ts';
+import { hashSessionKey } from './sessions.ts';
 import { versionOutdated } from './version.ts';
 
 export const INSTRUCTION = { ACK: 0, HELLO: 1, TRIGGER_UPDATE: 2, PROVIDER_SPECIFIC: 3, SESSION_END: 4 } as const;
@@ -190,26 +191,30 @@ export class WsHub {
   }
 
   /**
-   * A logged-in core session ended (logout, admin end, a deleted or deactivated user).
+   * A logged-in core session ended (logout, admin end, a deleted or deactivated user). Both
+   * generations name it by `hash_session_key(key)` = hex sha256 of the ASCII session key, the
+   * `sid` of the tokens the core issued for that session.
    *
-   * 2024.4: proxy outposts get a provider-specific logout naming the raw session key.
+   * 2024.4: authentik's `proxy_on_logout` (providers/proxy/tasks.py, from the `user_logged_out`
+   * and AuthenticatedSession `pre_delete` signals) sends proxy outposts only the provider-specific
+   * `{type: "event.provider.specific", sub_type: "logout", session_id}`.
    *
    * 2026.8: authentik's `outpost_session_end` (authentik/outposts/tasks.py, sent from the
    * `pre_delete` signal of AuthenticatedSession in outposts/signals.py, which fires for logouts,
    * expiry, admin deletes and the cascade of a deleted user; UserViewSet.partial_update deletes
-   * the sessions of a user left inactive) sends every outpost, whatever its type, SESSION_END
-   * with `hash_session_key(key)` = hex sha256 of the ASCII session key. The consumer forwards the
-   * channel event as the args, so they also carry `"type": "event.session.end"`.
+   * the sessions of a user left inactive) sends every outpost, whatever its type, SESSION_END.
+   * The consumer forwards the channel event as the args, so they also carry
+   * `"type": "event.session.end"`.
    */
   sessionEnded(sessionKey: string): void {
+    const sessionId = hashSessionKey(sessionKey);
     if (this.store.mode === '2024.4') {
       for (const o of this.store.outposts.values()) {
         if (o.type !== 'proxy') continue;
-        this.push(o, { instruction: INSTRUCTION.PROVIDER_SPECIFIC, args: { type: 'event.provider.specific', sub_type: 'logout', session_id: sessionKey } });
+        this.push(o, { instruction: INSTRUCTION.PROVIDER_SPECIFIC, args: { type: 'event.provider.specific', sub_type: 'logout', session_id: sessionId } });
       }
       return;
     }
-    const sessionId = createHash('sha256').update(sessionKey, 'ascii').digest('hex');
     for (const o of this.store.outposts.values()) this.push(o, { instruction: INSTRUCTION.SESSION_END, args: { type: 'event.session.end', session_id: sessionId } });
   }
 

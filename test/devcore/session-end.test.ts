@@ -1,6 +1,6 @@
 // Core sessions ending, as the outposts hear of it: in 2026.8 mode SESSION_END (instruction 4)
 // to every outpost with the hex SHA-256 of the session key (the `sid` of the session cookie);
-// in 2024.4 mode the older provider-specific logout to proxy outposts only.
+// in 2024.4 mode the older provider-specific logout to proxy outposts only, with the same hash.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
@@ -118,7 +118,7 @@ describe('no SESSION_END in 2024.4 mode', () => {
     await core.close();
   });
 
-  it('session ends reach proxy outposts as a provider-specific logout, with the raw key; nothing else', async () => {
+  it('session ends reach proxy outposts as a provider-specific logout, by the hash of the key; nothing else', async () => {
     const a = await loginAs(core.url, 'alice', 'alice-password');
     const b = await loginAs(core.url, 'erin', 'erin-password');
     const bSid = sidOf(b.cookie);
@@ -128,7 +128,7 @@ describe('no SESSION_END in 2024.4 mode', () => {
     await until('two logouts on the proxy outpost', () => proxy.messages.filter((m) => m.instruction === 3).length === 2);
     assert.deepEqual(
       proxy.messages.filter((m) => m.instruction === 3).map((m) => m.args),
-      [sidOf(a.cookie), bSid].map((sid) => ({ type: 'event.provider.specific', sub_type: 'logout', session_id: sid })),
+      [sidOf(a.cookie), bSid].map((sid) => ({ type: 'event.provider.specific', sub_type: 'logout', session_id: hashOf(sid) })),
     );
     core.admin.addUser({ username: 'temp', password: 'temp-password' });
     await loginAs(core.url, 'temp', 'temp-password');

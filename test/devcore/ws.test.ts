@@ -1,6 +1,7 @@
 // The outpost websocket of the development core, with a real `ws` client.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import WebSocket from 'ws';
@@ -145,7 +146,7 @@ describe('outpost websocket', () => {
     c.ws.terminate();
   });
 
-  it('a logout sends the proxy outposts a provider-specific logout', async () => {
+  it('a logout sends the proxy outposts a provider-specific logout naming the hash of the session key', async () => {
     const proxy = await connect(wsUrl(core, 'test-proxy'), PROXY_TOKEN);
     const f = new FlowClient(core.url);
     const url = '/api/v3/flows/executor/id-embedded-flow/';
@@ -154,7 +155,8 @@ describe('outpost websocket', () => {
     while (res.status === 302) res = await f.get(url);
     const sid = core.admin.listSessions().find((s) => s.username === 'alice' && s.authenticated)?.session_key;
     await f.get('/api/v3/flows/executor/default-invalidation-flow/');
-    assert.deepEqual(await proxy.next(), { instruction: 3, args: { type: 'event.provider.specific', sub_type: 'logout', session_id: sid } });
+    const hashed = createHash('sha256').update(sid ?? '', 'ascii').digest('hex');
+    assert.deepEqual(await proxy.next(), { instruction: 3, args: { type: 'event.provider.specific', sub_type: 'logout', session_id: hashed } });
     proxy.ws.terminate();
   });
 
