@@ -1,0 +1,57 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { compileSkip } from '../../../src/proxy/protocol/skip.ts';
+import { P1, P2, P3, provider } from './fixtures.ts';
+
+const u = (s: string) => new URL(s);
+
+describe('compileSkip', () => {
+  it('matches the path in proxy and forward_single mode, not the query (checklist 15, 16, 38)', () => {
+    const s1 = compileSkip(P1);
+    assert.equal(s1.matches(u('https://app.example.com/public/readme')), true);
+    assert.equal(s1.matches(u('https://app.example.com/x?p=/public/')), false);
+    const s2 = compileSkip(P2);
+    assert.equal(s2.matches(u('https://fs.example.com/health')), true);
+    assert.equal(s2.matches(u('https://fs.example.com/health?x=1')), true);
+    assert.equal(s2.matches(u('https://fs.example.com/healthz')), false);
+  });
+
+  it('matches the full URL in forward_domain (checklist 45)', () => {
+    const s = compileSkip(P3);
+    assert.equal(s.matches(u('https://open.example.com/x')), true);
+    assert.equal(s.matches(u('https://closed.example.com/x')), false);
+  });
+
+  it('does not disable authentication for a trailing newline or blank lines (spec §10.9 fixed)', () => {
+    for (const regex of ['^/public/\n', '\n', '^/public/\r\n\r\n', '  \n\t\n', '(?i)']) {
+      const s = compileSkip(provider({ skip_path_regex: regex }));
+      assert.equal(s.matches(u('https://app.example.com/admin')), false, JSON.stringify(regex));
+    }
+    assert.equal(compileSkip(provider({ skip_path_regex: '' })).matches(u('https://app.example.com/')), false);
+  });
+
+  it('strips the CR of CRLF lines and is unanchored', () => {
+    const s = compileSkip(provider({ skip_path_regex: '^/a$\r\nstatic' }));
+    assert.equal(s.matches(u('https://app.example.com/a')), true);
+    assert.equal(s.matches(u('https://app.example.com/x/static/y.css')), true);
+  });
+
+  it('supports RE2 leading inline flags', () => {
+    const s = compileSkip(provider({ skip_path_regex: '(?i)^/PUBLIC/' }));
+    assert.equal(s.matches(u('https://app.example.com/public/x')), true);
+  });
+
+  it('reports invalid lines and keeps the valid ones', () => {
+    const s = compileSkip(provider({ skip_path_regex: '^/ok/\n([unclosed\n^/also/' }));
+    assert.equal(s.patterns.length, 2);
+    assert.deepEqual(s.invalid.map((i) => i.line), [2]);
+    assert.equal(s.matches(u('https://app.example.com/also/1')), true);
+  });
+
+  it('matches the encoded, dot-normalized path, so encoded traversal stays authenticated', () => {
+    const s = compileSkip(P1);
+    assert.equal(s.matches(u('https://app.example.com/public%2F..%2Fadmin')), false);
+    assert.equal(s.matches(u('https://app.example.com/public/../admin')), false);
+    assert.equal(s.matches(u('https://app.example.com/public/%2e%2e/admin')), false);
+  });
+});
