@@ -28,6 +28,9 @@ const REDACT = [
   'token', 'password', 'secret', 'shared_secret', 'cookie', 'authorization',
   '*.token', '*.password', '*.secret', '*.shared_secret', '*.cookie', '*.authorization',
   'headers.authorization', 'headers.cookie', 'headers["x-authentik-outpost-token"]',
+  // The proxy: session cookies are `authentik_proxy_<8>` (never logged by name), tokens and secrets.
+  'rawToken', '*.rawToken', 'raw_token', '*.raw_token', 'client_secret', '*.client_secret', 'cookie_secret', '*.cookie_secret',
+  'headers["set-cookie"]', 'headers["x-authentik-jwt"]',
 ];
 
 export interface RootLoggerOptions {

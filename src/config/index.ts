@@ -61,6 +61,20 @@ export interface RadiusOptions {
   requestTimeoutMs: number;
 }
 
+/** Proxy options beyond authentik's (its 2024-era HTTP server has no timeouts at all). */
+export interface ProxyOptions {
+  /** Node's `headersTimeout`: the request's header block must arrive within this. */
+  headersTimeoutMs: number;
+  /** Node's `requestTimeout`: the whole request, body included, within this; 0 = none. */
+  requestTimeoutMs: number;
+  /** Node's `keepAliveTimeout`: idle keep-alive connections close after this. */
+  keepAliveTimeoutMs: number;
+  /** Node's `maxHeaderSize`: a larger header block is answered 431. */
+  maxHeaderBytes: number;
+  /** Server-side sessions kept at most (the oldest go first). */
+  maxSessions: number;
+}
+
 export interface OutpostConfig {
   host: URL;
   hostBrowser: string;
@@ -73,6 +87,7 @@ export interface OutpostConfig {
   timing: Timing;
   ldap: LdapOptions;
   radius: RadiusOptions;
+  proxy: ProxyOptions;
 }
 
 const DEFAULT_LISTEN: Record<ListenerName, string> = {
@@ -116,6 +131,7 @@ const yamlSchema = z
     outpost: z
       .object({ api_timeout: scalar, flow_timeout: scalar, refresh_interval: scalar, reload_offset_max: scalar, shutdown_timeout: scalar })
       .partial(),
+    proxy: z.object({ headers_timeout: scalar, request_timeout: scalar, keep_alive_timeout: scalar, max_header_size: scalar, max_sessions: scalar }).partial(),
     radius: z.object({ require_message_authenticator: scalar, limit_proxy_state: scalar, max_concurrent: scalar, request_timeout: scalar }).partial(),
     ldap: z
       .object({ require_tls: scalar, bind_cache_ttl: scalar, bind_cache_outage_grace: scalar, nested_groups: scalar, max_connections_per_client: scalar, idle_timeout: scalar, max_pdu_size: scalar, size_limit: scalar })
@@ -162,6 +178,7 @@ function yamlToVars(doc: unknown, file: string, warn: WarningSink): Record<strin
   for (const [k, v] of Object.entries(y.listen ?? {})) set(`AUTHENTIK_LISTEN__${k.toUpperCase()}`, v);
   for (const [k, v] of Object.entries(y.ldap ?? {})) set(`AUTHENTIK_LDAP__${k.toUpperCase()}`, v);
   for (const [k, v] of Object.entries(y.radius ?? {})) set(`AUTHENTIK_RADIUS__${k.toUpperCase()}`, v);
+  for (const [k, v] of Object.entries(y.proxy ?? {})) set(`AUTHENTIK_PROXY__${k.toUpperCase()}`, v);
   for (const [k, v] of Object.entries(y.outpost ?? {})) set(`AUTHENTIK_OUTPOST__${k.toUpperCase()}`, v);
   return out;
 }
@@ -264,6 +281,18 @@ export function loadConfig(opts: LoadOptions = {}): OutpostConfig {
   };
   // A zero deadline would drop every request unanswered.
   if (radius.requestTimeoutMs <= 0) throw new ConfigError('AUTHENTIK_RADIUS__REQUEST_TIMEOUT: must be greater than 0');
+  const proxy: ProxyOptions = {
+    headersTimeoutMs: parseDurationMs(get('AUTHENTIK_PROXY__HEADERS_TIMEOUT') ?? '10s', 'AUTHENTIK_PROXY__HEADERS_TIMEOUT'),
+    requestTimeoutMs: parseDurationMs(get('AUTHENTIK_PROXY__REQUEST_TIMEOUT') ?? '5m', 'AUTHENTIK_PROXY__REQUEST_TIMEOUT'),
+    keepAliveTimeoutMs: parseDurationMs(get('AUTHENTIK_PROXY__KEEP_ALIVE_TIMEOUT') ?? '120s', 'AUTHENTIK_PROXY__KEEP_ALIVE_TIMEOUT'),
+    maxHeaderBytes: int('AUTHENTIK_PROXY__MAX_HEADER_SIZE', 32 * 1024, 1024),
+    maxSessions: int('AUTHENTIK_PROXY__MAX_SESSIONS', 100_000, 1),
+  };
+  // Node's own rule (storeHTTPOptions): with a request timeout, the headers must come first.
+  if (proxy.headersTimeoutMs <= 0) throw new ConfigError('AUTHENTIK_PROXY__HEADERS_TIMEOUT: must be greater than 0');
+  if (proxy.requestTimeoutMs > 0 && proxy.headersTimeoutMs > proxy.requestTimeoutMs) {
+    throw new ConfigError(`AUTHENTIK_PROXY__HEADERS_TIMEOUT (${proxy.headersTimeoutMs} ms) must not exceed AUTHENTIK_PROXY__REQUEST_TIMEOUT (${proxy.requestTimeoutMs} ms)`);
+  }
   const trustedProxyCidrs = (get('AUTHENTIK_LISTEN__TRUSTED_PROXY_CIDRS') ?? '')
     .split(',')
     .map((c) => c.trim())
@@ -289,6 +318,7 @@ export function loadConfig(opts: LoadOptions = {}): OutpostConfig {
     timing,
     ldap,
     radius,
+    proxy,
   };
 }
 

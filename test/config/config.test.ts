@@ -231,14 +231,14 @@ describe('unknown keys in a YAML file', () => {
   it('are named in one warning each, with the file; the keys next to them still apply', () => {
     const dir = mkdtempSync(join(tmpdir(), 'cfg-'));
     const file = join(dir, 'outpost.yml');
-    writeFileSync(file, ['host: https://yaml.example.com', 'token: t', 'log_levle: debug', 'listen:', '  ldap: 127.0.0.1:1389', '  ldap_port: 1389', 'ldap:', '  requre_tls: true', '  nested_groups: true', 'proxy:', '  cookie_domain: example.com', '  mode: forward', ''].join('\n'));
+    writeFileSync(file, ['host: https://yaml.example.com', 'token: t', 'log_levle: debug', 'listen:', '  ldap: 127.0.0.1:1389', '  ldap_port: 1389', 'ldap:', '  requre_tls: true', '  nested_groups: true', 'outposts:', '  cookie_domain: example.com', '  mode: forward', ''].join('\n'));
     const { config, warnings } = collect({}, [file]);
     assert.deepEqual(warnings.map((w) => w.fields), [
       { file, key: 'log_levle' },
       { file, key: 'listen.ldap_port' },
       { file, key: 'ldap.requre_tls' },
       // An unknown section is one warning, not one per key inside it.
-      { file, key: 'proxy' },
+      { file, key: 'outposts' },
     ]);
     assert.ok(warnings.every((w) => w.event === 'unknown key in the configuration file; ignored'));
     assert.deepEqual(config.listen.ldap, { host: '127.0.0.1', port: 1389 });

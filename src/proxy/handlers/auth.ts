@@ -1,0 +1,130 @@
+// The authenticate stage (session cookie → header auth → none) and the login endpoints: start,
+// callback and sign-out. Each function takes one request state and answers or returns.
+import { checkRedirect, createState, parseClaims, ProxyError, verifyState } from '../protocol/index.ts';
+import { HeaderAuthCache, OidcError, type VerifiedToken } from '../oidc/index.ts';
+import type { ProxyApp } from './app.ts';
+import { fail, redirect, type RequestState } from './request.ts';
+import { clearCookie, cookieSessionId, ensureSessionId, loadSession, saveLogin, } from './session.ts';
+import type { SessionStore } from '../sessions/store.ts';
+
+export interface AuthDeps {
+  readonly store: SessionStore;
+  readonly headerAuth: HeaderAuthCache;
+}
+
+/** The OIDC failure as a proxy error: the core failing is 503, a refused token or code 400. */
+export function oidcFailure(err: unknown, during: 'callback' | 'header'): ProxyError {
+  if (err instanceof OidcError) {
+    if (err.isCoreFailure) return new ProxyError('core_unavailable', err.message, { cause: err });
+    if (err.code === 'token_invalid') return new ProxyError('token_invalid', err.message, { cause: err });
+    if (during === 'callback') return new ProxyError('token_exchange_failed', err.message, { cause: err });
+    return new ProxyError('unauthenticated', err.message, { cause: err });
+  }
+  if (err instanceof ProxyError) return err;
+  return new ProxyError('internal', (err as Error)?.message ?? String(err), { cause: err });
+}
+
+/**
+ * Authenticate: the session behind the cookie, else `Authorization` (Bearer → introspection,
+ * Basic → client_credentials), whose success is saved into a session (Set-Cookie) and cached
+ * 60 s. Sets `s.auth` or leaves it unset. Throws `ProxyError` only for a core failure during
+ * header auth (503; a failed header is not "wrong credentials" when the core is down).
+ */
+export async function authenticate(s: RequestState, app: ProxyApp, deps: AuthDeps): Promise<void> {
+  const stored = await loadSession(s, app, deps.store);
+  if (stored) {
+    s.auth = { claims: stored.claims, rawToken: stored.rawToken, via: 'session' };
+    return;
+  }
+  const header = s.req.headers.authorization;
+  if (header === undefined) return;
+  let token: VerifiedToken | undefined;
+  try {
+    token = await deps.headerAuth.authenticate(app.oidc, header, s.signal);
+  } catch (err) {
+    const e = oidcFailure(err, 'header');
+    if (e.code === 'core_unavailable' || e.code === 'internal') throw e;
+    s.log.info({ reason: e.code }, 'header authentication failed');
+    return;
+  }
+  if (!token) return;
+  const parsed = parseClaims(token.payload);
+  if (!parsed.ok) {
+    s.log.info({ reason: parsed.error }, 'header authentication: unusable claims');
+    return;
+  }
+  s.auth = { claims: parsed.claims, rawToken: token.raw, via: 'header' };
+  await saveLogin(s, app, deps.store, parsed.claims, token.raw);
+}
+
+/**
+ * Start a login: a fresh state (parallel tabs each get their own) bound to this browser's
+ * session id and carrying the validated return URL; 302 to the authorize endpoint.
+ */
+export async function startLogin(s: RequestState, app: ProxyApp, returnTo: string): Promise<void> {
+  let location: string;
+  try {
+    const sid = ensureSessionId(s, app);
+    const { token } = await createState(app.config, returnTo, { sessionId: sid });
+    location = app.oidc.authorizeUrl(token);
+  } catch (err) {
+    // Fail closed: never an empty 200 (CVE-2026-25748).
+    return fail(s, new ProxyError('login_start_failed', (err as Error).message, { cause: err }));
+  }
+  redirect(s, location);
+}
+
+/** `/outpost.goauthentik.io/start?rd=…`: `rd` validated (§3.7), else the external host. */
+export async function handleStart(s: RequestState, app: ProxyApp, query: URLSearchParams): Promise<void> {
+  const rd = checkRedirect(query.get('rd') ?? undefined, app.config);
+  if (query.has('rd') && !rd) s.log.info({ rd: query.get('rd')?.slice(0, 200) }, 'Invalid redirect found');
+  await startLogin(s, app, rd?.href ?? '');
+}
+
+/**
+ * The callback (§3.4, ≥2024.6): the state must verify and belong to this browser's session; the
+ * code is exchanged and the token verified; the session is stored under a fresh id; 302 to the
+ * state's return URL or the external host. Every failure is 400 (503 when the core is down).
+ */
+export async function handleCallback(s: RequestState, app: ProxyApp, query: URLSearchParams, deps: AuthDeps): Promise<void> {
+  s.sessionId ??= cookieSessionId(s, app);
+  const sid = s.sessionId;
+  const state = await verifyState(query.get('state') ?? undefined, app.config, sid);
+  if (!state.ok) return fail(s, new ProxyError('state_invalid', `state rejected: ${state.reason}`));
+  const code = query.get('code');
+  if (!code) return fail(s, 'code_missing');
+  let token: VerifiedToken;
+  try {
+    token = await app.oidc.exchangeCode(code, s.signal);
+  } catch (err) {
+    return fail(s, oidcFailure(err, 'callback'));
+  }
+  const parsed = parseClaims(token.payload);
+  if (!parsed.ok) return fail(s, new ProxyError('token_invalid', parsed.error));
+  await saveLogin(s, app, deps.store, parsed.claims, token.raw);
+  // The state's redirect passed checkRedirect (or was reconstructed by us); check it again anyway.
+  const back = state.state.redirect !== '' ? checkRedirect(state.state.redirect, app.config) : undefined;
+  s.log.info({ user: parsed.claims.preferred_username || parsed.claims.sub }, 'user logged in');
+  redirect(s, back?.href ?? app.external.href);
+}
+
+/**
+ * Sign-out (§3.5): the session and every session of the same user (`sub`) and core session
+ * (`sid`) are deleted, the cookie cleared, and the browser sent to the end-session endpoint.
+ * Without a session: to /start with `rd` = sign_out (authentik's behaviour, checklist 23).
+ */
+export async function handleSignOut(s: RequestState, app: ProxyApp, deps: AuthDeps): Promise<void> {
+  const stored = await loadSession(s, app, deps.store);
+  if (!stored) {
+    const rd = `${app.outpostBase}/sign_out`;
+    return redirect(s, `${app.outpostBase}/start?rd=${encodeURIComponent(rd)}`);
+  }
+  if (s.sessionId !== undefined) await deps.store.delete(s.sessionId);
+  let ended = 0;
+  if (deps.store.deleteByUser) ended += await deps.store.deleteByUser(stored.claims.sub);
+  if (stored.claims.sid !== '') ended += await deps.store.deleteBySid(stored.claims.sid);
+  deps.headerAuth.dropSession(stored.claims.sid);
+  clearCookie(s, app);
+  s.log.info({ user: stored.claims.preferred_username || stored.claims.sub, sessions: ended + 1 }, 'user signed out');
+  redirect(s, app.oidc.endSessionUrl(stored.rawToken));
+}

@@ -1,0 +1,65 @@
+// Forward auth (§3.6): nginx `auth_request` (200/401/500), Traefik and Caddy `forwardAuth`
+// (200/302/500), Envoy ext_authz (200/302). Every path that is not "authenticated" or "skipped"
+// answers non-2xx: a reverse proxy reads any 2xx as "allow" (CVE-2026-25748).
+import { authHeaders, checkRedirect, originalUrl, ProxyError, type ForwardKind } from '../protocol/index.ts';
+import type { ProxyApp } from './app.ts';
+import { authenticate, handleCallback, handleSignOut, startLogin, type AuthDeps } from './auth.ts';
+import { fail, send, type RequestState } from './request.ts';
+import { ensureSessionId } from './session.ts';
+
+export interface ForwardAuthDeps extends AuthDeps {
+  readonly version: string;
+}
+
+const SIGNATURE_CALLBACK = 'X-authentik-auth-callback';
+const SIGNATURE_LOGOUT = 'X-authentik-logout';
+
+export function hasSignature(query: URLSearchParams, name: string): boolean {
+  return query.get(name)?.toLowerCase() === 'true';
+}
+
+/** 200 with the identity headers (and `User-Agent` echoed) for an authenticated request. */
+function allow(s: RequestState, app: ProxyApp, deps: ForwardAuthDeps): void {
+  const auth = s.auth!;
+  const headers = authHeaders(auth.claims, app.config, { rawToken: auth.rawToken, jwksUri: app.oidc.jwksUri, outpostName: app.outpostName, version: deps.version });
+  const ua = s.req.headers['user-agent'];
+  if (ua !== undefined) headers['User-Agent'] = ua;
+  send(s, 200, '', headers);
+}
+
+export async function handleForwardAuth(s: RequestState, app: ProxyApp, kind: Exclude<ForwardKind, 'proxy'>, deps: ForwardAuthDeps): Promise<void> {
+  const fwd = originalUrl(kind, {
+    url: s.req.url ?? '/',
+    host: s.req.headers.host,
+    secure: s.scheme === 'https',
+    client: s.client,
+    defaultScheme: app.external.protocol === 'https:' ? 'https' : 'http',
+  });
+  if (!fwd.ok) return fail(s, new ProxyError(fwd.code, fwd.detail), { kind });
+  const target = fwd.url;
+
+  // Traefik/Caddy/Envoy pass the callback and logout through the middleware (§3.6 step 2).
+  if (kind !== 'nginx') {
+    if (hasSignature(target.searchParams, SIGNATURE_CALLBACK)) return handleCallback(s, app, target.searchParams, deps);
+    if (hasSignature(target.searchParams, SIGNATURE_LOGOUT)) return handleSignOut(s, app, deps);
+  }
+
+  await authenticate(s, app, deps);
+  if (s.auth) return allow(s, app, deps);
+  if (app.skip.matches(target)) return send(s, 200);
+
+  if (kind === 'nginx') {
+    // nginx never starts the flow (its error_page 401 sends the browser to /start); the outpost's
+    // own paths pass so that the callback can reach it through the same location.
+    ensureSessionId(s, app);
+    if (target.pathname.startsWith('/outpost.goauthentik.io') && target.href !== ownUrl(s)) return send(s, 200);
+    return fail(s, 'unauthenticated');
+  }
+  // The login goes straight to the IdP, returning to the URL that was asked for (when it may).
+  const back = checkRedirect(target.href, app.config);
+  await startLogin(s, app, back?.href ?? '');
+}
+
+function ownUrl(s: RequestState): string {
+  return s.url.href;
+}

@@ -1,0 +1,145 @@
+// One request from arrival to answer: the route stage (ping, the provider for the host, the JSON
+// 400 for unknown hosts), the outpost endpoints, then per mode forward auth or the proxy. One
+// child logger per request, one access-log line when the response finishes (authentik's keys,
+// spec §9.2), the request-duration metric, the request's signal.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { randomUUID } from 'node:crypto';
+import type { Logger } from '../../log.ts';
+import { isProxyError, noAppBody, ProxyError, requestHost, trustedClient, ENVOY_PREFIX, type Router } from '../protocol/index.ts';
+import type { CidrMatcher } from '../../net/cidr.ts';
+import type { ProxyMetrics } from '../metrics.ts';
+import type { Scheme } from '../server/index.ts';
+import type { ProxyApp } from './app.ts';
+import { handleCallback, handleSignOut, handleStart } from './auth.ts';
+import { handleForwardAuth, hasSignature, type ForwardAuthDeps } from './forward-auth.ts';
+import { handleProxy, type ProxyModeDeps } from './proxy-mode.ts';
+import { fail, requestSignal, send, type RequestState } from './request.ts';
+import { cookieSessionId } from './session.ts';
+
+export interface PipelineDeps extends ForwardAuthDeps, ProxyModeDeps {
+  readonly logger: Logger;
+  readonly metrics: ProxyMetrics;
+  readonly trusted: CidrMatcher<unknown>;
+  /** The current routes and compiled apps (replaced on every apply). */
+  current(): { router: Router; apps: ReadonlyMap<number, ProxyApp>; outpostName: string };
+}
+
+const PREFIX = '/outpost.goauthentik.io';
+
+function targetPath(url: string | undefined): string {
+  const raw = url ?? '/';
+  const q = raw.indexOf('?');
+  return q === -1 ? raw : raw.slice(0, q);
+}
+
+export async function handleRequest(req: IncomingMessage, res: ServerResponse, scheme: Scheme, deps: PipelineDeps): Promise<void> {
+  const started = performance.now();
+  const { signal, dispose } = requestSignal(res);
+  const client = trustedClient(req.socket.remoteAddress, req.headers, deps.trusted);
+  const host = requestHost(req.headers.host, client);
+  const path = targetPath(req.url);
+  const url = URL.parse(`${scheme}://${req.headers.host ?? 'invalid.invalid'}${req.url?.startsWith('/') ? req.url : '/'}`) ?? new URL(`${scheme}://invalid.invalid/`);
+  const s: RequestState = {
+    req,
+    res,
+    scheme,
+    signal,
+    started,
+    client,
+    host,
+    url,
+    log: deps.logger.child({ request_id: randomUUID() }),
+    cookies: [],
+    type: 'app',
+  };
+  res.once('finish', () => accessLog(s, deps));
+  try {
+    await route(s, path, deps);
+  } catch (err) {
+    // Nothing may leak: before the head, the mapped status; after, the socket goes.
+    if (res.headersSent) res.destroy();
+    else if (isProxyError(err)) fail(s, err);
+    else fail(s, new ProxyError('internal', (err as Error)?.message ?? String(err), { cause: err }));
+  } finally {
+    dispose();
+  }
+}
+
+/** The route stage. */
+async function route(s: RequestState, path: string, deps: PipelineDeps): Promise<void> {
+  if (path.startsWith(`${PREFIX}/ping`)) {
+    s.type = 'ping';
+    return send(s, 204);
+  }
+  if (path.startsWith(`${PREFIX}/static/`)) {
+    s.type = 'static';
+    return send(s, 404, '404 page not found\n');
+  }
+  const { router, apps } = deps.current();
+  const provider = router.route(s.host);
+  const app = provider ? apps.get(provider.pk) : undefined;
+  if (!app) {
+    deps.metrics.refused.inc({ reason: 'no_app' });
+    s.log.warn({ host: s.host.slice(0, 255) }, 'no app for hostname');
+    return send(s, 400, noAppBody(s.host), { 'content-type': 'application/json' });
+  }
+  s.app = app;
+  s.log = s.log.child({ name: app.config.name });
+  return endpoints(s, app, path, deps);
+}
+
+/** The outpost's endpoints and the query signatures, then the mode's handler. */
+async function endpoints(s: RequestState, app: ProxyApp, path: string, deps: PipelineDeps): Promise<void> {
+  const query = s.url.searchParams;
+  // Query signatures on any path, every mode (§2.3.4).
+  if (hasSignature(query, 'X-authentik-auth-callback')) return handleCallback(s, app, query, deps);
+  if (hasSignature(query, 'X-authentik-logout')) return handleSignOut(s, app, deps);
+  switch (path) {
+    case `${PREFIX}/start`:
+      s.sessionId = cookieSessionId(s, app);
+      return handleStart(s, app, query);
+    case `${PREFIX}/callback`:
+      return handleCallback(s, app, query, deps);
+    case `${PREFIX}/sign_out`:
+      return handleSignOut(s, app, deps);
+  }
+  if (app.config.mode !== 'proxy') {
+    switch (path) {
+      case `${PREFIX}/auth/nginx`:
+        return handleForwardAuth(s, app, 'nginx', deps);
+      case `${PREFIX}/auth/traefik`:
+        return handleForwardAuth(s, app, 'traefik', deps);
+      case `${PREFIX}/auth/caddy`:
+        return handleForwardAuth(s, app, 'caddy', deps);
+    }
+    if (path === ENVOY_PREFIX || path.startsWith(`${ENVOY_PREFIX}/`)) return handleForwardAuth(s, app, 'envoy', deps);
+    return fail(s, 'not_found');
+  }
+  return handleProxy(s, app, deps);
+}
+
+/** authentik's access log line: the request URI as the event, its keys (never a cookie or query secret). */
+function accessLog(s: RequestState, deps: PipelineDeps): void {
+  const seconds = (performance.now() - s.started) / 1000;
+  const method = s.req.method ?? 'GET';
+  // The host label is the app's external host (bounded), never a client-chosen value.
+  const hostLabel = s.app?.external.host ?? '';
+  deps.metrics.requests.observe({ outpost_name: s.app?.outpostName ?? deps.current().outpostName, method, host: hostLabel, type: s.type }, seconds);
+  if (s.type === 'ping') return;
+  const status = s.res.statusCode;
+  const fields = {
+    host: s.host.slice(0, 255),
+    method,
+    scheme: s.scheme,
+    remote: s.client.address,
+    status,
+    size: Number(s.res.getHeader('content-length') ?? 0),
+    runtime: (seconds * 1000).toFixed(3),
+    user_agent: String(s.req.headers['user-agent'] ?? '').slice(0, 255),
+    ...(s.auth ? { user: s.auth.claims.preferred_username || s.auth.claims.sub } : {}),
+  };
+  // The path only: a query may carry a code, a state or a token.
+  const event = s.url.pathname;
+  if (status >= 500) s.log.error(fields, event);
+  else s.log.info(fields, event);
+}

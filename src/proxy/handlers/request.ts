@@ -1,0 +1,108 @@
+// One request's state, passed through the named stages (style (b)10), and the ways to answer.
+// Every answer goes through here so that headers leak nowhere on failure (style (b)7): before
+// the head is sent an error becomes its mapped status; after, the socket is destroyed.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Logger } from '../../log.ts';
+import { PROXY_ERRORS, ProxyError, plainErrorBody, type ProxyErrorCode } from '../protocol/errors.ts';
+import type { TrustedClient } from '../protocol/forwarded.ts';
+import type { ProxyClaims } from '../protocol/claims.ts';
+import type { Scheme } from '../server/index.ts';
+import type { ProxyApp } from './app.ts';
+
+export interface Authenticated {
+  claims: ProxyClaims;
+  rawToken: string;
+  /** `session` (cookie), `header` (Bearer/Basic, now saved into a session). */
+  via: 'session' | 'header';
+}
+
+export interface RequestState {
+  readonly req: IncomingMessage;
+  readonly res: ServerResponse;
+  readonly scheme: Scheme;
+  /** Aborts when the client goes away before the response finished (style (b)2). */
+  readonly signal: AbortSignal;
+  readonly started: number;
+  readonly client: TrustedClient;
+  /** The routing host (trusted X-Forwarded-Host, else Host). */
+  readonly host: string;
+  /** The request target as received. */
+  readonly url: URL;
+  log: Logger;
+  app?: ProxyApp;
+  /** The session id from a valid cookie, if any. */
+  sessionId?: string | undefined;
+  auth?: Authenticated | undefined;
+  /** Set-Cookie values to send with whatever the answer is. */
+  readonly cookies: string[];
+  /** Metric `type`. */
+  type: 'app' | 'ping' | 'static';
+}
+
+/** The signal of a request: aborted when its response closes before it finished. */
+export function requestSignal(res: ServerResponse): { signal: AbortSignal; dispose: () => void } {
+  const controller = new AbortController();
+  const onClose = () => {
+    if (!res.writableFinished) controller.abort(new Error('the client went away'));
+  };
+  res.once('close', onClose);
+  return { signal: controller.signal, dispose: () => res.off('close', onClose) };
+}
+
+function applyCookies(s: RequestState): void {
+  if (s.cookies.length > 0) s.res.setHeader('set-cookie', s.cookies);
+}
+
+/** A plain-text or empty answer. */
+export function send(s: RequestState, status: number, body = '', headers: Record<string, string> = {}): void {
+  const { res } = s;
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  applyCookies(s);
+  for (const [k, v] of Object.entries(headers)) res.setHeader(k, v);
+  if (body !== '' && !res.hasHeader('content-type')) {
+    res.setHeader('content-type', 'text/plain; charset=utf-8');
+    res.setHeader('x-content-type-options', 'nosniff');
+  }
+  res.setHeader('content-length', Buffer.byteLength(body));
+  res.statusCode = status;
+  res.end(s.req.method === 'HEAD' ? undefined : body);
+}
+
+/** 302 Found to `location`. */
+export function redirect(s: RequestState, location: string): void {
+  send(s, 302, '', { location });
+}
+
+const HTML_ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
+const escapeHtml = (v: string) => v.replace(/[&<>"']/g, (c) => HTML_ESCAPES[c]!);
+
+/** authentik's HTML error page (title and message), for the proxy-mode header-auth 401. */
+export function errorPage(title: string, message: string): string {
+  return `<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(title)}</title>
+<link rel="stylesheet" href="/outpost.goauthentik.io/static/dist/patternfly.min.css"></head>
+<body><main><h1>${escapeHtml(title)}</h1><p>${escapeHtml(message)}</p><a href="/">Go to home</a></main></body></html>
+`;
+}
+
+/**
+ * Answer with a proxy error from the table. Never 2xx (protocol/errors.ts asserts it). Logged
+ * at error for 5xx, at info for 4xx (style (b)9).
+ */
+export function fail(s: RequestState, err: ProxyError | ProxyErrorCode, fields: Record<string, unknown> = {}): void {
+  const e = typeof err === 'string' ? new ProxyError(err) : err;
+  if (e.status >= 500) s.log.error({ ...fields, code: e.code, err: { message: e.message } }, 'request failed');
+  else s.log.info({ ...fields, code: e.code, reason: e.message }, 'request refused');
+  if (e.code === 'header_auth_failed') {
+    send(s, e.status, errorPage('Unauthenticated', PROXY_ERRORS.header_auth_failed.message), { 'content-type': 'text/html; charset=utf-8' });
+    return;
+  }
+  if (e.code === 'core_unavailable' || e.code === 'shutting_down') {
+    send(s, e.status, plainErrorBody(e.code), { 'retry-after': '5' });
+    return;
+  }
+  send(s, e.status, plainErrorBody(e.code));
+}

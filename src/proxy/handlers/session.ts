@@ -1,0 +1,81 @@
+// The session stage: the signed id in the cookie, the claims server-side. A cookie that does not
+// verify, names no stored session, or a session of another provider is simply "no session"
+// (CVE-2026-25748: a malformed cookie must never fail open).
+import { clearSessionCookie, newSessionId, parseClaims, readCookies, sessionCookie, signSessionId, verifySessionId, type ProxyClaims } from '../protocol/index.ts';
+import type { SessionStore } from '../sessions/store.ts';
+import type { ProxyApp } from './app.ts';
+import type { RequestState } from './request.ts';
+
+/** A stored session as the handlers use it: its claims validated on the way out of the store. */
+export interface StoredSession {
+  readonly claims: ProxyClaims;
+  readonly rawToken: string;
+  readonly providerPk: number;
+  readonly outpostPk: string;
+  /** ms since the epoch. */
+  readonly expiresAt: number;
+}
+
+/** Before login the cookie only binds the login state to this browser: as long as the state lives. */
+export const PRE_LOGIN_COOKIE_SECONDS = 600;
+
+/** Reads the cookie: the verified session id (any of the values sent) or undefined. */
+export function cookieSessionId(s: RequestState, app: ProxyApp): string | undefined {
+  for (const v of readCookies(s.req.headers.cookie, app.cookieName)) {
+    const id = verifySessionId(v, app.config.cookie_secret);
+    if (id !== undefined) return id;
+  }
+  return undefined;
+}
+
+/** The stored session behind the request's cookie, when it is this provider's and alive. */
+export async function loadSession(s: RequestState, app: ProxyApp, store: SessionStore): Promise<StoredSession | undefined> {
+  const id = cookieSessionId(s, app);
+  s.sessionId = id;
+  if (id === undefined) return undefined;
+  const stored = await store.get(id);
+  if (!stored || stored.providerPk !== app.config.pk || stored.outpostPk !== app.outpostPk) return undefined;
+  if (stored.expiresAt <= Date.now()) {
+    await store.delete(id);
+    return undefined;
+  }
+  // A store shared with other processes (the next issue's) is input like any other.
+  const claims = parseClaims(stored.claims);
+  if (!claims.ok) {
+    s.log.warn({ error: claims.error }, 'stored session has unreadable claims; treated as no session');
+    await store.delete(id);
+    return undefined;
+  }
+  return { claims: claims.claims, rawToken: stored.rawToken, providerPk: stored.providerPk, outpostPk: stored.outpostPk, expiresAt: stored.expiresAt };
+}
+
+/** The session id of this browser, minting one (and its cookie) when it has none. */
+export function ensureSessionId(s: RequestState, app: ProxyApp): string {
+  if (s.sessionId !== undefined) return s.sessionId;
+  const id = newSessionId();
+  s.sessionId = id;
+  s.cookies.push(sessionCookie({ name: app.cookieName, value: signSessionId(id, app.config.cookie_secret), secure: app.secureCookie, domain: app.cookieDomain, maxAge: PRE_LOGIN_COOKIE_SECONDS }));
+  return id;
+}
+
+/**
+ * Store a login under a fresh id (the pre-login id is never promoted: no session fixation) and
+ * set its cookie, living as long as the token (capped by `access_token_validity`).
+ */
+export async function saveLogin(s: RequestState, app: ProxyApp, store: SessionStore, claims: ProxyClaims, rawToken: string): Promise<void> {
+  const now = Date.now();
+  let seconds = Math.floor(claims.exp - now / 1000);
+  if (app.maxSessionSeconds !== undefined) seconds = Math.min(seconds, app.maxSessionSeconds);
+  if (seconds <= 0) return;
+  const id = newSessionId();
+  await store.set(id, { claims, rawToken, providerPk: app.config.pk, outpostPk: app.outpostPk, createdAt: now, expiresAt: now + seconds * 1000 }, seconds * 1000);
+  if (s.sessionId !== undefined) await store.delete(s.sessionId);
+  s.sessionId = id;
+  // A Set-Cookie of the pre-login cookie from this same answer would be overridden: drop it.
+  s.cookies.length = 0;
+  s.cookies.push(sessionCookie({ name: app.cookieName, value: signSessionId(id, app.config.cookie_secret), secure: app.secureCookie, domain: app.cookieDomain, maxAge: seconds }));
+}
+
+export function clearCookie(s: RequestState, app: ProxyApp): void {
+  s.cookies.push(clearSessionCookie({ name: app.cookieName, secure: app.secureCookie, domain: app.cookieDomain }));
+}

@@ -1,0 +1,228 @@
+// The proxy listener: authentik's proxy outpost ("proxyv2") on Node's HTTP servers. One per
+// process, fed by every proxy outpost the process serves. `apply()` compiles each provider
+// once (routes, OIDC client, cookie, skip matcher, upstream); requests only look things up.
+import { createHash } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { SecureContext } from 'node:tls';
+import type { Listener, ListenerHost, ListenerPlugin, OutpostContext } from '../agent/listener.ts';
+import { named, type Logger } from '../log.ts';
+import type { CidrMatcher } from '../net/cidr.ts';
+import { userAgent } from '../version.ts';
+import { generateSelfSignedCertificate } from '../ldap/server/self-signed.ts';
+import { HeaderAuthCache } from './oidc/index.ts';
+import { compileRoutes, DEFAULT_TRUSTED_PROXY_CIDRS, proxyProviderSchema, trustedProxies, type ProxyProviderConfig, type Router } from './protocol/index.ts';
+import { ProxyServer, type Scheme } from './server/index.ts';
+import { UpstreamDispatchers } from './upstream/dispatchers.ts';
+import { rawBadGateway } from './upstream/bad-gateway.ts';
+import { ProxyMetrics } from './metrics.ts';
+import { AppConfigError, compileApp, type ProxyApp } from './handlers/app.ts';
+import { handleRequest, type PipelineDeps } from './handlers/pipeline.ts';
+import { MemorySessionStore } from './sessions/memory.ts';
+import type { SessionStore } from './sessions/store.ts';
+import { handleUpgrade } from './handlers/upgrade.ts';
+
+const EMBEDDED = 'goauthentik.io/outposts/embedded';
+/** Upstream: response head within this; idle between body chunks at most this (0 = none). */
+const UPSTREAM_HEADERS_TIMEOUT_MS = 60_000;
+const UPSTREAM_BODY_IDLE_TIMEOUT_MS = 300_000;
+
+interface OutpostApps {
+  readonly ctx: OutpostContext;
+  readonly apps: readonly ProxyApp[];
+  readonly certificates: ReadonlyMap<string, SecureContext>;
+}
+
+export class ProxyListener implements Listener<ProxyProviderConfig> {
+  private readonly host: ListenerHost;
+  private readonly log: Logger;
+  private readonly metrics: ProxyMetrics;
+  private readonly outposts = new Map<string, OutpostApps>();
+  private readonly sessions: SessionStore;
+  private readonly headerAuth = new HeaderAuthCache();
+  private readonly upstreams = new UpstreamDispatchers();
+  private readonly trusted: CidrMatcher<unknown>;
+  private readonly deps: PipelineDeps;
+  private state: { router: Router; apps: ReadonlyMap<number, ProxyApp>; outpostName: string; sni: ReadonlyMap<string, SecureContext> } = {
+    router: compileRoutes([]),
+    apps: new Map(),
+    outpostName: '',
+    sni: new Map(),
+  };
+  private server: ProxyServer | undefined;
+  private fallback: SecureContext | undefined;
+  private _ports: { httpPort?: number; httpsPort?: number } = {};
+
+  constructor(host: ListenerHost) {
+    this.host = host;
+    this.log = named(host.logger, 'proxyv2');
+    this.metrics = new ProxyMetrics(host.metrics.registry);
+    this.sessions = new MemorySessionStore({ maxEntries: host.config.proxy.maxSessions });
+    const cidrs = host.config.trustedProxyCidrs.length > 0 ? host.config.trustedProxyCidrs : DEFAULT_TRUSTED_PROXY_CIDRS;
+    this.trusted = trustedProxies(cidrs);
+    this.deps = {
+      logger: named(host.logger, 'proxyv2.application'),
+      metrics: this.metrics,
+      trusted: this.trusted,
+      store: this.sessions,
+      headerAuth: this.headerAuth,
+      version: userAgent(),
+      upstreams: this.upstreams,
+      upstreamHeadersTimeoutMs: UPSTREAM_HEADERS_TIMEOUT_MS,
+      upstreamBodyTimeoutMs: UPSTREAM_BODY_IDLE_TIMEOUT_MS,
+      current: () => this.state,
+    };
+  }
+
+  // ---- Listener ------------------------------------------------------------------------
+
+  async apply(ctx: OutpostContext, configs: readonly ProxyProviderConfig[]): Promise<void> {
+    const browserOrigin = this.browserOrigin(ctx);
+    const apps: ProxyApp[] = [];
+    const certificates = new Map<string, SecureContext>();
+    for (const config of configs) {
+      let app: ProxyApp;
+      try {
+        app = compileApp(config, {
+          outpostName: ctx.outpost.name,
+          outpostPk: ctx.outpost.pk,
+          oidc: { dispatcher: ctx.api.dispatcher, timeoutMs: this.host.config.timing.apiTimeoutMs, userAgent: userAgent(), browserOrigin },
+          logger: this.log,
+        });
+      } catch (err) {
+        if (!(err instanceof AppConfigError)) throw err;
+        this.log.error({ provider: config.name, error: err.message }, 'provider skipped');
+        continue;
+      }
+      apps.push(app);
+      if (config.certificate) {
+        // A certificate that cannot be fetched fails the refresh: the previous configuration stays.
+        const pair = await ctx.certificates.ensure(config.certificate);
+        if (pair.secureContext) certificates.set(app.external.host.toLowerCase(), pair.secureContext);
+        else this.log.warn({ provider: config.name, certificate: pair.name }, 'certificate has no private key; the default certificate is served');
+      }
+    }
+    this.outposts.set(ctx.outpost.pk, { ctx, apps, certificates });
+    this.rebuild();
+    await this.upstreams.retain([...this.state.apps.values()].flatMap((a) => (a.upstream ? [{ target: a.upstream, validateTls: a.config.internal_host_ssl_validation }] : [])));
+    this.log.debug({ outpost: ctx.outpost.name, providers: apps.map((a) => a.config.name) }, 'applied proxy providers');
+  }
+
+  async start(): Promise<void> {
+    const fallback = await generateSelfSignedCertificate();
+    this.fallback = fallback.secureContext;
+    const { config } = this.host;
+    this.server = new ProxyServer({
+      listen: { http: config.listen.http, https: config.listen.https },
+      timeouts: {
+        headersTimeoutMs: config.proxy.headersTimeoutMs,
+        requestTimeoutMs: config.proxy.requestTimeoutMs,
+        keepAliveTimeoutMs: config.proxy.keepAliveTimeoutMs,
+        maxHeaderBytes: config.proxy.maxHeaderBytes,
+      },
+      defaultCertificate: { certPem: fallback.certPem, keyPem: fallback.keyPem },
+      handler: {
+        handle: (req: IncomingMessage, res: ServerResponse, scheme: Scheme) => {
+          void handleRequest(req, res, scheme, this.deps);
+        },
+        upgrade: (req: IncomingMessage, socket: Duplex, head: Buffer, scheme: Scheme) => {
+          handleUpgrade(req, socket, head, scheme, this.deps).catch((err: unknown) => {
+            this.log.error({ err }, 'websocket upgrade failed');
+            if (socket.writable) socket.end(rawBadGateway());
+            else socket.destroy();
+          });
+        },
+        secureContext: (name) => this.secureContext(name),
+      },
+      logger: this.log,
+    });
+    this._ports = await this.server.start();
+  }
+
+  async stop(deadline: AbortSignal): Promise<void> {
+    await this.server?.stop(deadline);
+    await this.upstreams.close(deadline.aborted);
+    await this.sessions.close();
+    this.headerAuth.clear();
+  }
+
+  /** The ports actually bound (tests listen on port 0). */
+  get ports(): { httpPort?: number; httpsPort?: number } {
+    return this._ports;
+  }
+
+  /** Server-side sessions held (tests, diagnostics). */
+  sessionCount(): Promise<number> {
+    return this.sessions.size();
+  }
+
+  /** authentik 2025.8+: SESSION_END names the hashed core session: end every session of it. */
+  onSessionEnd(ctx: OutpostContext, sessionId: string): void {
+    void this.endCoreSession(ctx, sessionId, 'session_end');
+  }
+
+  /** authentik 2024.x: PROVIDER_SPECIFIC `{sub_type: 'logout', session_id}`. */
+  onProviderSpecific(ctx: OutpostContext, args: Record<string, unknown>): void {
+    if (args['sub_type'] !== 'logout') {
+      this.log.debug({ sub_type: String(args['sub_type']).slice(0, 64) }, 'unknown provider-specific message; ignored');
+      return;
+    }
+    const id = args['session_id'];
+    if (typeof id !== 'string' || id === '') return;
+    void this.endCoreSession(ctx, id, 'logout');
+  }
+
+  // ---- helpers -------------------------------------------------------------------------
+
+  private async endCoreSession(ctx: OutpostContext, sessionId: string, via: string): Promise<void> {
+    try {
+      // authentik sends the hash of the session key; some builds hash it once more (spec §5.7).
+      let n = await this.sessions.deleteBySid(sessionId);
+      const hashed = createHash('sha256').update(sessionId, 'ascii').digest('hex');
+      n += await this.sessions.deleteBySid(hashed);
+      this.headerAuth.dropSession(sessionId);
+      this.headerAuth.dropSession(hashed);
+      if (n > 0) this.log.info({ outpost: ctx.outpost.name, sessions: n, via }, 'authentik session ended: proxy sessions deleted');
+      else this.log.debug({ outpost: ctx.outpost.name, via }, 'authentik session ended: no proxy session of it');
+    } catch (err) {
+      this.log.error({ err }, 'ending proxy sessions failed');
+    }
+  }
+
+  private browserOrigin(ctx: OutpostContext): URL | undefined {
+    const raw = ctx.outpost.managed === EMBEDDED ? String((ctx.outpost.config as Record<string, unknown>)['authentik_host'] ?? '') : this.host.config.hostBrowser;
+    if (!raw) return undefined;
+    const u = URL.parse(raw.trim());
+    return u && (u.protocol === 'http:' || u.protocol === 'https:') ? u : undefined;
+  }
+
+  private rebuild(): void {
+    const all = [...this.outposts.values()];
+    const apps = new Map<number, ProxyApp>();
+    const sni = new Map<string, SecureContext>();
+    for (const o of all) {
+      for (const a of o.apps) apps.set(a.config.pk, a);
+      for (const [k, v] of o.certificates) sni.set(k, v);
+    }
+    const router = compileRoutes([...apps.values()].map((a) => a.config));
+    for (const skipped of router.skipped) this.log.warn({ provider: skipped.name, reason: skipped.reason }, 'provider not served');
+    this.state = { router, apps, outpostName: all[0]?.ctx.outpost.name ?? '', sni };
+  }
+
+  private secureContext(serverName: string | undefined): SecureContext {
+    if (serverName) {
+      const ctx = this.state.sni.get(serverName.toLowerCase());
+      if (ctx) return ctx;
+    }
+    if (!this.fallback) throw new Error('the proxy listener has not started');
+    return this.fallback;
+  }
+}
+
+export const proxyPlugin: ListenerPlugin<ProxyProviderConfig> = {
+  type: 'proxy',
+  providersPath: '/outposts/proxy/',
+  providerSchema: proxyProviderSchema,
+  pageSize: 100,
+  create: (host) => new ProxyListener(host),
+};

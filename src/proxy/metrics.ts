@@ -1,0 +1,33 @@
+// The proxy's Prometheus metrics, named and labelled as authentik's proxy outpost names them
+// (spec §9.1). authentik's legacy nanosecond twins (`authentik_outpost_proxy_requests`,
+// `_upstream_time`) are not exported: the unit is a bug (see agent/metrics.ts on flow timings).
+import { Counter, Histogram, type Registry } from 'prom-client';
+import { LATENCY_BUCKETS } from '../agent/metrics.ts';
+
+export type RequestType = 'app' | 'ping' | 'static';
+
+export class ProxyMetrics {
+  readonly requests: Histogram<'outpost_name' | 'method' | 'host' | 'type'>;
+  readonly upstream: Histogram<'outpost_name' | 'method' | 'scheme' | 'host' | 'upstream_host'>;
+  /** Not in authentik: requests refused before reaching an app, by reason. */
+  readonly refused: Counter<'reason'>;
+
+  constructor(registry: Registry) {
+    const registers = [registry];
+    this.requests = new Histogram({
+      name: 'authentik_outpost_proxy_request_duration_seconds',
+      help: 'Proxy request duration',
+      labelNames: ['outpost_name', 'method', 'host', 'type'],
+      buckets: LATENCY_BUCKETS,
+      registers,
+    });
+    this.upstream = new Histogram({
+      name: 'authentik_outpost_proxy_upstream_response_duration_seconds',
+      help: 'Proxy upstream response duration',
+      labelNames: ['outpost_name', 'method', 'scheme', 'host', 'upstream_host'],
+      buckets: LATENCY_BUCKETS,
+      registers,
+    });
+    this.refused = new Counter({ name: 'authentik_outpost_proxy_refused_total', help: 'Requests refused before reaching an application (unknown host, draining)', labelNames: ['reason'], registers });
+  }
+}

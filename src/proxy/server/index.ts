@@ -1,0 +1,1 @@
+export { ProxyServer, type ProxyRequestHandler, type ProxyServerOptions, type Scheme, type ServerTimeouts } from './server.ts';

@@ -1,0 +1,162 @@
+// The proxy's HTTP (9000) and HTTPS (9443) servers: one request handler on both, TLS 1.2+ with
+// a certificate picked per SNI, Node's inbound timeouts and header limit, websocket upgrades
+// handed to the same handler, and a staged drain on stop (503 + `Connection: close` while
+// stopping, idle connections closed, the rest destroyed at the deadline).
+import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import type { Duplex } from 'node:stream';
+import type { SecureContext } from 'node:tls';
+import type { ListenAddress } from '../../config/index.ts';
+import { listen } from '../../agent/net.ts';
+import type { Logger } from '../../log.ts';
+
+export interface ServerTimeouts {
+  /** Node's `headersTimeout`: the whole header block must arrive within this. */
+  headersTimeoutMs: number;
+  /** Node's `requestTimeout`: the whole request (body included) must arrive within this; 0 = none. */
+  requestTimeoutMs: number;
+  /** Node's `keepAliveTimeout`: an idle keep-alive connection is closed after this. */
+  keepAliveTimeoutMs: number;
+  /** Node's `maxHeaderSize`, in bytes. */
+  maxHeaderBytes: number;
+}
+
+export type Scheme = 'http' | 'https';
+
+export interface ProxyRequestHandler {
+  /** One request; must answer or destroy the socket, never throw. */
+  handle(req: IncomingMessage, res: ServerResponse, scheme: Scheme): void;
+  /** An `Upgrade` request (websocket); must answer on the socket or destroy it, never throw. */
+  upgrade(req: IncomingMessage, socket: Duplex, head: Buffer, scheme: Scheme): void;
+  /** The TLS context for a ClientHello's server name (undefined: none was sent). */
+  secureContext(serverName: string | undefined): SecureContext;
+}
+
+export interface ProxyServerOptions {
+  listen: { http: ListenAddress; https: ListenAddress };
+  timeouts: ServerTimeouts;
+  handler: ProxyRequestHandler;
+  /** Served without SNI, and when no provider's certificate matches (see `secureContext`). */
+  defaultCertificate: { certPem: string; keyPem: string };
+  logger: Logger;
+}
+
+export class ProxyServer {
+  private readonly opts: ProxyServerOptions;
+  private readonly servers = new Map<Scheme, Server>();
+  private readonly upgraded = new Set<Duplex>();
+  private _stopping = false;
+
+  constructor(opts: ProxyServerOptions) {
+    this.opts = opts;
+  }
+
+  /** True once `stop` began: requests get 503 with `Connection: close`. */
+  get stopping(): boolean {
+    return this._stopping;
+  }
+
+  async start(): Promise<{ httpPort: number; httpsPort: number }> {
+    const { timeouts, handler, logger } = this.opts;
+    const common = { headersTimeout: timeouts.headersTimeoutMs, requestTimeout: timeouts.requestTimeoutMs, keepAliveTimeout: timeouts.keepAliveTimeoutMs, maxHeaderSize: timeouts.maxHeaderBytes };
+    const onRequest = (scheme: Scheme) => (req: IncomingMessage, res: ServerResponse) => {
+      if (this._stopping) return drainAnswer(res);
+      handler.handle(req, res, scheme);
+    };
+    const http = createHttpServer(common, onRequest('http'));
+    const https = createHttpsServer(
+      {
+        ...common,
+        // A ClientHello without SNI gets the server's own context: the default certificate.
+        cert: this.opts.defaultCertificate.certPem,
+        key: this.opts.defaultCertificate.keyPem,
+        minVersion: 'TLSv1.2',
+        // No h2: clients speak HTTP/1.1, as with authentik's listener.
+        ALPNProtocols: ['http/1.1'],
+        SNICallback: (name, cb) => {
+          try {
+            cb(null, handler.secureContext(name === '' ? undefined : name));
+          } catch (err) {
+            cb(err as Error);
+          }
+        },
+      },
+      onRequest('https'),
+    );
+    for (const [scheme, srv] of [['http', http], ['https', https]] as const) {
+      srv.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+        if (this._stopping) {
+          socket.end('HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+          return;
+        }
+        this.upgraded.add(socket);
+        socket.once('close', () => this.upgraded.delete(socket));
+        handler.upgrade(req, socket, head, scheme);
+      });
+      srv.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
+        if (!socket.writable) return socket.destroy();
+        const status = err.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large' : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? '408 Request Timeout' : '400 Bad Request';
+        socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+      });
+    }
+    https.on('tlsClientError', (err: Error) => logger.debug({ err: { message: err.message, code: (err as NodeJS.ErrnoException).code } }, 'TLS handshake failed'));
+    const ports = { httpPort: 0, httpsPort: 0 };
+    try {
+      ports.httpPort = await listen(http, this.opts.listen.http);
+      this.servers.set('http', http);
+      logger.info({ listen: `${this.opts.listen.http.host}:${ports.httpPort}` }, 'Starting HTTP server');
+      ports.httpsPort = await listen(https as unknown as Server, this.opts.listen.https);
+      this.servers.set('https', https as unknown as Server);
+      logger.info({ listen: `${this.opts.listen.https.host}:${ports.httpsPort}` }, 'Starting HTTPS server');
+    } catch (err) {
+      for (const srv of this.servers.values()) srv.close();
+      this.servers.clear();
+      throw err;
+    }
+    return ports;
+  }
+
+  /**
+   * Stage 1: stop accepting, answer 503 + `Connection: close`, close idle keep-alive sockets.
+   * Stage 2: wait for in-flight requests until `deadline`. Stage 3: destroy what is left
+   * (upgraded websockets included).
+   */
+  async stop(deadline: AbortSignal): Promise<void> {
+    this._stopping = true;
+    const servers = [...this.servers.values()];
+    this.servers.clear();
+    const closed = servers.map((srv) => new Promise<void>((resolve) => srv.close(() => resolve())));
+    for (const srv of servers) srv.closeIdleConnections();
+    // Websockets have no request to finish: they are closed at once.
+    for (const s of this.upgraded) s.destroy();
+    const all = Promise.all(closed);
+    if (!deadline.aborted) {
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          deadline.removeEventListener('abort', done);
+          resolve();
+        };
+        deadline.addEventListener('abort', done, { once: true });
+        // Connections that finish their request become idle: keep closing them.
+        const tick = setInterval(() => {
+          for (const srv of servers) srv.closeIdleConnections();
+        }, 50);
+        tick.unref();
+        void all.then(() => {
+          clearInterval(tick);
+          done();
+        });
+        deadline.addEventListener('abort', () => clearInterval(tick), { once: true });
+      });
+    }
+    for (const srv of servers) srv.closeAllConnections();
+    await all;
+    this.opts.logger.info('HTTP servers stopped');
+  }
+}
+
+function drainAnswer(res: ServerResponse): void {
+  res.shouldKeepAlive = false;
+  res.writeHead(503, { 'content-type': 'text/plain; charset=utf-8', connection: 'close', 'content-length': '20' });
+  res.end('shutting down, retry');
+}
