@@ -13,7 +13,7 @@ const STYLE =
   'button{margin-top:1rem;padding:.4rem 1.2rem}#error{color:#b00020;min-height:1.2rem}';
 
 function page(title: string, body: string): string {
-  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1"><title>${escapeHtml(title)}</title><style>${STYLE}</style></head><body>${body}</body></html>`;
+  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1"><title>${escapeHtml(title)}</title><link rel="icon" href="data:,"><style>${STYLE}</style></head><body>${body}</body></html>`;
 }
 
 export function htmlResponse(status: number, title: string, body: string, headers?: Record<string, string | string[]>): ApiResponse {
@@ -49,12 +49,22 @@ function input(name, label, type) {
   return i;
 }
 
+function fieldLabel(f) {
+  return { username: 'Username', email: 'Email', upn: 'UPN' }[f] || f;
+}
+
 function errorsOf(c) {
   const e = c.response_errors || {};
   return Object.values(e).flat().map((x) => x.string).join(' ');
 }
 
 function render(c) {
+  // The same stage back with errors (a wrong password): keep what was typed, bar secrets, as
+  // authentik's form does, so the person fixes only the password instead of retyping everything.
+  const kept = {};
+  if (current && current.component === c.component) {
+    for (const el of form.elements) if (el.name && el.type !== 'password' && el.type !== 'checkbox' && el.name !== 'code') kept[el.name] = el.value;
+  }
   current = c;
   fields.replaceChildren();
   error.textContent = errorsOf(c);
@@ -64,11 +74,14 @@ function render(c) {
     case 'xak-flow-redirect':
       location.assign(c.to);
       return;
-    case 'ak-stage-identification':
-      input('uid_field', (c.user_fields || []).join(' or ') || 'Username', 'text').focus();
-      if (c.password_fields) input('password', 'Password', 'password');
+    case 'ak-stage-identification': {
+      const uid = input('uid_field', (c.user_fields || []).map(fieldLabel).join(' or ') || 'Username', 'text');
+      uid.value = kept.uid_field || '';
+      const password = c.password_fields ? input('password', 'Password', 'password') : null;
+      (uid.value && password ? password : uid).focus();
       submit.textContent = c.primary_action || 'Log in';
       return;
+    }
     case 'ak-stage-password':
       input('password', 'Password for ' + (c.pending_user || ''), 'password').focus();
       submit.textContent = 'Continue';
