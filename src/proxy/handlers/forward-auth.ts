@@ -11,6 +11,7 @@ export interface ForwardAuthDeps extends AuthDeps {
   readonly version: string;
 }
 
+const SERVER_NAMES: Record<Exclude<ForwardKind, 'proxy'>, string> = { nginx: 'nginx', traefik: 'Traefik', caddy: 'Caddy', envoy: 'Envoy' };
 const SIGNATURE_CALLBACK = 'X-authentik-auth-callback';
 const SIGNATURE_LOGOUT = 'X-authentik-logout';
 
@@ -35,7 +36,12 @@ export async function handleForwardAuth(s: RequestState, app: ProxyApp, kind: Ex
     client: s.client,
     defaultScheme: app.external.protocol === 'https:' ? 'https' : 'http',
   });
-  if (!fwd.ok) return fail(s, new ProxyError(fwd.code, fwd.detail), { kind });
+  if (!fwd.ok) {
+    // authentik also POSTs a `configuration_error` event (/api/v3/events/events/), which the
+    // development core does not serve: the error line carries the event's fields instead.
+    const message = `Outpost ${app.outpostName} (Provider ${app.config.name}) failed to detect a forward URL from ${SERVER_NAMES[kind]}`;
+    return fail(s, new ProxyError(fwd.code, `${message}: ${fwd.detail}`), { kind, action: 'configuration_error', app: 'authentik.providers.proxy', client_ip: s.client.address });
+  }
   const target = fwd.url;
 
   // Traefik/Caddy/Envoy pass the callback and logout through the middleware (§3.6 step 2).

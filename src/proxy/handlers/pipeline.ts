@@ -39,7 +39,16 @@ export async function handleRequest(req: IncomingMessage, res: ServerResponse, s
   const host = requestHost(req.headers.host, client);
   const path = targetPath(req.url);
   const url = URL.parse(`${scheme}://${req.headers.host ?? 'invalid.invalid'}${req.url?.startsWith('/') ? req.url : '/'}`) ?? new URL(`${scheme}://invalid.invalid/`);
+  // The child logger (a pino child with its bindings serialized, and a UUID) only when a line is
+  // written: most requests write none below info.
+  let log: Logger | undefined;
   const s: RequestState = {
+    get log(): Logger {
+      return (log ??= deps.logger.child(s.app ? { request_id: randomUUID(), name: s.app.config.name } : { request_id: randomUUID() }));
+    },
+    set log(v: Logger) {
+      log = v;
+    },
     req,
     res,
     scheme,
@@ -48,7 +57,6 @@ export async function handleRequest(req: IncomingMessage, res: ServerResponse, s
     client,
     host,
     url,
-    log: deps.logger.child({ request_id: randomUUID() }),
     cookies: [],
     type: 'app',
   };
@@ -83,8 +91,8 @@ async function route(s: RequestState, path: string, deps: PipelineDeps): Promise
     s.log.warn({ host: s.host.slice(0, 255) }, 'no app for hostname');
     return send(s, 400, noAppBody(s.host), { 'content-type': 'application/json' });
   }
+  // The request's logger, when first used, names the app.
   s.app = app;
-  s.log = s.log.child({ name: app.config.name });
   return endpoints(s, app, path, deps);
 }
 
@@ -127,6 +135,7 @@ function accessLog(s: RequestState, deps: PipelineDeps): void {
   deps.metrics.requests.observe({ outpost_name: s.app?.outpostName ?? deps.current().outpostName, method, host: hostLabel, type: s.type }, seconds);
   if (s.type === 'ping') return;
   const status = s.res.statusCode;
+  if (!deps.logger.isLevelEnabled(status >= 500 ? 'error' : 'info')) return;
   const fields = {
     host: s.host.slice(0, 255),
     method,

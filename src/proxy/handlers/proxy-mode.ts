@@ -60,6 +60,8 @@ export async function handleProxy(s: RequestState, app: ProxyApp, deps: ProxyMod
       bodyTimeoutMs: deps.upstreamBodyTimeoutMs,
       headersTimeoutMs: deps.upstreamHeadersTimeoutMs,
       clientIp: s.client.address,
+      // writeHead() with the upstream's headers replaces a Set-Cookie set before: merge instead.
+      setCookies: s.cookies,
     });
   } catch (err) {
     if (!(err instanceof UpstreamError)) throw err;

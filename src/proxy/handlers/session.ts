@@ -19,11 +19,29 @@ export interface StoredSession {
 /** Before login the cookie only binds the login state to this browser: as long as the state lives. */
 export const PRE_LOGIN_COOKIE_SECONDS = 600;
 
+/**
+ * Cookie values whose signature verified, per compiled app (a new secret compiles a new app):
+ * an HMAC per request is most of a session lookup. Only values we signed get in, so a client
+ * cannot fill it; bounded anyway, and emptied when full.
+ */
+const verifiedCookies = new WeakMap<ProxyApp, Map<string, string>>();
+const VERIFIED_COOKIES_MAX = 10_000;
+
+/** Claims already validated, by the stored object (a store that returns the same object per get). */
+const parsedClaims = new WeakMap<object, ProxyClaims>();
+
 /** Reads the cookie: the verified session id (any of the values sent) or undefined. */
 export function cookieSessionId(s: RequestState, app: ProxyApp): string | undefined {
+  let cache = verifiedCookies.get(app);
   for (const v of readCookies(s.req.headers.cookie, app.cookieName)) {
+    const hit = cache?.get(v);
+    if (hit !== undefined) return hit;
     const id = verifySessionId(v, app.config.cookie_secret);
-    if (id !== undefined) return id;
+    if (id === undefined) continue;
+    if (!cache) verifiedCookies.set(app, (cache = new Map()));
+    if (cache.size >= VERIFIED_COOKIES_MAX) cache.clear();
+    cache.set(v, id);
+    return id;
   }
   return undefined;
 }
@@ -40,13 +58,19 @@ export async function loadSession(s: RequestState, app: ProxyApp, store: Session
     return undefined;
   }
   // A store shared with other processes (the next issue's) is input like any other.
-  const claims = parseClaims(stored.claims);
-  if (!claims.ok) {
-    s.log.warn({ error: claims.error }, 'stored session has unreadable claims; treated as no session');
-    await store.delete(id);
-    return undefined;
+  const raw = stored.claims;
+  let parsed = typeof raw === 'object' && raw !== null ? parsedClaims.get(raw) : undefined;
+  if (parsed === undefined) {
+    const claims = parseClaims(raw);
+    if (!claims.ok) {
+      s.log.warn({ error: claims.error }, 'stored session has unreadable claims; treated as no session');
+      await store.delete(id);
+      return undefined;
+    }
+    parsed = claims.claims;
+    if (typeof raw === 'object' && raw !== null) parsedClaims.set(raw, parsed);
   }
-  return { claims: claims.claims, rawToken: stored.rawToken, providerPk: stored.providerPk, outpostPk: stored.outpostPk, expiresAt: stored.expiresAt };
+  return { claims: parsed, rawToken: stored.rawToken, providerPk: stored.providerPk, outpostPk: stored.outpostPk, expiresAt: stored.expiresAt };
 }
 
 /** The session id of this browser, minting one (and its cookie) when it has none. */

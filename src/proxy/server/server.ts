@@ -58,7 +58,15 @@ export class ProxyServer {
 
   async start(): Promise<{ httpPort: number; httpsPort: number }> {
     const { timeouts, handler, logger } = this.opts;
-    const common = { headersTimeout: timeouts.headersTimeoutMs, requestTimeout: timeouts.requestTimeoutMs, keepAliveTimeout: timeouts.keepAliveTimeoutMs, maxHeaderSize: timeouts.maxHeaderBytes };
+    const common = {
+      headersTimeout: timeouts.headersTimeoutMs,
+      requestTimeout: timeouts.requestTimeoutMs,
+      keepAliveTimeout: timeouts.keepAliveTimeoutMs,
+      maxHeaderSize: timeouts.maxHeaderBytes,
+      // Node checks the two timeouts above only every `connectionsCheckingInterval` (30 s by
+      // default): a client trickling its headers would hold the connection that long.
+      connectionsCheckingInterval: Math.max(100, Math.min(1000, Math.floor(timeouts.headersTimeoutMs / 4))),
+    };
     const onRequest = (scheme: Scheme) => (req: IncomingMessage, res: ServerResponse) => {
       if (this._stopping) return drainAnswer(res);
       handler.handle(req, res, scheme);

@@ -40,6 +40,11 @@ export interface ForwardOptions {
   clientIp?: string | undefined;
   /** `X-Forwarded-Proto` to set; undefined leaves the incoming value (authentik 2024.x). */
   forwardedProto?: 'http' | 'https' | undefined;
+  /**
+   * The outpost's own `Set-Cookie` values (a session saved by header auth), sent before the
+   * upstream's: the response head from the upstream must not replace them.
+   */
+  setCookies?: readonly string[] | undefined;
   /** Called once the response head arrived (before it is written to the client). */
   onResponse?: ((info: { status: number; headersMs: number }) => void) | undefined;
 }
@@ -153,6 +158,10 @@ export function forwardRequest(opts: ForwardOptions): Promise<ForwardResult> {
         opts.onResponse?.({ status, headersMs });
         responseStarted = true;
         const out = clientResponseHeaders(responseHeaders);
+        if (opts.setCookies !== undefined && opts.setCookies.length > 0) {
+          const theirs = out['set-cookie'];
+          out['set-cookie'] = theirs === undefined ? [...opts.setCookies] : [...opts.setCookies, ...(Array.isArray(theirs) ? theirs : [String(theirs)])];
+        }
         if (statusMessage) res.writeHead(statusCode, statusMessage, out);
         else res.writeHead(statusCode, out);
         // Send the head now: a long poll or SSE stream must see it before the first chunk.

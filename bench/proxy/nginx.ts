@@ -1,0 +1,118 @@
+// A throwaway nginx (one worker, like the outpost's one event loop) with four servers: the
+// static upstream both proxies forward to, `proxy_pass` to it (the reference for proxy mode),
+// and the same `auth_request` location twice, asking the outpost or a trivial endpoint (the
+// reference for forward auth). authentik's documented nginx snippet, with upstream keepalive.
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { until } from '../support.ts';
+
+export interface NginxPorts {
+  /** Static upstream: 200 with a small body. */
+  upstream: number;
+  /** `proxy_pass` to the upstream. */
+  proxyPass: number;
+  /** `auth_request` to the outpost's `/outpost.goauthentik.io/auth/nginx`, then a static file. */
+  authOutpost: number;
+  /** The same, asking a trivial endpoint. */
+  authTrivial: number;
+}
+
+export interface Nginx {
+  readonly pid: number;
+  /** The worker's pid (the one doing the work). */
+  workerPid(): number;
+  stop(): Promise<void>;
+}
+
+/** The upstream's answer (small, like an API response). */
+export const UPSTREAM_BODY = '{"ok":true,"message":"hello from the upstream"}\n';
+
+function authServer(port: number, authTarget: string, www: string): string {
+  return `
+  upstream auth_${port} { server ${authTarget}; keepalive 64; keepalive_requests 1000000; }
+  server {
+    listen 127.0.0.1:${port};
+    root ${www};
+    location / {
+      auth_request /outpost.goauthentik.io/auth/nginx;
+      auth_request_set $authentik_username $upstream_http_x_authentik_username;
+      add_header X-authentik-username $authentik_username;
+      try_files /index.html =404;
+    }
+    location = /outpost.goauthentik.io/auth/nginx {
+      internal;
+      proxy_pass http://auth_${port};
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_pass_request_body off;
+      proxy_set_header Content-Length "";
+      proxy_set_header Host $host;
+      proxy_set_header X-Original-URL $scheme://$http_host$request_uri;
+    }
+  }`;
+}
+
+function config(dir: string, ports: NginxPorts, outpostHttp: number, trivial: number): string {
+  const www = join(dir, 'www');
+  return `user root;
+worker_processes 1;
+daemon off;
+pid ${dir}/nginx.pid;
+error_log ${dir}/error.log warn;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  keepalive_requests 1000000;
+  client_body_temp_path ${dir}/tmp/body;
+  proxy_temp_path ${dir}/tmp/proxy;
+  fastcgi_temp_path ${dir}/tmp/fastcgi;
+  uwsgi_temp_path ${dir}/tmp/uwsgi;
+  scgi_temp_path ${dir}/tmp/scgi;
+  default_type text/plain;
+  server {
+    listen 127.0.0.1:${ports.upstream};
+    location / { default_type application/json; return 200 '${UPSTREAM_BODY.trimEnd()}\\n'; }
+  }
+  upstream upstream_pool { server 127.0.0.1:${ports.upstream}; keepalive 64; keepalive_requests 1000000; }
+  server {
+    listen 127.0.0.1:${ports.proxyPass};
+    location / {
+      proxy_pass http://upstream_pool;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_set_header Host $host;
+    }
+  }
+${authServer(ports.authOutpost, `127.0.0.1:${outpostHttp}`, www)}
+${authServer(ports.authTrivial, `127.0.0.1:${trivial}`, www)}
+}
+`;
+}
+
+export async function startNginx(dir: string, ports: NginxPorts, outpostHttp: number, trivial: number): Promise<Nginx> {
+  mkdirSync(join(dir, 'tmp'), { recursive: true });
+  mkdirSync(join(dir, 'www'), { recursive: true });
+  writeFileSync(join(dir, 'www', 'index.html'), 'protected page\n');
+  const conf = join(dir, 'nginx.conf');
+  writeFileSync(conf, config(dir, ports, outpostHttp, trivial));
+  const child = spawn('nginx', ['-p', dir, '-c', conf], { stdio: ['ignore', 'ignore', 'inherit'] });
+  const stop = async () => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    child.kill('SIGTERM');
+    await once(child, 'exit');
+  };
+  try {
+    await until('nginx', async () => (await fetch(`http://127.0.0.1:${ports.upstream}/`)).ok, 10_000);
+  } catch (err) {
+    await stop();
+    throw new Error(`${(err as Error).message}; nginx error log:\n${readFileSync(join(dir, 'error.log'), 'utf8').slice(-2000)}`);
+  }
+  const pid = child.pid ?? 0;
+  return {
+    pid,
+    workerPid: () => Number(readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/)[0]),
+    stop,
+  };
+}
