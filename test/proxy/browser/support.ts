@@ -9,17 +9,18 @@
 import { createHmac } from 'node:crypto';
 import { existsSync, mkdtempSync } from 'node:fs';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
-import { connect as netConnect, type AddressInfo, type Socket } from 'node:net';
+import { connect as netConnect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { WebSocketServer } from 'ws';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
-import { startDevCore, type DevCore } from '../../../src/devcore/index.ts';
+import type { DevCore } from '../../../src/devcore/index.ts';
 import type { SeedDocument } from '../../../src/devcore/seed.ts';
-import type { ListenerPlugin } from '../../../src/agent/listener.ts';
-import { proxyPlugin, type ProxyListener } from '../../../src/proxy/listener.ts';
-import { startOutpost, testConfig, type AuthentikVersion, type TestOutpost } from '../../support/outpost.ts';
+import type { ProxyListener } from '../../../src/proxy/listener.ts';
+import type { AuthentikVersion, TestOutpost } from '../../support/outpost.ts';
+import { serveLoopback } from '../../support/serve.ts';
 import { OUTPOST_TOKEN, proxySeed } from '../e2e/support.ts';
+import { startCoreAndOutpost, type CoreAndOutpost } from '../support/stack.ts';
 
 export const APP_HOST = 'app.example.com';
 export const APP = `https://${APP_HOST}`;
@@ -178,18 +179,8 @@ export async function startHtmlUpstream(): Promise<HtmlUpstream> {
     paths.push(req.url ?? '');
     ws.on('message', (data) => ws.send(`${String(req.headers['x-authentik-username'] ?? '')}:${String(data)}`));
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    port: (server.address() as AddressInfo).port,
-    paths,
-    close: () =>
-      new Promise<void>((resolve) => {
-        for (const c of wss.clients) c.terminate();
-        wss.close();
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
+  const served = await serveLoopback(server, { wss });
+  return { port: served.port, paths, close: served.close };
 }
 
 // ---- the tunnel (the browser's "DNS") ------------------------------------------------------
@@ -234,17 +225,8 @@ export async function startTunnel(routes: ReadonlyMap<string, number>): Promise<
     up.on('error', () => client.destroy());
     client.once('close', () => up.destroy());
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    port: (server.address() as AddressInfo).port,
-    refused,
-    close: () =>
-      new Promise<void>((resolve) => {
-        for (const s of sockets) s.destroy();
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
+  const served = await serveLoopback(server, { sockets });
+  return { port: served.port, refused, close: served.close };
 }
 
 // ---- the stack -----------------------------------------------------------------------------
@@ -281,22 +263,26 @@ export interface BrowserStack {
 
 export async function startBrowserStack(authentikVersion: AuthentikVersion): Promise<BrowserStack> {
   const upstream = await startHtmlUpstream();
-  const core = await startDevCore({ seed: browserSeed(upstream.port), port: 0, authentikVersion });
-  const config = testConfig(core.url, [OUTPOST_TOKEN], { AUTHENTIK_LISTEN__HTTP: '127.0.0.1:0', AUTHENTIK_LISTEN__HTTPS: '127.0.0.1:0' });
-  const outpost = await startOutpost(config, [proxyPlugin as ListenerPlugin]);
-  const listener = outpost.runtime.listener('proxy') as ProxyListener;
-  const tunnel = await startTunnel(new Map([[`${APP_HOST}:443`, listener.ports.httpsPort!]]));
-  return {
-    core,
-    outpost,
-    upstream,
-    tunnel,
-    listener,
-    async close() {
-      await tunnel.close();
-      await outpost.runtime.shutdown();
-      await core.close();
-      await upstream.close();
-    },
-  };
+  let started: CoreAndOutpost | undefined;
+  try {
+    started = await startCoreAndOutpost({ seed: browserSeed(upstream.port), token: OUTPOST_TOKEN, authentikVersion });
+    const tunnel = await startTunnel(new Map([[`${APP_HOST}:443`, started.httpsPort]]));
+    const s = started;
+    return {
+      core: s.core,
+      outpost: s.outpost,
+      upstream,
+      tunnel,
+      listener: s.listener,
+      async close() {
+        await tunnel.close();
+        await s.close();
+        await upstream.close();
+      },
+    };
+  } catch (err) {
+    await started?.close();
+    await upstream.close();
+    throw err;
+  }
 }

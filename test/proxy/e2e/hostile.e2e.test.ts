@@ -4,12 +4,13 @@
 // each, the process still serves and nothing passed without a valid session.
 import { strict as assert } from 'node:assert';
 import { createServer, type Server } from 'node:http';
-import { connect, type AddressInfo } from 'node:net';
+import { connect } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { request } from 'undici';
 import { signSessionId, newSessionId } from '../../../src/proxy/protocol/index.ts';
 import type { SessionStore } from '../../../src/proxy/sessions/store.ts';
-import { browserLogin, call, Jar, loginAtCore, startProxyStack, viaOutpost, type ProxyStack } from './support.ts';
+import { serveLoopback } from '../../support/serve.ts';
+import { browserLogin, call, Jar, loginAtCore, startProxyStack, toCore, viaOutpost, type ProxyStack } from './support.ts';
 
 const APP = 'https://app.example.com';
 const P1_COOKIE = 'authentik_proxy_AbCdEfGh';
@@ -36,16 +37,8 @@ async function startHostileUpstream(): Promise<{ port: number; hits: string[]; c
       res.end('ok');
     }
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    port: (server.address() as AddressInfo).port,
-    hits,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
+  const served = await serveLoopback(server);
+  return { port: served.port, hits, close: served.close };
 }
 
 /** Writes raw bytes to the outpost and collects everything until the peer closes. */
@@ -224,10 +217,8 @@ describe('proxy mode under hostile input', () => {
   /** A login up to the callback URL (the code not yet exchanged). */
   async function pendingCallback(): Promise<{ jar: Jar; callback: URL }> {
     const j = new Jar();
-    let r = await viaOutpost(stack, `${APP}/after`, { jar: j });
-    for (let i = 0; i < 3 && r.status === 302 && r.location && !r.location.startsWith(stack.core.url); i++) r = await viaOutpost(stack, r.location, { jar: j });
-    assert.ok(r.location?.startsWith(stack.core.url));
-    return { jar: j, callback: new URL(await loginAtCore(stack.core, r.location!, 'alice', 'alice-password', new Jar())) };
+    const authorize = await toCore(stack, `${APP}/after`, j);
+    return { jar: j, callback: new URL(await loginAtCore(stack.core, authorize, 'alice', 'alice-password', new Jar())) };
   }
 
   test('the core failing during a callback is 503, never 401 or 200, and creates no session', async () => {

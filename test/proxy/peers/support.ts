@@ -5,17 +5,15 @@
 // reverse proxy with the app's Host header and to the core directly, following redirects.
 import { strict as assert } from 'node:assert';
 import { readFileSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
 import type { IncomingHttpHeaders, Server } from 'node:http';
-import { parse as parseYaml } from 'yaml';
-import { startDevCore, type DevCore } from '../../../src/devcore/index.ts';
-import type { SeedDocument } from '../../../src/devcore/seed.ts';
-import type { ListenerPlugin } from '../../../src/agent/listener.ts';
-import { proxyPlugin, type ProxyListener } from '../../../src/proxy/listener.ts';
+import type { DevCore } from '../../../src/devcore/index.ts';
 import { createUpstream } from '../../../src/demo/upstream.ts';
-import { startOutpost, testConfig, type AuthentikVersion, type TestOutpost } from '../../support/outpost.ts';
+import type { AuthentikVersion, TestOutpost } from '../../support/outpost.ts';
 import { freePort, requireBinary, startCaddy, startNginx, type PeerProcess } from '../../support/reverse-proxy.ts';
-import { call, Jar, startEchoUpstream, type Reply } from '../e2e/support.ts';
+import { serveLoopback } from '../../support/serve.ts';
+import { startEchoUpstream } from '../e2e/support.ts';
+import { call, Jar, loginAtCore, type Reply } from '../support/client.ts';
+import { readSeed, startCoreAndOutpost, type CoreAndOutpost } from '../support/stack.ts';
 
 export type PeerKind = 'nginx' | 'caddy';
 
@@ -77,10 +75,6 @@ export interface PeerStack {
   close(): Promise<void>;
 }
 
-function seedOf(path: string): SeedDocument {
-  return parseYaml(readFileSync(path, 'utf8')) as SeedDocument;
-}
-
 /**
  * `seed: 'peers'` = config/proxy-peers-test.yaml with the echo upstream; `'demo'` = the demo's
  * own seed (config/demo.yaml, provider whoami-provider) and the demo's upstream app.
@@ -101,16 +95,12 @@ export async function startPeerStack(opts: { kind: PeerKind; authentikVersion: A
   } else {
     const server: Server = createUpstream();
     server.prependListener('request', (req) => hits.push({ url: req.url ?? '', headers: req.headers }));
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    upstreamPort = (server.address() as AddressInfo).port;
-    closeUpstream = () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      });
+    const served = await serveLoopback(server);
+    upstreamPort = served.port;
+    closeUpstream = served.close;
   }
 
-  const seed = seedOf(which === 'peers' ? PEERS_SEED : DEMO_SEED);
+  const seed = readSeed(which === 'peers' ? PEERS_SEED : DEMO_SEED);
   for (const p of seed.providers ?? []) {
     if (p.type !== 'proxy') continue;
     // whoami.localhost:9080 / other.localhost:9080 → the reverse proxy's port.
@@ -119,73 +109,31 @@ export async function startPeerStack(opts: { kind: PeerKind; authentikVersion: A
     if (p.mode === 'proxy') p.internal_host = `http://127.0.0.1:${upstreamPort}`;
   }
   const token = which === 'peers' ? 'peers-outpost-token' : 'demo-proxy-token';
-  const core = await startDevCore({ seed, port: 0, authentikVersion: opts.authentikVersion });
-  let outpost: TestOutpost | undefined;
+  let started: CoreAndOutpost | undefined;
   try {
-    const config = testConfig(core.url, [token], { AUTHENTIK_LISTEN__HTTP: '127.0.0.1:0', AUTHENTIK_LISTEN__HTTPS: '127.0.0.1:0' });
-    outpost = await startOutpost(config, [proxyPlugin as ListenerPlugin]);
-    const listener = outpost.runtime.listener('proxy') as ProxyListener;
-    const ports: Ports = { peer: peerPort, outpost: listener.ports.httpPort!, upstream: upstreamPort };
+    started = await startCoreAndOutpost({ seed, token, authentikVersion: opts.authentikVersion });
+    const ports: Ports = { peer: peerPort, outpost: started.httpPort, upstream: upstreamPort };
     const peer = await startPeer(opts.kind, renderExample(opts.kind, ports), peerPort);
-    const o = outpost;
+    const s = started;
     return {
       kind: opts.kind,
-      core,
-      outpost: o,
+      core: s.core,
+      outpost: s.outpost,
       peer,
       ports,
       app: `http://whoami.localhost:${peerPort}`,
       hits,
       async close() {
         await peer.stop();
-        await o.runtime.shutdown();
-        await core.close();
+        await s.close();
         await closeUpstream();
       },
     };
   } catch (err) {
-    await outpost?.runtime.shutdown();
-    await core.close();
+    await started?.close();
     await closeUpstream();
     throw err;
   }
-}
-
-/**
- * Log in at the core like its login page: authorize → /if/flow/<slug>/ → the flow executor API
- * (identification with the password; the executor's 302s to itself between stages followed) →
- * authorize again → the 302 to the callback, whose URL is returned. (The e2e suite's
- * loginAtCore follows one executor redirect; the demo's flow has a skipped MFA stage, two.)
- */
-export async function loginAtCore(core: DevCore, authorizeUrl: string, username: string, password: string, jar: Jar): Promise<string> {
-  const origin = core.url;
-  const get = async (url: string): Promise<Reply> => {
-    const u = new URL(url, origin);
-    return call(origin, `${u.pathname}${u.search}`, { jar });
-  };
-  /** GET an executor URL, following its redirects to itself, and parse the challenge. */
-  const challenge = async (url: string): Promise<{ component: string; to?: string }> => {
-    let r = await get(url);
-    for (let i = 0; i < 10 && r.status === 302 && r.location; i++) r = await get(r.location);
-    assert.equal(r.status, 200, `executor ${url}: ${r.status} ${r.body.slice(0, 200)}`);
-    return JSON.parse(r.body) as { component: string; to?: string };
-  };
-  let r = await get(authorizeUrl);
-  if (r.status === 302 && r.location && new URL(r.location, origin).pathname.startsWith('/if/flow/')) {
-    const flowUrl = new URL(r.location, origin);
-    const slug = flowUrl.pathname.split('/')[3]!;
-    const api = `/api/v3/flows/executor/${encodeURIComponent(slug)}/?query=${encodeURIComponent(flowUrl.search.slice(1))}`;
-    let c = await challenge(api);
-    for (let i = 0; i < 5 && c.component !== 'xak-flow-redirect'; i++) {
-      assert.equal(c.component, 'ak-stage-identification', `unexpected stage: ${JSON.stringify(c)}`);
-      const post = await call(origin, api, { method: 'POST', jar, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ component: c.component, uid_field: username, password }) });
-      c = post.status === 302 && post.location ? await challenge(post.location) : (JSON.parse(post.body) as typeof c);
-    }
-    assert.ok(c.component === 'xak-flow-redirect' && c.to, `login did not finish: ${JSON.stringify(c)}`);
-    r = await get(c.to);
-  }
-  assert.ok(r.status === 302 && r.location, `authorize answered ${r.status}: ${r.body.slice(0, 300)}`);
-  return r.location;
 }
 
 /** One browser: a jar for the app's host, one for the core. */

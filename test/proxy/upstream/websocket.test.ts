@@ -26,6 +26,26 @@ const waitFor = async (cond: () => boolean, ms = 5000) => {
   }
 };
 
+/** A TCP server that accepts connections, reads everything and never answers; counts the closes. */
+async function startSilentUpstream(): Promise<{ server: ReturnType<typeof createNetServer>; port: number; held: Socket[]; readonly closed: number }> {
+  const held: Socket[] = [];
+  let closed = 0;
+  const server = createNetServer((s) => {
+    held.push(s);
+    s.resume();
+    s.on('close', () => closed++);
+  });
+  const port = await listen(server);
+  return {
+    server,
+    port,
+    held,
+    get closed() {
+      return closed;
+    },
+  };
+}
+
 /** Open a client; resolves open, or rejects with the unexpected status / error. */
 function open(url: string, headers?: Record<string, string>): Promise<WebSocket> {
   return new Promise((resolve, reject) => {
@@ -184,20 +204,14 @@ describe('proxyUpgrade', () => {
   });
 
   it('answers 502 (upstream_timeout) when the upstream never answers the upgrade', async () => {
-    const held: Socket[] = [];
-    let closed = 0;
-    const silent = createNetServer((s) => {
-      held.push(s);
-      s.resume();
-      s.on('close', () => closed++);
-    });
-    target = new URL(`http://127.0.0.1:${await listen(silent)}`);
+    const silent = await startSilentUpstream();
+    target = new URL(`http://127.0.0.1:${silent.port}`);
     extra = { handshakeTimeoutMs: 150 };
     const err = (await open(`ws://127.0.0.1:${proxyPort}/`).catch((e: unknown) => e)) as { status?: number };
     assert.equal(err.status, 502);
     assert.equal(errors[0]?.code, 'upstream_timeout');
-    await waitFor(() => closed === 1);
-    silent.close();
+    await waitFor(() => silent.closed === 1);
+    silent.server.close();
   });
 
   it("passes an upstream's refusal (401) through with Connection: close", async () => {
@@ -212,22 +226,16 @@ describe('proxyUpgrade', () => {
   });
 
   it('closes the upstream when the client goes away during the handshake', async () => {
-    const held: Socket[] = [];
-    let closed = 0;
-    const silent = createNetServer((s) => {
-      held.push(s);
-      s.resume();
-      s.on('close', () => closed++);
-    });
-    target = new URL(`http://127.0.0.1:${await listen(silent)}`);
+    const silent = await startSilentUpstream();
+    target = new URL(`http://127.0.0.1:${silent.port}`);
     const ws = new WebSocket(`ws://127.0.0.1:${proxyPort}/`);
     ws.on('error', () => {});
-    await waitFor(() => held.length === 1);
+    await waitFor(() => silent.held.length === 1);
     ws.terminate();
-    await waitFor(() => closed === 1);
+    await waitFor(() => silent.closed === 1);
     await waitFor(() => errors.length === 1);
     assert.equal(errors[0]!.code, 'client_aborted');
-    silent.close();
+    silent.server.close();
   });
 
   describe('a wss upstream with a self-signed certificate', () => {
