@@ -1,9 +1,10 @@
 // Forward auth (§3.6): nginx `auth_request` (200/401/500), Traefik and Caddy `forwardAuth`
 // (200/302/500), Envoy ext_authz (200/302). Every path that is not "authenticated" or "skipped"
 // answers non-2xx: a reverse proxy reads any 2xx as "allow" (CVE-2026-25748).
-import { authHeaders, checkRedirect, originalUrl, ProxyError, type ForwardKind } from '../protocol/index.ts';
+import { checkRedirect, originalUrl, ProxyError, type ForwardKind } from '../protocol/index.ts';
 import type { ProxyApp } from './app.ts';
 import { authenticate, handleCallback, handleSignOut, startLogin, type AuthDeps } from './auth.ts';
+import { identityHeadersFor } from './identity.ts';
 import { fail, send, type RequestState } from './request.ts';
 import { ensureSessionId } from './session.ts';
 
@@ -22,10 +23,9 @@ export function hasSignature(query: URLSearchParams, name: string): boolean {
 /** 200 with the identity headers (and `User-Agent` echoed) for an authenticated request. */
 function allow(s: RequestState, app: ProxyApp, deps: ForwardAuthDeps): void {
   const auth = s.auth!;
-  const headers = authHeaders(auth.claims, app.config, { rawToken: auth.rawToken, jwksUri: app.oidc.jwksUri, outpostName: app.outpostName, version: deps.version });
+  const { headers } = identityHeadersFor(auth, app, deps.version);
   const ua = s.req.headers['user-agent'];
-  if (ua !== undefined) headers['User-Agent'] = ua;
-  send(s, 200, '', headers);
+  send(s, 200, '', ua === undefined ? headers : { ...headers, 'User-Agent': ua });
 }
 
 export async function handleForwardAuth(s: RequestState, app: ProxyApp, kind: Exclude<ForwardKind, 'proxy'>, deps: ForwardAuthDeps): Promise<void> {

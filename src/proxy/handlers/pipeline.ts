@@ -49,6 +49,7 @@ export async function handleRequest(req: IncomingMessage, res: ServerResponse, s
     set log(v: Logger) {
       log = v;
     },
+    logged: () => log,
     req,
     res,
     scheme,
@@ -149,6 +150,32 @@ function accessLog(s: RequestState, deps: PipelineDeps): void {
   };
   // The path only: a query may carry a code, a state or a token.
   const event = s.url.pathname;
-  if (status >= 500) s.log.error(fields, event);
-  else s.log.info(fields, event);
+  // When the request wrote no line before, its request id goes in the fields of a logger built
+  // once per app (no child per request, and no wildcard redaction over these flat fields).
+  const used = s.logged?.();
+  const log = used ?? accessLogger(deps.logger, s.app);
+  const line = used ? fields : { request_id: randomUUID(), ...fields };
+  if (status >= 500) log.error(line, event);
+  else log.info(line, event);
+}
+
+/**
+ * Top-level redaction only: the access line's fields are flat strings and numbers, so the root's
+ * `*.name` paths (which only reach into nested objects) can never match them, and checking each
+ * field against them is most of the line's cost. The same names are still redacted at the top.
+ */
+const ACCESS_REDACT = ['token', 'password', 'secret', 'shared_secret', 'cookie', 'authorization', 'rawToken', 'raw_token', 'client_secret', 'cookie_secret'];
+const accessLoggers = new WeakMap<Logger, WeakMap<ProxyApp | typeof NO_APP, Logger>>();
+const NO_APP = {};
+
+function accessLogger(root: Logger, app: ProxyApp | undefined): Logger {
+  let byApp = accessLoggers.get(root);
+  if (!byApp) accessLoggers.set(root, (byApp = new WeakMap()));
+  const key = app ?? NO_APP;
+  let log = byApp.get(key);
+  if (!log) {
+    log = root.child(app ? { name: app.config.name } : {}, { redact: { paths: ACCESS_REDACT, censor: '[redacted]' } });
+    byApp.set(key, log);
+  }
+  return log;
 }

@@ -1,7 +1,8 @@
 // Proxy mode's catch-all (§3.9): authenticate, then forward to the upstream with the identity
 // headers, or (skip path) without them, or send the browser to /start. The query signatures
 // (callback, logout) were intercepted before (pipeline.ts).
-import { authHeaders, sanitizeRequestHeaders, ProxyError } from '../protocol/index.ts';
+import { sanitizeRequestHeaders, ProxyError } from '../protocol/index.ts';
+import { identityHeadersFor } from './identity.ts';
 import { forwardRequest } from '../upstream/forward.ts';
 import { renderBadGateway } from '../upstream/bad-gateway.ts';
 import { UpstreamError } from '../upstream/errors.ts';
@@ -27,9 +28,7 @@ export function upstreamHeaders(s: RequestState, app: ProxyApp, version: string)
   if (!auth) return headers;
   // Header auth consumed the Authorization header: it is not the upstream's.
   if (auth.via === 'header') delete headers['authorization'];
-  for (const [k, v] of Object.entries(authHeaders(auth.claims, app.config, { rawToken: auth.rawToken, jwksUri: app.oidc.jwksUri, outpostName: app.outpostName, version }))) {
-    headers[k.toLowerCase()] = v;
-  }
+  for (const [k, v] of identityHeadersFor(auth, app, version).lower) headers[k] = v;
   return headers;
 }
 

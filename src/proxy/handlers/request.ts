@@ -29,6 +29,8 @@ export interface RequestState {
   /** The request target as received. */
   readonly url: URL;
   log: Logger;
+  /** The request's logger if a line was written through it (the access line then uses it too). */
+  logged?: () => Logger | undefined;
   app?: ProxyApp;
   /** The session id from a valid cookie, if any. */
   sessionId?: string | undefined;
@@ -54,7 +56,7 @@ function applyCookies(s: RequestState): void {
 }
 
 /** A plain-text or empty answer. */
-export function send(s: RequestState, status: number, body = '', headers: Record<string, string> = {}): void {
+export function send(s: RequestState, status: number, body = '', headers: Readonly<Record<string, string>> = {}): void {
   const { res } = s;
   if (res.headersSent) {
     res.destroy();

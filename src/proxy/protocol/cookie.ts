@@ -14,7 +14,7 @@
  * JWT signing input can have). Verification never throws and compares in constant time;
  * anything malformed is simply "no session" (CVE-2026-25748 was a malformed cookie failing open).
  */
-import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, createSecretKey, randomBytes, timingSafeEqual, type KeyObject } from 'node:crypto';
 
 export const COOKIE_PREFIX = 'authentik_proxy_';
 const MAC_CONTEXT = 'authentik_proxy_session.';
@@ -51,8 +51,22 @@ export function isSessionId(id: unknown): id is string {
   return typeof id === 'string' && B64URL_43.test(id);
 }
 
+/** The HMAC key of each cookie secret, built once (a handful of providers; bounded anyway). */
+const macKeys = new Map<string, KeyObject>();
+const MAC_KEYS_MAX = 256;
+
+function macKey(cookieSecret: string): KeyObject {
+  let key = macKeys.get(cookieSecret);
+  if (key === undefined) {
+    if (macKeys.size >= MAC_KEYS_MAX) macKeys.clear();
+    key = createSecretKey(Buffer.from(cookieSecret, 'utf8'));
+    macKeys.set(cookieSecret, key);
+  }
+  return key;
+}
+
 function mac(id: string, cookieSecret: string): Buffer {
-  return createHmac('sha256', Buffer.from(cookieSecret, 'utf8')).update(MAC_CONTEXT + id, 'utf8').digest();
+  return createHmac('sha256', macKey(cookieSecret)).update(MAC_CONTEXT + id, 'utf8').digest();
 }
 
 /** `<id>.<mac>`. Throws `CookieError` for an ID `newSessionId` would not make or an empty secret. */

@@ -92,15 +92,34 @@ function xffAddress(entry: string): string | undefined {
   return normalizeIp(e);
 }
 
+interface Peer {
+  readonly text: string;
+  readonly trusted: boolean;
+  /** The matcher's size when computed (a range added later recomputes). */
+  readonly size: number;
+}
+/** Socket addresses already parsed and matched, per matcher (keep-alive peers repeat). Bounded. */
+const peers = new WeakMap<CidrMatcher<unknown>, Map<string, Peer>>();
+const PEERS_MAX = 4096;
+
+function peerOf(peer: string, trusted: CidrMatcher<unknown>): Peer {
+  let byAddress = peers.get(trusted);
+  const hit = byAddress?.get(peer);
+  if (hit !== undefined && hit.size === trusted.size) return hit;
+  const peerIp = parseIp(peer);
+  const entry: Peer = { text: normalizeIp(peer) ?? peer, trusted: peerIp !== undefined && trusted.has(peerIp), size: trusted.size };
+  if (!byAddress) peers.set(trusted, (byAddress = new Map()));
+  if (byAddress.size >= PEERS_MAX) byAddress.clear();
+  byAddress.set(peer, entry);
+  return entry;
+}
+
 /**
  * Who the client is and which forwarded values to believe. `remoteAddress` is the socket's
  * (or the PROXY-protocol) address. Never throws.
  */
 export function trustedClient(remoteAddress: string | undefined, headers: HeaderMap, trusted: CidrMatcher<unknown>): TrustedClient {
-  const peer = remoteAddress ?? '';
-  const peerIp = parseIp(peer);
-  const peerText = normalizeIp(peer) ?? peer;
-  const peerTrusted = peerIp !== undefined && trusted.has(peerIp);
+  const { text: peerText, trusted: peerTrusted } = peerOf(remoteAddress ?? '', trusted);
   if (!peerTrusted) {
     const ignored = FORWARDED_HEADERS.filter((h) => headers[h] !== undefined);
     return { address: peerText, peerTrusted: false, forwarded: {}, ignored };

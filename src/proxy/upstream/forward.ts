@@ -103,6 +103,9 @@ export function forwardRequest(opts: ForwardOptions): Promise<ForwardResult> {
     };
     const onSignal = () => abortUpstream(opts.signal?.reason instanceof Error ? opts.signal.reason : new Error('aborted'));
     const ignore = () => {};
+    const flushHead = () => {
+      if (!res.headersSent && !res.destroyed) res.flushHeaders();
+    };
 
     const cleanup = () => {
       res.off('close', onClientClose);
@@ -164,8 +167,9 @@ export function forwardRequest(opts: ForwardOptions): Promise<ForwardResult> {
         }
         if (statusMessage) res.writeHead(statusCode, statusMessage, out);
         else res.writeHead(statusCode, out);
-        // Send the head now: a long poll or SSE stream must see it before the first chunk.
-        res.flushHeaders();
+        // Send the head now: a long poll or SSE stream must see it before the first chunk. When
+        // the body came in the same read (most answers), the head went out with it in one write.
+        process.nextTick(flushHead);
       },
       onResponseData(c, chunk) {
         if (res.destroyed) return;

@@ -11,7 +11,10 @@ export const HOP_BY_HOP: ReadonlySet<string> = new Set(HOP_BY_HOP_LIST);
 export type HeaderMap = Readonly<Record<string, string | readonly string[] | number | undefined>>;
 
 /** Lower-cased names listed in `Connection` (each is hop-by-hop for this message). */
-function connectionTokens(value: unknown): Set<string> {
+const NONE: ReadonlySet<string> = new Set();
+
+function connectionTokens(value: unknown): ReadonlySet<string> {
+  if (value === undefined) return NONE;
   const out = new Set<string>();
   const values = Array.isArray(value) ? value : value === undefined ? [] : [value];
   for (const v of values) {
@@ -30,7 +33,9 @@ function connectionTokens(value: unknown): Set<string> {
 export function withoutHopByHop(headers: HeaderMap, keep?: ReadonlySet<string>): Record<string, string | string[]> {
   const listed = connectionTokens(headers['connection'] ?? headers['Connection']);
   const out: Record<string, string | string[]> = {};
-  for (const [rawName, value] of Object.entries(headers)) {
+  for (const rawName in headers) {
+    if (!Object.hasOwn(headers, rawName)) continue;
+    const value = headers[rawName];
     if (value === undefined) continue;
     const name = rawName.toLowerCase();
     if ((HOP_BY_HOP.has(name) || listed.has(name)) && !keep?.has(name)) continue;

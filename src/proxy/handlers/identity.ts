@@ -1,0 +1,41 @@
+// The identity headers of an authenticated request, computed once per stored session's claims:
+// they depend only on the claims, the compiled app (its config, JWKS URI and outpost name), the
+// raw token and the outpost version, and every one of those is part of the cache entry's key.
+import { authHeaders, type ProxyClaims } from '../protocol/index.ts';
+import type { ProxyApp } from './app.ts';
+import type { Authenticated } from './request.ts';
+
+export interface IdentityHeaders {
+  /** As `authHeaders` returns them (authentik's case), for a forward-auth answer. */
+  readonly headers: Readonly<Record<string, string>>;
+  /** The same, names lower-cased, for the upstream request (`Set` semantics over the client's). */
+  readonly lower: readonly (readonly [string, string])[];
+}
+
+interface Entry extends IdentityHeaders {
+  readonly app: ProxyApp;
+  readonly rawToken: string;
+  readonly version: string;
+}
+
+/**
+ * By claims object: a session's validated claims are one object for the session's life (see
+ * `loadSession`), so the entry lives and dies with it (a WeakMap: bounded by the sessions).
+ * Header-auth claims are parsed per request: their entries are simply never hit again.
+ */
+const cache = new WeakMap<ProxyClaims, Entry>();
+
+export function identityHeadersFor(auth: Authenticated, app: ProxyApp, version: string): IdentityHeaders {
+  const hit = cache.get(auth.claims);
+  if (hit !== undefined && hit.app === app && hit.rawToken === auth.rawToken && hit.version === version) return hit;
+  const headers = authHeaders(auth.claims, app.config, { rawToken: auth.rawToken, jwksUri: app.oidc.jwksUri, outpostName: app.outpostName, version });
+  const entry: Entry = {
+    app,
+    rawToken: auth.rawToken,
+    version,
+    headers: Object.freeze(headers),
+    lower: Object.freeze(Object.entries(headers).map(([k, v]) => [k.toLowerCase(), v] as const)),
+  };
+  cache.set(auth.claims, entry);
+  return entry;
+}
