@@ -4,7 +4,7 @@ import { checkRedirect, createState, parseClaims, ProxyError, verifyState } from
 import { HeaderAuthCache, OidcError, type VerifiedToken } from '../oidc/index.ts';
 import type { ProxyApp } from './app.ts';
 import { fail, redirect, type RequestState } from './request.ts';
-import { clearCookie, cookieSessionId, ensureSessionId, loadSession, saveLogin, } from './session.ts';
+import { clearCookie, cookieSessionId, ensureSessionId, headerSessionId, loadSession, saveLogin } from './session.ts';
 import type { SessionStore } from '../sessions/store.ts';
 
 export interface AuthDeps {
@@ -54,7 +54,7 @@ export async function authenticate(s: RequestState, app: ProxyApp, deps: AuthDep
     return;
   }
   s.auth = { claims: parsed.claims, rawToken: token.raw, via: 'header' };
-  await saveLogin(s, app, deps.store, parsed.claims, token.raw);
+  await saveLogin(s, app, deps.store, parsed.claims, token.raw, headerSessionId(app, header));
 }
 
 /**

@@ -1,7 +1,7 @@
 // Forward auth (§3.6): nginx `auth_request` (200/401/500), Traefik and Caddy `forwardAuth`
 // (200/302/500), Envoy ext_authz (200/302). Every path that is not "authenticated" or "skipped"
 // answers non-2xx: a reverse proxy reads any 2xx as "allow" (CVE-2026-25748).
-import { checkRedirect, originalUrl, ProxyError, type ForwardKind } from '../protocol/index.ts';
+import { checkRedirect, isCanonicalPath, originalUrl, ProxyError, type ForwardKind } from '../protocol/index.ts';
 import type { ProxyApp } from './app.ts';
 import { authenticate, handleCallback, handleSignOut, startLogin, type AuthDeps } from './auth.ts';
 import { identityHeadersFor } from './identity.ts';
@@ -52,18 +52,23 @@ export async function handleForwardAuth(s: RequestState, app: ProxyApp, kind: Ex
 
   await authenticate(s, app, deps);
   if (s.auth) return allow(s, app, deps);
-  if (app.skip.matches(target)) return send(s, 200);
+  if (app.skip.matches(target, fwd.rawPath)) return send(s, 200);
 
   if (kind === 'nginx') {
     // nginx never starts the flow (its error_page 401 sends the browser to /start); the outpost's
     // own paths pass so that the callback can reach it through the same location.
     ensureSessionId(s, app);
-    if (target.pathname.startsWith('/outpost.goauthentik.io') && target.href !== ownUrl(s)) return send(s, 200);
+    // Only a canonical path: nginx routes `/outpost.goauthentik.io%2F..%2Fx` to the app's location.
+    if (isOutpostPath(target.pathname) && isCanonicalPath(fwd.rawPath, target) && target.href !== ownUrl(s)) return send(s, 200);
     return fail(s, 'unauthenticated');
   }
   // The login goes straight to the IdP, returning to the URL that was asked for (when it may).
   const back = checkRedirect(target.href, app.config);
   await startLogin(s, app, back?.href ?? '');
+}
+
+function isOutpostPath(pathname: string): boolean {
+  return pathname === '/outpost.goauthentik.io' || pathname.startsWith('/outpost.goauthentik.io/');
 }
 
 function ownUrl(s: RequestState): string {

@@ -15,6 +15,7 @@ import { handleForwardAuth, hasSignature, type ForwardAuthDeps } from './forward
 import { handleProxy, type ProxyModeDeps } from './proxy-mode.ts';
 import { fail, requestSignal, send, type RequestState } from './request.ts';
 import { cookieSessionId } from './session.ts';
+import { requestPath } from '../upstream/headers.ts';
 
 export interface PipelineDeps extends ForwardAuthDeps, ProxyModeDeps {
   readonly logger: Logger;
@@ -37,8 +38,10 @@ export async function handleRequest(req: IncomingMessage, res: ServerResponse, s
   const { signal, dispose } = requestSignal(res);
   const client = trustedClient(req.socket.remoteAddress, req.headers, deps.trusted);
   const host = requestHost(req.headers.host, client);
-  const path = targetPath(req.url);
-  const url = URL.parse(`${scheme}://${req.headers.host ?? 'invalid.invalid'}${req.url?.startsWith('/') ? req.url : '/'}`) ?? new URL(`${scheme}://invalid.invalid/`);
+  // An absolute-form target (`GET http://h/x`) is its path and query, as the upstream gets it.
+  const target = requestPath(req.url);
+  const path = targetPath(target);
+  const url = URL.parse(`${scheme}://${req.headers.host ?? 'invalid.invalid'}${target.startsWith('/') ? target : '/'}`) ?? new URL(`${scheme}://invalid.invalid/`);
   // The child logger (a pino child with its bindings serialized, and a UUID) only when a line is
   // written: most requests write none below info.
   let log: Logger | undefined;

@@ -4,6 +4,7 @@
 import { sanitizeRequestHeaders, ProxyError } from '../protocol/index.ts';
 import { identityHeadersFor } from './identity.ts';
 import { forwardRequest } from '../upstream/forward.ts';
+import { requestPath } from '../upstream/headers.ts';
 import { renderBadGateway } from '../upstream/bad-gateway.ts';
 import { UpstreamError } from '../upstream/errors.ts';
 import type { UpstreamDispatchers } from '../upstream/dispatchers.ts';
@@ -42,7 +43,8 @@ function redirectToStart(s: RequestState, app: ProxyApp): void {
 
 export async function handleProxy(s: RequestState, app: ProxyApp, deps: ProxyModeDeps): Promise<void> {
   await authenticate(s, app, deps);
-  if (!s.auth && !app.skip.matches(s.url)) return redirectToStart(s, app);
+  // Judged on the path the upstream will get, as it will get it.
+  if (!s.auth && !app.skip.matches(s.url, requestPath(s.req.url))) return redirectToStart(s, app);
   const upstream = app.upstream;
   if (!upstream) return fail(s, new ProxyError('internal', 'proxy mode without an upstream'));
   const target = overrideTarget(s, upstream);

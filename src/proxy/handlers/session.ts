@@ -1,6 +1,7 @@
 // The session stage: the signed id in the cookie, the claims server-side. A cookie that does not
 // verify, names no stored session, or a session of another provider is simply "no session"
 // (CVE-2026-25748: a malformed cookie must never fail open).
+import { createHmac } from 'node:crypto';
 import { clearSessionCookie, newSessionId, parseClaims, readCookies, sessionCookie, signSessionId, verifySessionId, type ProxyClaims } from '../protocol/index.ts';
 import type { SessionStore } from '../sessions/store.ts';
 import type { ProxyApp } from './app.ts';
@@ -86,18 +87,28 @@ export function ensureSessionId(s: RequestState, app: ProxyApp): string {
  * Store a login under a fresh id (the pre-login id is never promoted: no session fixation) and
  * set its cookie, living as long as the token (capped by `access_token_validity`).
  */
-export async function saveLogin(s: RequestState, app: ProxyApp, store: SessionStore, claims: ProxyClaims, rawToken: string): Promise<void> {
+export async function saveLogin(s: RequestState, app: ProxyApp, store: SessionStore, claims: ProxyClaims, rawToken: string, fixedId?: string): Promise<void> {
   const now = Date.now();
   let seconds = Math.floor(claims.exp - now / 1000);
   if (app.maxSessionSeconds !== undefined) seconds = Math.min(seconds, app.maxSessionSeconds);
   if (seconds <= 0) return;
-  const id = newSessionId();
+  const id = fixedId ?? newSessionId();
   await store.set(id, { claims, rawToken, providerPk: app.config.pk, outpostPk: app.outpostPk, createdAt: now, expiresAt: now + seconds * 1000 }, seconds * 1000);
-  if (s.sessionId !== undefined) await store.delete(s.sessionId);
+  if (s.sessionId !== undefined && s.sessionId !== id) await store.delete(s.sessionId);
   s.sessionId = id;
   // A Set-Cookie of the pre-login cookie from this same answer would be overridden: drop it.
   s.cookies.length = 0;
   s.cookies.push(sessionCookie({ name: app.cookieName, value: signSessionId(id, app.config.cookie_secret), secure: app.secureCookie, domain: app.cookieDomain, maxAge: seconds }));
+}
+
+/**
+ * The session id a header-auth success is saved under: one per credential and provider (an
+ * HMAC of the `Authorization` value keyed with `cookie_secret`), so a client that repeats its
+ * header without keeping the cookie overwrites one session instead of minting one per request
+ * (which would evict every other user's session from the bounded store).
+ */
+export function headerSessionId(app: ProxyApp, authorization: string): string {
+  return createHmac('sha256', app.config.cookie_secret).update(`authentik_proxy_header.${app.config.pk}.`).update(authorization).digest('base64url');
 }
 
 export function clearCookie(s: RequestState, app: ProxyApp): void {

@@ -5,6 +5,7 @@ import { randomUUID } from 'node:crypto';
 import type { Duplex } from 'node:stream';
 import { requestHost, trustedClient } from '../protocol/index.ts';
 import { proxyUpgrade } from '../upstream/websocket.ts';
+import { requestPath } from '../upstream/headers.ts';
 import { UpstreamError } from '../upstream/errors.ts';
 import type { Scheme } from '../server/index.ts';
 import type { PipelineDeps } from './pipeline.ts';
@@ -27,13 +28,14 @@ export async function handleUpgrade(req: IncomingMessage, socket: Duplex, head: 
   const provider = router.route(host);
   const app = provider ? apps.get(provider.pk) : undefined;
   if (!app || app.config.mode !== 'proxy' || !app.upstream) return rawAnswer(socket, '400 Bad Request', {});
-  const url = URL.parse(`${scheme}://${req.headers.host ?? 'invalid.invalid'}${req.url?.startsWith('/') ? req.url : '/'}`) ?? new URL(`${scheme}://invalid.invalid/`);
+  const target = requestPath(req.url);
+  const url = URL.parse(`${scheme}://${req.headers.host ?? 'invalid.invalid'}${target.startsWith('/') ? target : '/'}`) ?? new URL(`${scheme}://invalid.invalid/`);
   const controller = new AbortController();
   socket.once('close', () => controller.abort());
   // The session stage reads only the request; an upgrade has no ServerResponse.
   const s = { req, scheme, signal: controller.signal, started: performance.now(), client, host, url, log: deps.logger.child({ request_id: randomUUID(), name: app.config.name }), cookies: [], type: 'app' } as unknown as RequestState;
   const stored = await loadSession(s, app, deps.store);
-  if (!stored && !app.skip.matches(url)) {
+  if (!stored && !app.skip.matches(url, target)) {
     const back = new URL(`${url.pathname}${url.search}`, app.external.origin);
     return rawAnswer(socket, '302 Found', { Location: `${app.outpostBase}/start?rd=${encodeURIComponent(back.href)}` });
   }

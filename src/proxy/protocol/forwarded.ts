@@ -180,6 +180,8 @@ export type OriginalUrlResult =
       readonly url: URL;
       /** `headers`: built from trusted forwarded headers; `request`: from the request itself. */
       readonly source: 'headers' | 'request';
+      /** The path and query as given, before URL parsing (for `SkipMatcher.matches`). */
+      readonly rawPath: string;
     }
   | { readonly ok: false; readonly code: 'forward_url_missing' | 'forward_url_invalid'; readonly detail: string };
 
@@ -193,7 +195,7 @@ function build(scheme: string, host: string | undefined, target: string, source:
   const u = URL.parse(`${scheme}://${host}${target}`);
   if (u === null) return { ok: false, code: 'forward_url_invalid', detail: 'not a URL' };
   u.hash = '';
-  return { ok: true, url: u, source };
+  return { ok: true, url: u, source, rawPath: target };
 }
 
 /**

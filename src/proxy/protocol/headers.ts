@@ -73,10 +73,14 @@ export function identityHeaders(
 
 /**
  * Header values cannot hold CR, LF or NUL (Node throws, others split). Identity values come
- * from authentik, but a display name is user-editable: replace those characters with a space.
+ * from authentik, but a display name is user-editable: replace those characters, and the other
+ * controls Node refuses, with a space. Non-ASCII is sent as its UTF-8 bytes, as Go does (Node
+ * writes header strings as Latin-1 and throws on anything above U+00FF: a user named "日本"
+ * would otherwise get a 500 from forward auth and a 502 in proxy mode).
  */
 function clean(v: string): string {
-  return /[\r\n\0]/.test(v) ? v.replace(/[\r\n\0]/g, ' ') : v;
+  const text = /[\u0000-\u0008\u000a-\u001f\u007f]/.test(v) ? v.replace(/[\u0000-\u0008\u000a-\u001f\u007f]/g, ' ') : v;
+  return /[^\u0000-\u007f]/.test(text) ? Buffer.from(text, 'utf8').toString('latin1') : text;
 }
 
 /**
@@ -144,7 +148,7 @@ export function additionalHeaders(claims: ProxyClaims): AdditionalHeadersResult 
       dropped.push(name);
       continue;
     }
-    headers[name] = text;
+    headers[name] = clean(text);
   }
   return { headers, dropped };
 }

@@ -104,4 +104,4 @@ export {
   type StripHopByHopOptions,
 } from './headers.ts';
 
-export { compileSkip, type InvalidSkipPattern, type SkipMatcher } from './skip.ts';
+export { compileSkip, isCanonicalPath, type InvalidSkipPattern, type SkipMatcher } from './skip.ts';

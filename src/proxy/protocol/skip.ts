@@ -23,13 +23,30 @@ export interface InvalidSkipPattern {
 }
 
 export interface SkipMatcher {
-  /** True when `url` may be served without authentication. */
-  matches(url: URL): boolean;
+  /**
+   * True when `url` may be served without authentication. `rawPath` is the path as it will
+   * reach the upstream (before `?`): when given and not canonical (see `isCanonicalPath`), the
+   * answer is false, whatever the patterns say.
+   */
+  matches(url: URL, rawPath?: string): boolean;
   readonly patterns: readonly RegExp[];
   readonly invalid: readonly InvalidSkipPattern[];
 }
 
 const INLINE_FLAGS = /^\(\?([ims]+)\)/;
+
+/**
+ * The raw request path is the one that was judged: the URL parser changed nothing in it (no
+ * dot segment resolved, `%2e%2e` included; no backslash turned into a slash; an absolute-form
+ * target is not judged as `/`), and it holds no encoded `/` or `\` that an upstream may decode
+ * (`/public/..%2Fadmin`). An upstream need not normalize as WHATWG does, so a skip decision on
+ * anything else could open another path. Query excluded on both sides.
+ */
+export function isCanonicalPath(rawPath: string, url: URL): boolean {
+  const q = rawPath.indexOf('?');
+  const path = q === -1 ? rawPath : rawPath.slice(0, q);
+  return path === url.pathname && !/%(?:2f|5c)/i.test(path);
+}
 
 export function compileSkip(provider: Pick<ProxyProviderConfig, 'skip_path_regex' | 'mode'>): SkipMatcher {
   const patterns: RegExp[] = [];
@@ -55,8 +72,9 @@ export function compileSkip(provider: Pick<ProxyProviderConfig, 'skip_path_regex
   return {
     patterns,
     invalid,
-    matches(url: URL): boolean {
+    matches(url: URL, rawPath?: string): boolean {
       if (patterns.length === 0) return false;
+      if (rawPath !== undefined && !isCanonicalPath(rawPath, url)) return false;
       const subject = fullUrl ? url.href : url.pathname;
       for (const re of patterns) if (re.test(subject)) return true;
       return false;
