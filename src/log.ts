@@ -30,6 +30,7 @@ const REDACT = [
   'headers.authorization', 'headers.cookie', 'headers["x-authentik-outpost-token"]',
   // The proxy: session cookies are `authentik_proxy_<8>` (never logged by name), tokens and secrets.
   'rawToken', '*.rawToken', 'raw_token', '*.raw_token', 'client_secret', '*.client_secret', 'cookie_secret', '*.cookie_secret',
+  'access_token', 'id_token', 'refresh_token', '*.access_token', '*.id_token', '*.refresh_token',
   'headers["set-cookie"]', 'headers["x-authentik-jwt"]',
 ];
 

@@ -2,18 +2,12 @@
 // unavailable, RADIUS no answer) or is an answer about the user is decided in one place:
 // `coreFailure` in flow/core-failure.ts.
 import type { z } from 'zod';
-import { HttpError, type HttpErrorCode } from '../net/http.ts';
-
-export type CoreErrorKind = HttpErrorCode;
+import { HttpError } from '../net/http.ts';
 
 /** An `HttpError` from a call to the core (`exchange` builds it through `errorClass`). */
 export class CoreError extends HttpError {
   override readonly name: string = 'CoreError';
 
-  /** `code` under its first name; callers written before `code` existed still read it. */
-  get kind(): CoreErrorKind {
-    return this.code;
-  }
 }
 
 /**

@@ -4,9 +4,8 @@
 // Errors follow authentik's views: an invalid client or redirect URI at authorize is an HTML
 // error page (never a redirect); token errors are 400 `{error, error_description}`.
 import { timingSafeEqual } from 'node:crypto';
-import type { IncomingHttpHeaders } from 'node:http';
 import type { Logger } from '../log.ts';
-import type { ApiResponse } from './api.ts';
+import type { ApiRequest, ApiResponse } from './api.ts';
 import type { ApplicationRec, ProxyProviderRec, Store, UserRec } from './model.ts';
 import { TokenIssuer, providerScopes, scopeClaims } from './oidc-tokens.ts';
 import { errorPage, escapeHtml, flowPage, htmlResponse } from './pages.ts';
@@ -15,14 +14,8 @@ import { parseQs, qsGet, quotePlus, type QueryPairs } from './querystring.ts';
 import { oidcConfiguration } from './serialize.ts';
 import { hashSessionKey, type Session, type SessionStore } from './sessions.ts';
 
-export interface OidcRequest {
-  method: string;
-  path: string;
-  rawQuery: string;
-  headers: IncomingHttpHeaders;
-  body: unknown;
-  bodyError?: string | undefined;
-}
+/** What the OIDC endpoints read of a request: the API's request, without its base URL. */
+export type OidcRequest = Omit<ApiRequest, 'baseUrl'>;
 
 export interface OidcDeps {
   store: Store;

@@ -66,23 +66,23 @@ describe('CoreApi', () => {
   it('fails the whole list on an error, without retrying the page in a loop', async () => {
     seen.length = 0;
     handler = (_req, res, url) => (url.searchParams.get('page') === '2' ? json(res, 500, { detail: 'boom' }) : json(res, 200, page([{ pk: 1, name: 'a' }], 2)));
-    await assert.rejects(api.list('/x/', item), (e: unknown) => e instanceof CoreError && e.kind === 'status' && e.status === 500 && /answered 500: boom/.test(e.message));
+    await assert.rejects(api.list('/x/', item), (e: unknown) => e instanceof CoreError && e.code === 'status' && e.status === 500 && /answered 500: boom/.test(e.message));
     assert.equal(seen.length, 2);
   });
 
   it('names a missing required field', async () => {
     handler = (_req, res) => json(res, 200, page([{ pk: 1 }], 0));
-    await assert.rejects(api.list('/x/', item), (e: unknown) => e instanceof CoreError && e.kind === 'invalid' && /results\.0\.name/.test(e.message));
+    await assert.rejects(api.list('/x/', item), (e: unknown) => e instanceof CoreError && e.code === 'invalid' && /results\.0\.name/.test(e.message));
   });
 
   it('reports a body that is not JSON', async () => {
     handler = (_req, res) => res.writeHead(200).end('<html>proxy error</html>');
-    await assert.rejects(api.get('/x/', item), (e: unknown) => e instanceof CoreError && e.kind === 'invalid' && /not JSON/.test(e.message));
+    await assert.rejects(api.get('/x/', item), (e: unknown) => e instanceof CoreError && e.code === 'invalid' && /not JSON/.test(e.message));
   });
 
   it('times out a slow core', async () => {
     handler = (_req, res) => setTimeout(() => json(res, 200, { pk: 1, name: 'late' }), 2000);
-    await assert.rejects(api.get('/x/', item), (e: unknown) => e instanceof CoreError && e.kind === 'timeout' && /within 500 ms/.test(e.message));
+    await assert.rejects(api.get('/x/', item), (e: unknown) => e instanceof CoreError && e.code === 'timeout' && /within 500 ms/.test(e.message));
   });
 
   it('maps a refused connection to a transport error', async () => {
@@ -90,7 +90,7 @@ describe('CoreApi', () => {
     s.close();
     await once(s, 'close');
     const down = new CoreApi({ host: url, token: 't', userAgent: 'ua', dispatcher, timeoutMs: 500 });
-    await assert.rejects(down.get('/x/', item), (e: unknown) => e instanceof CoreError && e.kind === 'transport' && /ECONNREFUSED/.test(e.message));
+    await assert.rejects(down.get('/x/', item), (e: unknown) => e instanceof CoreError && e.code === 'transport' && /ECONNREFUSED/.test(e.message));
   });
 
   it('sends the bearer token and user agent, and never puts the token in an error', async () => {

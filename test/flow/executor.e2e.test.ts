@@ -312,7 +312,7 @@ test('endSession sends the stored session to the invalidation flow, which ends i
   // The old session no longer authenticates.
   const again = createFlowExecutor(deps());
   again.useSession(session);
-  await assert.rejects(again.checkAccess('test-ldap-app'), (e: unknown) => e instanceof CoreError && e.kind === 'status' && e.status === 403);
+  await assert.rejects(again.checkAccess('test-ldap-app'), (e: unknown) => e instanceof CoreError && e.code === 'status' && e.status === 403);
 });
 
 test('warmUp: one GET with the warm-up params, no error', async () => {
@@ -373,7 +373,7 @@ test('core down: unreachable; back up: passes again', async () => {
   try {
     expectError((await attempt({ flow: 'id-embedded-flow', username: 'alice', secret: 'alice-password' })).outcome, 'unreachable');
     const w = await warmUp(deps(), 'id-embedded-flow');
-    assert.ok(w instanceof CoreError && w.kind === 'transport');
+    assert.ok(w instanceof CoreError && w.code === 'transport');
   } finally {
     await core.admin.startListening();
   }

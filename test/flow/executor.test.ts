@@ -232,7 +232,7 @@ test('core down: unreachable', async () => {
   const o = await createFlowExecutor(makeDeps(origin, dispatcher, logger)).run({ flowSlug: 'f', params: RADIUS, answers: { username: 'a', password: PASSWORD } });
   assertError(o, 'unreachable', 'failed to get the initial challenge');
   const w = await warmUp(makeDeps(origin, dispatcher, logger), 'f');
-  assert.ok(w instanceof CoreError && w.kind === 'transport');
+  assert.ok(w instanceof CoreError && w.code === 'transport');
 });
 
 test('slow core: per-request timeout', async () => {
@@ -274,8 +274,8 @@ test('checkAccess / userInfo errors are typed CoreErrors', async () => {
     return { json: done };
   });
   const fe = createFlowExecutor(makeDeps(s.origin, dispatcher, logger));
-  await assert.rejects(fe.checkAccess('app'), (e: unknown) => e instanceof CoreError && e.kind === 'status' && e.status === 403);
-  await assert.rejects(fe.userInfo(), (e: unknown) => e instanceof CoreError && e.kind === 'invalid');
+  await assert.rejects(fe.checkAccess('app'), (e: unknown) => e instanceof CoreError && e.code === 'status' && e.status === 403);
+  await assert.rejects(fe.userInfo(), (e: unknown) => e instanceof CoreError && e.code === 'invalid');
 
   const passingFalse = await stub(() => ({ json: { passing: false, messages: ['denied by policy'] } }));
   assert.deepEqual(await createFlowExecutor(makeDeps(passingFalse.origin, dispatcher, logger)).checkAccess('app'), { passing: false, messages: ['denied by policy'] });
@@ -323,7 +323,7 @@ test('warmUp: one GET with the warm-up params in a fresh jar; body ignored', asy
 
   const missing = await stub(() => ({ status: 404, json: { detail: 'Not found.' } }));
   const err = await warmUp(makeDeps(missing.origin, dispatcher, logger), 'nope');
-  assert.ok(err instanceof CoreError && err.kind === 'status' && err.status === 404);
+  assert.ok(err instanceof CoreError && err.code === 'status' && err.status === 404);
 });
 
 before(() => {

@@ -119,7 +119,7 @@ export async function getUser(api: CoreApi, pk: number, signal?: AbortSignal): P
     checkAbort(signal);
     return u;
   } catch (err) {
-    if (err instanceof CoreError && err.kind === 'status' && err.status === 404) return undefined;
+    if (err instanceof CoreError && err.code === 'status' && err.status === 404) return undefined;
     throw err;
   }
 }

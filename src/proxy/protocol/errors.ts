@@ -44,8 +44,10 @@ export const PROXY_ERRORS = {
   not_found: { status: 404, message: '404 page not found' },
   /** Proxy mode: the upstream refused, reset or could not be resolved. */
   upstream_unreachable: { status: 502, message: 'Bad Gateway' },
-  /** Proxy mode: the upstream did not answer in time. */
-  upstream_timeout: { status: 504, message: 'Gateway Timeout' },
+  /** Proxy mode: the upstream did not answer in time (authentik answers every proxy failure with its 502 page, spec §8.5). */
+  upstream_timeout: { status: 502, message: 'Bad Gateway' },
+  /** Proxy mode: the upstream failed after the response had started; the client socket is destroyed. */
+  upstream_reset: { status: 502, message: 'Bad Gateway' },
   /** The outpost is draining; answered with `Connection: close`. */
   shutting_down: { status: 503, message: 'Service Unavailable' },
   /** A request the outpost will not handle (bad Host, malformed target). */

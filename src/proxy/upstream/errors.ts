@@ -1,5 +1,6 @@
-// Failures of a proxied exchange, each with a stable code and the status the client gets.
-// (To merge into the proxy's one error table when it exists; codes are the contract.)
+// Failures of a proxied exchange, each with a stable code; the statuses are the proxy's one
+// error table's (protocol/errors.ts).
+import { PROXY_ERRORS } from '../protocol/errors.ts';
 
 export type UpstreamErrorCode =
   /** Connection refused, DNS, TLS, reset before the response headers. → 502 */
@@ -12,10 +13,10 @@ export type UpstreamErrorCode =
   | 'client_aborted';
 
 export const UPSTREAM_ERROR_STATUS: Readonly<Record<UpstreamErrorCode, number>> = {
-  upstream_unreachable: 502,
-  // authentik answers every proxy failure with its 502 page (spec §8.5).
-  upstream_timeout: 502,
-  upstream_reset: 502,
+  upstream_unreachable: PROXY_ERRORS.upstream_unreachable.status,
+  upstream_timeout: PROXY_ERRORS.upstream_timeout.status,
+  upstream_reset: PROXY_ERRORS.upstream_reset.status,
+  // Nothing is sent: the client is gone (nginx's 499, for logs and metrics only).
   client_aborted: 499,
 };
 
