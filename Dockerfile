@@ -1,24 +1,29 @@
 # syntax=docker/dockerfile:1
-# Node runs the TypeScript sources directly (type stripping), so there is no compile stage:
-# the first stage only installs production dependencies. The Node image is pinned to the
-# version the tests run on (.node-version names the major; bump both together).
-FROM node:24.21.0-slim AS deps
+# Two stages. The first installs every dependency and bundles the sources into plain JavaScript
+# (scripts/build.ts, esbuild): the image then runs no type stripping and loads a few files, not
+# hundreds, and an outpost holds about 55 MB less at rest. The bundle carries its packages, so
+# the image has no node_modules. test/build.e2e.test.ts runs this same build against the
+# development core; test/image.test.ts checks this file against it. The Node image is pinned to
+# the version the tests run on (.node-version names the major; bump both together).
+FROM node:24.21.0-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
-RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
+RUN npm ci --no-audit --no-fund
+# .dockerignore leaves out the development core (src/devcore), the demo (src/demo) and their
+# seeds with their users' passwords: the build fails if the outpost's code reached them.
+COPY scripts ./scripts
+COPY src ./src
+RUN node scripts/build.ts --outdir dist
 
-# The outpost only: .dockerignore leaves out the development core (src/devcore), the demo
-# (src/demo) and their seeds with their users' passwords (config/demo.yaml,
-# config/devcore-test.yaml); test/image.test.ts checks that src/main.ts never needs them.
 FROM node:24.21.0-slim
 ENV NODE_ENV=production
 # A smaller young generation keeps RSS down with large cached directories (100k users: ~270 MB).
 ENV NODE_OPTIONS=--max-semi-space-size=16
 WORKDIR /app
-COPY --from=deps /app/node_modules ./node_modules
+# package.json: the start-up check reads the Node.js version it needs (engines).
 COPY package.json ./
-COPY src ./src
 COPY config ./config
+COPY --from=build /app/dist ./dist
 ARG GIT_BUILD_HASH=""
 ENV GIT_BUILD_HASH=${GIT_BUILD_HASH}
 # proxy http/https, ldap/ldaps, radius, metrics
@@ -27,5 +32,5 @@ USER node
 # The healthcheck gives up after 2 s, within --timeout, so that its one-line reason reaches
 # `docker inspect`.
 HEALTHCHECK --interval=5s --timeout=3s --start-period=3s --retries=20 \
-  CMD ["node", "src/main.ts", "healthcheck"]
-ENTRYPOINT ["node", "src/main.ts"]
+  CMD ["node", "dist/main.js", "healthcheck"]
+ENTRYPOINT ["node", "dist/main.js"]

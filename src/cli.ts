@@ -1,11 +1,11 @@
 // The command line: run the outpost, or probe it (`healthcheck`). Separate from main.ts so that
 // tests can run the real entry point with a listener of their own.
-import type { ListenerPlugin } from './agent/listener.ts';
+import type { ListenerSource } from './agent/listener.ts';
 import { ConfigError, loadConfig, parseListenFromEnv } from './config/index.ts';
 import { healthcheck } from './healthcheck.ts';
 
 /** The listeners, or a function that loads them: the healthcheck never needs them. */
-export type Plugins = readonly ListenerPlugin[] | (() => Promise<readonly ListenerPlugin[]>);
+export type Plugins = readonly ListenerSource[] | (() => Promise<readonly ListenerSource[]>);
 
 /** Resolves with the exit code for commands that end; runs until a signal otherwise. */
 export async function run(argv: readonly string[], plugins: Plugins): Promise<number> {

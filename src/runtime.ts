@@ -1,7 +1,7 @@
 // The composition root: one agent per token, one listener per type, one metrics server, one
-// pooled HTTP dispatcher, and an orderly shutdown.
+// pool of connections to the core, and an orderly shutdown.
 import { randomUUID } from 'node:crypto';
-import type { Agent as Dispatcher } from 'undici';
+import type { HttpPool } from './net/pool.ts';
 import type { OutpostConfig } from './config/index.ts';
 import { named, SharedLevel, type Logger } from './log.ts';
 import { userAgent } from './version.ts';
@@ -9,14 +9,14 @@ import { Agent } from './agent/agent.ts';
 import type { BackoffPolicy } from './agent/backoff.ts';
 import { CoreApi, createDispatcher } from './agent/core-api.ts';
 import { CoreFailureLog } from './agent/core-failures.ts';
-import { ListenerSet, type Listener, type ListenerPlugin } from './agent/listener.ts';
+import { ListenerSet, type Listener, type ListenerPlugin, type ListenerSource } from './agent/listener.ts';
 import type { OutpostType } from './agent/schemas.ts';
 import { AgentMetrics } from './agent/metrics.ts';
 import { MetricsServer } from './agent/metrics-server.ts';
 
 export interface RuntimeOptions {
   config: OutpostConfig;
-  plugins: readonly ListenerPlugin[];
+  plugins: readonly ListenerSource[];
   logger: Logger;
   /** Tests shorten the websocket hello interval. */
   helloIntervalMs?: number;
@@ -31,7 +31,7 @@ export class Runtime {
   readonly metrics: AgentMetrics;
   readonly instanceUuid = randomUUID();
   private readonly opts: RuntimeOptions;
-  private readonly dispatcher: Dispatcher;
+  private readonly dispatcher: HttpPool;
   private readonly listeners: ListenerSet;
   private readonly metricsServer: MetricsServer;
   private readonly logger: Logger;
@@ -68,7 +68,7 @@ export class Runtime {
     this.metricsServer = new MetricsServer({
       address: opts.config.listen.metrics,
       registry: this.metrics.registry,
-      isReady: () => this.agents.every((a) => a.state.phase === 'serving' || a.state.phase === 'skipped'),
+      isReady: () => this.agents.every((a) => a.state.phase === 'serving' || a.state.phase === 'skipped') && this.listeners.ready(),
       logger: named(opts.logger, 'metrics'),
     });
   }
@@ -100,7 +100,7 @@ export class Runtime {
       await this.listeners.stopAll(deadline);
       await Promise.allSettled(this.agents.map((a) => a.stop()));
       await this.metricsServer.stop();
-      await this.dispatcher.close().catch(() => this.dispatcher.destroy());
+      await this.dispatcher.close();
       this.logger.info('stopped');
     })();
     return this.stopping;

@@ -1,55 +1,38 @@
-// The container image: what the Dockerfile's entry points load must be in it. .dockerignore
-// leaves out the development core, the demo and their seeds; this walks the imports from the
-// ENTRYPOINT and HEALTHCHECK scripts (static, and dynamic with a literal specifier) and fails
-// if any of them is left out, or needs a package that `npm ci --omit=dev` does not install.
-import { describe, it } from 'node:test';
+// The container image: its build stage bundles the outpost (scripts/build.ts), its final stage
+// runs that bundle and nothing else. This reads the Dockerfile and .dockerignore, builds the
+// bundle the way the image does, and fails if the bundle reaches a file the build context
+// leaves out (the development core, the demo, the seeds with passwords) or needs a package at
+// run time (the final stage has no node_modules).
+import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { isBuiltin } from 'node:module';
-import { readFileSync } from 'node:fs';
-import { dirname, join, relative, resolve } from 'node:path';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import type { Metafile } from 'esbuild';
+import { buildOutpost, OPTIONAL_EXTERNALS } from '../scripts/build.ts';
 
 const ROOT = resolve(new URL('..', import.meta.url).pathname);
 const read = (rel: string) => readFileSync(join(ROOT, rel), 'utf8');
 
-const SPECIFIERS = [
-  // import x from '…', import { a } from '…', import type …, export … from '…' (over several lines)
-  /^\s*(?:import|export)\s[^'";]*?\bfrom\s*(['"])([^'"]+)\1/gm,
-  // import '…'
-  /^\s*import\s*(['"])([^'"]+)\1/gm,
-  // import('…')
-  /\bimport\(\s*(['"])([^'"]+)\1\s*\)/g,
-];
 
-/** Every file reached from `entries` (paths relative to the repository), and the packages named. */
-function walk(entries: readonly string[]): { files: Set<string>; packages: Set<string> } {
-  const files = new Set<string>();
-  const packages = new Set<string>();
-  const queue = [...entries];
-  for (let file = queue.pop(); file !== undefined; file = queue.pop()) {
-    if (files.has(file)) continue;
-    files.add(file);
-    const text = read(file);
-    for (const re of SPECIFIERS) {
-      for (const m of text.matchAll(re)) {
-        const spec = m[2] ?? '';
-        if (spec.startsWith('.')) queue.push(relative(ROOT, resolve(ROOT, dirname(file), spec)));
-        else if (!isBuiltin(spec)) packages.add(spec.startsWith('@') ? spec.split('/').slice(0, 2).join('/') : (spec.split('/')[0] ?? spec));
-      }
-    }
-  }
-  return { files, packages };
-}
-
-/** Scripts the image runs: the `.ts`/`.mjs` arguments of ENTRYPOINT and of HEALTHCHECK's CMD. */
-function entryScripts(dockerfile: string): string[] {
-  const out: string[] = [];
-  for (const m of dockerfile.replaceAll('\\\n', ' ').matchAll(/^\s*(?:ENTRYPOINT|HEALTHCHECK\s.*?\bCMD)\s+(\[.*\])\s*$/gm)) {
-    for (const arg of JSON.parse(m[1] ?? '[]') as string[]) if (/\.(?:ts|mjs|js)$/.test(arg)) out.push(arg);
-  }
+/** The Dockerfile's stages, by name (the last one unnamed: `final`). */
+function stages(dockerfile: string): Map<string, string> {
+  const out = new Map<string, string>();
+  const parts = dockerfile.split(/^FROM\s/m).slice(1);
+  parts.forEach((part, i) => {
+    const name = /^\S+\s+AS\s+(\S+)/i.exec(part)?.[1] ?? (i === parts.length - 1 ? 'final' : `stage${i}`);
+    out.set(name, part);
+  });
   return out;
 }
 
-/** .dockerignore's entries as predicates over repository paths (Docker matches an entry and everything below it). */
+/** The exec-form arguments of ENTRYPOINT and of HEALTHCHECK's CMD. */
+function commands(dockerfile: string): string[][] {
+  return [...dockerfile.replaceAll('\\\n', ' ').matchAll(/^\s*(?:ENTRYPOINT|HEALTHCHECK\s.*?\bCMD)\s+(\[.*\])\s*$/gm)].map((m) => JSON.parse(m[1] ?? '[]') as string[]);
+}
+
+/** .dockerignore's entries as predicates over repository paths (an entry and everything below it). */
 function ignored(): ((path: string) => boolean)[] {
   return read('.dockerignore')
     .split('\n')
@@ -60,58 +43,49 @@ function ignored(): ((path: string) => boolean)[] {
       return (path: string) => re.test(path);
     });
 }
-
-/** The build-context paths the final stage copies (COPY without --from). */
-function copied(dockerfile: string): string[] {
-  const stages = dockerfile.split(/^FROM\s/m);
-  const last = stages[stages.length - 1] ?? '';
-  return [...last.matchAll(/^COPY\s+(?!--from)(.+)$/gm)].flatMap((m) => (m[1] ?? '').trim().split(/\s+/).slice(0, -1).map((p) => p.replace(/^\.\/|\/$/g, '')));
-}
+const isIgnored = (path: string) => ignored().some((matches) => matches(path));
 
 describe('the container image', () => {
   const dockerfile = read('Dockerfile');
-  const entries = entryScripts(dockerfile);
-  const { files, packages } = walk(entries);
+  const byName = stages(dockerfile);
+  const final = byName.get('final') ?? '';
+  const build = byName.get('build') ?? '';
+  let dir: string;
+  let meta: Metafile;
 
-  it('runs src/main.ts for the outpost and for its healthcheck', () => {
-    assert.deepEqual(entries, ['src/main.ts', 'src/main.ts']);
-    // The walk follows imports: the version check, the command line and the listeners it loads on start.
-    for (const f of ['src/node-check.mjs', 'src/cli.ts', 'src/healthcheck.ts', 'src/listeners.ts', 'src/runtime.ts']) assert.ok(files.has(f), f);
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'outpost-image-'));
+    meta = (await buildOutpost(join(dir, 'dist'))).metafile;
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('runs the bundle for the outpost and for its healthcheck', () => {
+    assert.deepEqual(commands(dockerfile), [['node', 'dist/main.js', 'healthcheck'], ['node', 'dist/main.js']]);
+    assert.match(build, /^RUN node scripts\/build\.ts --outdir dist$/m);
+    assert.match(final, /^COPY --from=build \/app\/dist \.\/dist$/m);
   });
 
-  it('leaves out the development core, the demo and their seeds', () => {
-    const out = ignored();
-    for (const path of ['src/devcore/index.ts', 'src/demo/main.ts', 'config/demo.yaml', 'config/devcore-test.yaml']) {
-      assert.ok(out.some((matches) => matches(path)), `${path} is not in .dockerignore`);
-    }
-    for (const path of ['src/main.ts', 'package.json', 'config/outpost.example.yml']) assert.ok(!out.some((matches) => matches(path)), path);
+  it('has no node_modules in the final stage: the bundle carries its packages', () => {
+    assert.doesNotMatch(final, /node_modules|npm /);
+    const external = new Set(Object.values(meta.outputs).flatMap((o) => o.imports.filter((i) => i.external).map((i) => i.path)));
+    assert.deepEqual([...external].filter((p) => !isBuiltin(p) && !OPTIONAL_EXTERNALS.includes(p)), []);
   });
 
-  it('has every file src/main.ts loads: none is under src/devcore or src/demo, or left out', () => {
-    const reached = [...files].sort();
-    assert.deepEqual(reached.filter((f) => f.startsWith('src/devcore/') || f.startsWith('src/demo/')), []);
-    const out = ignored();
-    assert.deepEqual(reached.filter((f) => out.some((matches) => matches(f))), []);
-    const sources = copied(dockerfile);
-    assert.deepEqual(reached.filter((f) => !sources.some((s) => f === s || f.startsWith(`${s}/`))), [], `copied: ${sources.join(', ')}`);
-    // node-check.mjs reads package.json for engines.
-    assert.ok(sources.includes('package.json'));
+  it('leaves out the development core, the demo, every seed with passwords, tests and benchmarks', () => {
+    const seeds = readdirSync(join(ROOT, 'config')).filter((f) => f.endsWith('.yaml')).map((f) => `config/${f}`);
+    assert.ok(seeds.length >= 4, 'the seeds were not found');
+    for (const path of ['src/devcore/index.ts', 'src/demo/main.ts', 'test/image.test.ts', 'bench/proxy/main.ts', ...seeds]) assert.ok(isIgnored(path), `${path} is not in .dockerignore`);
+    for (const path of ['src/main.ts', 'scripts/build.ts', 'package.json', 'package-lock.json', 'config/outpost.example.yml']) assert.ok(!isIgnored(path), path);
   });
 
-  it('reads none of the left-out seeds', () => {
-    const seeds = ['demo.yaml', 'devcore-test.yaml'];
-    assert.deepEqual([...files].filter((f) => seeds.some((s) => read(f).includes(s))), []);
+  it('bundles no file the build context leaves out (so the image build cannot pass without them)', () => {
+    const inputs = Object.keys(meta.inputs).filter((f) => !f.startsWith('node_modules/'));
+    assert.ok(inputs.includes('src/main.ts') && inputs.includes('src/cli.ts') && inputs.includes('src/healthcheck.ts'));
+    assert.deepEqual(inputs.filter(isIgnored), []);
   });
 
-  it('needs only production dependencies (npm ci --omit=dev)', () => {
-    const pkg = JSON.parse(read('package.json')) as { dependencies: Record<string, string> };
-    assert.deepEqual([...packages].filter((p) => !(p in pkg.dependencies)).sort(), []);
-  });
-
-  it('is checked by a walk that does see the demo reach the development core', () => {
-    // Without this, a walk that found nothing would pass the checks above.
-    const demo = walk(['src/demo/main.ts']);
-    assert.ok(demo.files.has('src/devcore/index.ts'));
-    assert.ok(demo.files.has('src/node-check.mjs'));
+  it('is checked against .dockerignore rules that do match (else the checks above pass on nothing)', () => {
+    assert.ok(isIgnored('src/devcore/oidc.ts'));
+    assert.ok(!isIgnored('src/devcored.ts'));
   });
 });

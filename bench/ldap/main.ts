@@ -1,165 +1,269 @@
-// LDAP: the outpost (cached bind and search modes, on the development core) side by side with
-// a throwaway OpenLDAP slapd holding the same users, driven by the same load generator.
-// Usage: npm run bench:ldap [-- --seconds 5 --connections 32 --users 10000 --skip-100k]
-import { spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
+// LDAP: the outpost (cached bind and search modes, on the development core) against a throwaway
+// OpenLDAP slapd (mdb) holding the same users, both driven by the same load generator in C on
+// libldap (ldapload.c, compiled with gcc on first use). Both servers run throughout; runs are
+// interleaved (slapd, outpost, slapd, …) so that neither ever has load while the other does.
+// Pinned (the default): slapd and the outpost both on CPU 0, the generator and the development
+// core on CPU 1. --unpinned leaves every process to the scheduler.
+// Tests: simple binds (--bind-users users cycling, each bound once before every run: the cache
+// is warm), (cn=userN) subtree searches bound as a searcher, both at each --connections count,
+// and one-level dumps of ou=users on one connection. Per test: both medians (ops/s, p50, p99),
+// the ratio of the medians, the median of the per-run ratios, each server's CPU per operation
+// (from /proc/PID/stat over the timed part) and the generator's own CPU.
+// Usage: npm run bench:ldap [-- --runs 5 --seconds 6 --connections 4,32 --tests bind,search,dump
+//        --users 10000 --bind-users 1000 --warmup 1 --unpinned --log-level error --skip-100k]
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { BASE_DN, startSlapd } from './slapd.ts';
-import { LoadConnection, runLoad, type RunResult } from './load.ts';
-import { freePort, rssMb, until } from '../support.ts';
+import { buildGenerator, runGenerator, type LoadMode, type LoadOptions, type LoadResult } from './generator.ts';
+import { startOutpost, OUTPOST_SEARCHER, type Outpost } from './outpost.ts';
+import { BASE_DN, SLAPD_SEARCHER, startSlapd, type Slapd } from './slapd.ts';
+import { freePort, median, rssMb } from '../support.ts';
+import { buildOutpost } from '../../scripts/build.ts';
 
 const { values } = parseArgs({
   options: {
-    seconds: { type: 'string', default: '5' },
-    connections: { type: 'string', default: '32' },
+    runs: { type: 'string', default: '5' },
+    seconds: { type: 'string', default: '6' },
+    warmup: { type: 'string', default: '1' },
+    connections: { type: 'string', default: '4,32' },
+    tests: { type: 'string', default: 'bind,search,dump' },
     users: { type: 'string', default: '10000' },
+    'bind-users': { type: 'string', default: '1000' },
+    threads: { type: 'string', default: '1' },
+    unpinned: { type: 'boolean', default: false },
+    'log-level': { type: 'string', default: 'error' },
     'skip-100k': { type: 'boolean', default: false },
+    // The outpost's entry script; by default the production build (scripts/build.ts) of this
+    // tree. e.g. --outpost /tmp/old/src/main.ts to measure an older tree the same way.
+    outpost: { type: 'string' },
   },
 });
+
+function whole(name: string, raw: string, min: number): number {
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < min) throw new Error(`--${name}: expected a whole number >= ${min}, got "${raw}"`);
+  return n;
+}
+const RUNS = whole('runs', values.runs, 1);
 const SECONDS = Number(values.seconds);
-const CONNECTIONS = Number(values.connections);
-const USERS = Number(values.users);
+const WARMUP = Number(values.warmup);
+if (!(SECONDS > 0) || !(WARMUP >= 0)) throw new Error('--seconds must be > 0 and --warmup >= 0');
+const CONNECTIONS = values.connections.split(',').map((c) => whole('connections', c.trim(), 1));
+const TESTS = values.tests.split(',').map((t) => t.trim());
+for (const t of TESTS) if (t !== 'bind' && t !== 'search' && t !== 'dump') throw new Error(`--tests: unknown test "${t}" (bind, search, dump)`);
+const USERS = whole('users', values.users, 1);
+const BIND_USERS = Math.min(whole('bind-users', values['bind-users'], 1), USERS);
+const THREADS = whole('threads', values.threads, 1);
+const PINNED = !values.unpinned;
+/** The outpost's; error logs nothing per operation, as slapd's `loglevel 0` (at info it logs every bind, as authentik does). */
+const LOG_LEVEL = values['log-level'];
+/** Pinned: both servers on CPU 0; the generator and the development core on CPU 1. */
+const SERVER_CPU = PINNED ? '0' : undefined;
+const CLIENT_CPU = PINNED ? '1' : undefined;
 const PASSWORD = 'bench-pass';
-/** Binds cycle over this many users, each bound once before measuring (the bind cache is warm). */
-const BIND_USERS = Math.min(1000, USERS);
-const ROOT = new URL('../../', import.meta.url).pathname;
+/** (cn=userN) from the base: the user and its virtual group, on both servers. */
+const SEARCH_ENTRIES = 2;
 
+const out = (s: string) => process.stdout.write(`${s}\n`);
+const fmt = (n: number, d = 0) => (Number.isFinite(n) ? n.toFixed(d) : '-');
+const rate = (n: number) => (n >= 1000 ? `${fmt(n / 1000, 1)}k` : fmt(n, n >= 100 ? 0 : 1));
+/** A duration in seconds, in µs or ms. */
+const dur = (s: number) => (!Number.isFinite(s) ? '-' : s >= 0.01 ? `${fmt(s * 1000, 1)} ms` : `${fmt(s * 1e6, 0)} µs`);
 
-
-
-interface Outpost {
+interface Server {
+  name: 'slapd' | 'outpost';
   port: number;
   pid: number;
-  stop(): Promise<void>;
+  /** The outpost's development core: its CPU while the outpost is under load should be nil (all cached). */
+  corePid: number | undefined;
+  searcher: { dn: string; password: string };
+  /** Entries a one-level dump of ou=users returns (found by a first dump, checked against the data). */
+  dumpEntries: number;
+  rssStart: number;
 }
 
-function stopChild(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null) return Promise.resolve();
-  child.kill('SIGTERM');
-  return once(child, 'exit').then(() => undefined);
+interface Test {
+  label: string;
+  mode: LoadMode;
+  connections: number;
 }
 
-/** The development core and the outpost, both cached, as separate processes. */
-async function startOutpost(users: number): Promise<Outpost> {
-  const corePort = await freePort();
-  const core = spawn(process.execPath, [`${ROOT}src/devcore/main.ts`], {
-    env: { ...process.env, DEVCORE_SEED: `${ROOT}config/demo.yaml`, DEVCORE_LISTEN: `127.0.0.1:${corePort}`, DEMO_USERS: String(users) },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
-  const coreUrl = `http://127.0.0.1:${corePort}`;
-  await until('the development core', async () => (await fetch(`${coreUrl}/api/v3/root/config/`, { headers: { authorization: 'Bearer demo-ldap-token' } })).ok);
-  const patch = await fetch(`${coreUrl}/_devcore/providers/ldap-provider`, {
-    method: 'PATCH',
-    headers: { authorization: 'Bearer devcore-admin', 'content-type': 'application/json' },
-    body: JSON.stringify({ bind_mode: 'cached', search_mode: 'cached' }),
-  });
-  if (!patch.ok) throw new Error(`cannot switch the provider to cached modes: ${patch.status}`);
-
-  const [ldapPort, ldapsPort, metricsPort] = [await freePort(), await freePort(), await freePort()];
-  const outpost = spawn(process.execPath, ['--max-semi-space-size=16', `${ROOT}src/main.ts`], {
-    env: {
-      ...process.env,
-      AUTHENTIK_HOST: coreUrl,
-      AUTHENTIK_TOKEN: 'demo-ldap-token',
-      AUTHENTIK_LISTEN__LDAP: `127.0.0.1:${ldapPort}`,
-      AUTHENTIK_LISTEN__LDAPS: `127.0.0.1:${ldapsPort}`,
-      AUTHENTIK_LISTEN__METRICS: `127.0.0.1:${metricsPort}`,
-      AUTHENTIK_LOG_LEVEL: 'error',
-    },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
-  await until('the outpost', async () => (await fetch(`http://127.0.0.1:${metricsPort}/outpost.goauthentik.io/ready`)).status === 204);
-  return {
-    port: ldapPort,
-    pid: outpost.pid ?? 0,
-    stop: async () => {
-      await stopChild(outpost);
-      await stopChild(core);
-    },
-  };
+interface Run {
+  r: LoadResult;
+  /** The server's CPU seconds per successful operation over the timed part. */
+  cpuPerOp: number;
+  /** The development core's CPU seconds over the timed part (outpost runs). */
+  coreCpu: number;
 }
 
-interface Measured {
-  binds: RunResult;
-  searches: RunResult;
-  fullMs: number;
-  fullEntries: number;
-}
-
-async function measure(port: number, searcher: { dn: string; password: string }, fullFilter: string): Promise<Measured> {
-  const conns = await Promise.all(Array.from({ length: CONNECTIONS }, () => LoadConnection.open(port)));
-  try {
-    const userDn = (i: number) => `cn=user${(i % BIND_USERS) + 1},ou=users,${BASE_DN}`;
-    // Warm-up: every user binds once (fills the outpost's bind cache), and JIT/connections settle.
-    await Promise.all(conns.map(async (c, k) => {
-      for (let i = k; i < BIND_USERS; i += conns.length) await c.bind(userDn(i), PASSWORD);
-    }));
-    const binds = await runLoad(conns, SECONDS, async (c, i) => (await c.bind(userDn(i), PASSWORD)).resultCode === 0);
-
-    for (const c of conns) if ((await c.bind(searcher.dn, searcher.password)).resultCode !== 0) throw new Error(`bind as ${searcher.dn} failed`);
-    // The outpost also has a virtual group named after each user, so (cn=userN) matches 2 there.
-    const searches = await runLoad(conns, SECONDS, async (c, i) => (await c.search(BASE_DN, `(cn=user${(i * 7919) % USERS + 1})`)).entries >= 1);
-
-    const times: number[] = [];
-    let fullEntries = 0;
-    for (let i = 0; i < 5; i++) {
-      const t = performance.now();
-      fullEntries = (await conns[0]!.search(BASE_DN, fullFilter)).entries;
-      times.push(performance.now() - t);
-    }
-    times.sort((a, b) => a - b);
-    return { binds, searches, fullMs: times[2] ?? NaN, fullEntries };
-  } finally {
-    for (const c of conns) c.close();
+function testsToRun(): Test[] {
+  const tests: Test[] = [];
+  for (const t of TESTS) {
+    if (t === 'dump') tests.push({ label: 'dump ×1', mode: 'dump', connections: 1 });
+    else for (const c of CONNECTIONS) tests.push({ label: `${t} ×${c}`, mode: t as LoadMode, connections: c });
   }
+  return tests;
 }
 
-const rate = (r: RunResult) => r.count / r.seconds;
-const fmt = (n: number, d = 0) => n.toFixed(d);
+function loadOptions(s: Server, t: Test): LoadOptions {
+  const o: LoadOptions = {
+    port: s.port,
+    mode: t.mode,
+    base: BASE_DN,
+    connections: t.connections,
+    seconds: SECONDS,
+    warmup: WARMUP,
+    threads: THREADS,
+    watchPids: s.corePid === undefined ? [s.pid] : [s.pid, s.corePid],
+    cpus: CLIENT_CPU,
+  };
+  if (t.mode === 'bind') return { ...o, users: BIND_USERS, password: PASSWORD };
+  const searcher = { bindDn: s.searcher.dn, bindPassword: s.searcher.password };
+  if (t.mode === 'search') return { ...o, ...searcher, users: USERS, expect: SEARCH_ENTRIES };
+  return { ...o, ...searcher, expect: s.dumpEntries };
+}
+
+/** One dump, unchecked: how many entries this server's ou=users holds. */
+async function probeDump(bin: string, s: Omit<Server, 'dumpEntries'>): Promise<number> {
+  const r = await runGenerator(bin, { port: s.port, mode: 'dump', base: BASE_DN, connections: 1, seconds: 60, count: 1, bindDn: s.searcher.dn, bindPassword: s.searcher.password, expect: -1, cpus: CLIENT_CPU });
+  if (r.ops !== 1) throw new Error(`a first dump of ${s.name} failed: ${r.stderr}`);
+  return r.entries_max;
+}
+
+/** The CPUs a process may run on, as the kernel has them (shows that pinning took). */
+function cpusAllowed(pid: number): string {
+  return /Cpus_allowed_list:\s*(\S+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? '?';
+}
+
+function checkEnvironment(): void {
+  if (spawnSync('/usr/sbin/slapd', ['-VV']).error) throw new Error('slapd is not installed: apt-get install slapd (its service need not run)');
+  if (!PINNED) return;
+  if (spawnSync('taskset', ['-c', '0', 'true']).status !== 0) throw new Error('taskset cannot pin to CPU 0 (apt-get install util-linux), or run with --unpinned');
+  if (availableParallelism() < 2) throw new Error('pinning needs 2 CPUs (servers on 0, generator on 1): run with --unpinned');
+}
 
 async function main(): Promise<void> {
-  process.stdout.write(`LDAP benchmark: ${USERS} users, ${CONNECTIONS} connections, ${SECONDS} s per run, ${BIND_USERS} distinct users binding\n`);
-  const slapd = await startSlapd({ port: await freePort(), users: USERS, groups: 100, password: PASSWORD });
-  let ref: Measured;
-  try {
-    ref = await measure(slapd.port, { dn: `cn=user1,ou=users,${BASE_DN}`, password: PASSWORD }, '(objectClass=inetOrgPerson)');
-  } finally {
-    await slapd.stop();
-  }
-  const outpost = await startOutpost(USERS);
-  let ours: Measured;
-  let rss: number;
-  try {
-    ours = await measure(outpost.port, { dn: `cn=akadmin,ou=users,${BASE_DN}`, password: 'akadmin' }, '(objectClass=user)');
-    rss = rssMb(outpost.pid);
-  } finally {
-    await outpost.stop();
-  }
+  checkEnvironment();
+  const bin = buildGenerator();
+  const tests = testsToRun();
+  out(`LDAP benchmark: ${USERS} users, ${BIND_USERS} binding; ${RUNS} interleaved runs of ${SECONDS} s (after ${WARMUP} s untimed) per test and server`);
+  out(`logging: slapd loglevel 0, the outpost at ${LOG_LEVEL}`);
+  out(PINNED ? 'pinned: slapd and the outpost on CPU 0, the generator and the development core on CPU 1' : 'unpinned: every process on any CPU');
+  out(`load average at start: ${loadavg().map((l) => fmt(l, 2)).join(' ')} (${availableParallelism()} CPUs)`);
 
-  const rows = [
-    ['', 'outpost (cached)', 'slapd', 'outpost/slapd'],
-    ['simple binds/s', fmt(rate(ours.binds)), fmt(rate(ref.binds)), fmt(rate(ours.binds) / rate(ref.binds), 2)],
-    ['  bind p50 / p99 ms', `${fmt(ours.binds.p50, 2)} / ${fmt(ours.binds.p99, 2)}`, `${fmt(ref.binds.p50, 2)} / ${fmt(ref.binds.p99, 2)}`, ''],
-    ['(cn=userN) searches/s', fmt(rate(ours.searches)), fmt(rate(ref.searches)), fmt(rate(ours.searches) / rate(ref.searches), 2)],
-    ['  search p50 / p99 ms', `${fmt(ours.searches.p50, 2)} / ${fmt(ours.searches.p99, 2)}`, `${fmt(ref.searches.p50, 2)} / ${fmt(ref.searches.p99, 2)}`, ''],
-    ['full directory ms', `${fmt(ours.fullMs)} (${ours.fullEntries} entries)`, `${fmt(ref.fullMs)} (${ref.fullEntries} entries)`, fmt(ours.fullMs / ref.fullMs, 2)],
-    ['errors', String(ours.binds.errors + ours.searches.errors), String(ref.binds.errors + ref.searches.errors), ''],
-    ['outpost RSS MB', fmt(rss), '', ''],
-  ];
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-  for (const r of rows) process.stdout.write(`${r.map((c, i) => c.padEnd(widths[i]!)).join('  ')}\n`);
+  let slapd: Slapd | undefined;
+  let outpost: Outpost | undefined;
+  let failed = false;
+  const buildDir = values.outpost === undefined ? mkdtempSync(join(tmpdir(), 'bench-ldap-build-')) : undefined;
+  process.on('exit', () => buildDir && rmSync(buildDir, { recursive: true, force: true }));
+  let main = values.outpost ?? '';
+  if (buildDir !== undefined) {
+    copyFileSync(new URL('../../package.json', import.meta.url), join(buildDir, 'package.json'));
+    await buildOutpost(join(buildDir, 'dist'));
+    main = join(buildDir, 'dist', 'main.js');
+  }
+  out(`outpost: ${values.outpost ?? 'the production build of this tree'}`);
+  try {
+    slapd = await startSlapd({ port: await freePort(), users: USERS, groups: 100, password: PASSWORD, cpus: SERVER_CPU });
+    outpost = await startOutpost({ main, users: USERS, logLevel: LOG_LEVEL, cpus: SERVER_CPU, coreCpus: CLIENT_CPU });
+    const base = [
+      { name: 'slapd' as const, port: slapd.port, pid: slapd.pid, corePid: undefined, searcher: SLAPD_SEARCHER, rssStart: rssMb(slapd.pid) },
+      { name: 'outpost' as const, port: outpost.port, pid: outpost.pid, corePid: outpost.corePid, searcher: OUTPOST_SEARCHER, rssStart: rssMb(outpost.pid) },
+    ];
+    const servers: Server[] = [];
+    for (const s of base) servers.push({ ...s, dumpEntries: TESTS.includes('dump') ? await probeDump(bin, s) : 0 });
+    const [ref, cand] = servers as [Server, Server];
+    if (TESTS.includes('dump')) {
+      // slapd's ou=users holds the generated users only; the outpost's also the demo's few accounts.
+      if (ref.dumpEntries !== USERS) throw new Error(`slapd's ou=users holds ${ref.dumpEntries} entries, expected ${USERS}`);
+      if (cand.dumpEntries < USERS || cand.dumpEntries > USERS + 50) throw new Error(`the outpost's ou=users holds ${cand.dumpEntries} entries, expected ${USERS} and the demo's accounts`);
+      out(`dump: ${ref.dumpEntries} entries from slapd, ${cand.dumpEntries} from the outpost (the demo's accounts too); every dump must return exactly that many`);
+    }
+    out(`CPUs allowed: slapd ${cpusAllowed(ref.pid)}, outpost ${cpusAllowed(cand.pid)}`);
+    out(`RSS after start: outpost ${fmt(cand.rssStart)} MB, slapd ${fmt(ref.rssStart)} MB`);
+    out('');
+
+    const results = new Map<Test, [Run[], Run[]]>();
+    for (const t of tests) {
+      const runs: [Run[], Run[]] = [[], []];
+      results.set(t, runs);
+      for (let i = 0; i < RUNS; i++) {
+        for (const [k, s] of servers.entries()) {
+          const r = await runGenerator(bin, loadOptions(s, t));
+          const [serverCpu = -1, coreCpu = NaN] = r.watched_cpu_s;
+          const cpuPerOp = serverCpu >= 0 && r.ops > 0 ? serverCpu / r.ops : NaN;
+          runs[k]!.push({ r, cpuPerOp, coreCpu });
+          const bad = r.errors + r.warmup_errors + r.dead_connections;
+          if (bad > 0) failed = true;
+          out(
+            `${t.label.padEnd(10)} run ${i + 1}/${RUNS} ${s.name.padEnd(7)} ${rate(r.ops_per_s).padStart(7)}/s  p50 ${fmt(r.p50_ms, 3)}  p99 ${fmt(r.p99_ms, 3)} ms  ` +
+              `server ${dur(cpuPerOp)}/op  generator ${fmt(r.cpu_cores, 2)} cores` +
+              (s.corePid !== undefined ? `  core ${coreCpu >= 0 ? `${fmt(coreCpu, 2)} s` : 'gone'}` : '') +
+              (bad > 0 ? `  ERRORS ${r.errors} (+${r.warmup_errors} in warm-up, ${r.dead_connections} connections lost): ${r.stderr.split('\n')[0]}` : ''),
+          );
+        }
+      }
+    }
+    const rssAfter = rssMb(cand.pid);
+
+    out('');
+    const rows: string[][] = [[
+      'test', 'slapd /s', 'p50 ms', 'p99 ms', 'outpost /s', 'p50 ms', 'p99 ms',
+      'ratio of medians', 'median pair ratio', 'p99 outpost/slapd', 'slapd CPU/op', 'outpost CPU/op', 'generator cores (max)', 'errors',
+    ]];
+    for (const t of tests) {
+      const [a, b] = results.get(t)!;
+      const m = (runs: Run[], f: (r: Run) => number) => median(runs.map(f));
+      const [ra, rb] = [m(a, (x) => x.r.ops_per_s), m(b, (x) => x.r.ops_per_s)];
+      const pairs = a.map((x, i) => b[i]!.r.ops_per_s / x.r.ops_per_s);
+      const p99 = [m(a, (x) => x.r.p99_ms), m(b, (x) => x.r.p99_ms)] as const;
+      const gen = Math.max(...a.concat(b).map((x) => x.r.cpu_cores));
+      const errors = a.concat(b).reduce((n, x) => n + x.r.errors + x.r.warmup_errors + x.r.dead_connections, 0);
+      rows.push([
+        t.label,
+        rate(ra), fmt(m(a, (x) => x.r.p50_ms), 3), fmt(p99[0], 3),
+        rate(rb), fmt(m(b, (x) => x.r.p50_ms), 3), fmt(p99[1], 3),
+        `${fmt(rb / ra, 2)}×`, `${fmt(median(pairs), 2)}×`, `${fmt(p99[1] / p99[0], 2)}×`,
+        dur(m(a, (x) => x.cpuPerOp)), dur(m(b, (x) => x.cpuPerOp)), fmt(gen, 2), String(errors),
+      ]);
+    }
+    const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+    for (const r of rows) out(`| ${r.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`);
+    out('');
+    out('ratios are outpost/slapd throughput (for dumps: dumps per second, so > 1 means the outpost dumps faster); medians over the runs;');
+    out('CPU/op: the server process and its descendants over the timed part, from /proc/PID/stat, divided by successful operations');
+    out(`outpost RSS: ${fmt(cand.rssStart)} MB after start, ${fmt(rssAfter)} MB after load; slapd ${fmt(ref.rssStart)} MB after start, ${fmt(rssMb(ref.pid))} MB after load`);
+    const genMax = Math.max(...[...results.values()].flatMap(([a, b]) => a.concat(b).map((x) => x.r.cpu_cores)));
+    if (genMax > 0.7) out(`WARNING: the generator used up to ${fmt(genMax, 2)} cores in a run: it may be limiting the fastest server`);
+    const gone = outpost.early();
+    if (gone !== undefined) {
+      failed = true;
+      out(`FAILED: ${gone}; the runs after it are not the setup described`);
+    }
+    const coreMax = Math.max(0, ...[...results.values()].flatMap(([, b]) => b.map((x) => x.coreCpu)).filter(Number.isFinite));
+    if (coreMax > 0.05) out(`WARNING: the development core used up to ${fmt(coreMax, 2)} s of CPU in a timed outpost run: the outpost's CPU/op leaves that out`);
+    out(`load average at end: ${loadavg().map((l) => fmt(l, 2)).join(' ')}`);
+  } finally {
+    await outpost?.stop();
+    await slapd?.stop();
+  }
 
   if (!values['skip-100k']) {
-    const big = await startOutpost(100_000);
+    const big = await startOutpost({ main, users: 100_000, logLevel: LOG_LEVEL, cpus: SERVER_CPU, coreCpus: CLIENT_CPU });
     try {
-      const c = await LoadConnection.open(big.port);
-      await c.bind(`cn=akadmin,ou=users,${BASE_DN}`, 'akadmin');
-      const full = await c.search(BASE_DN, '(objectClass=user)');
-      c.close();
-      process.stdout.write(`outpost RSS with 100000 users (cached, after a full search of ${full.entries} entries): ${fmt(rssMb(big.pid))} MB\n`);
+      const start = rssMb(big.pid);
+      const r = await runGenerator(bin, { port: big.port, mode: 'dump', base: BASE_DN, connections: 1, seconds: 120, count: 3, bindDn: OUTPOST_SEARCHER.dn, bindPassword: OUTPOST_SEARCHER.password, expect: -1, cpus: CLIENT_CPU });
+      if (r.errors > 0 || r.ops === 0) failed = true;
+      out(`outpost with 100000 users: RSS ${fmt(start)} MB after start, ${fmt(rssMb(big.pid))} MB after ${r.ops} dumps of ${r.entries_max} entries (p50 ${fmt(r.p50_ms, 0)} ms)`);
     } finally {
       await big.stop();
     }
+  }
+  if (failed) {
+    out('FAILED: see ERRORS or FAILED above; those runs are not measurements');
+    process.exitCode = 1;
   }
 }
 

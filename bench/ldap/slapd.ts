@@ -1,13 +1,22 @@
-// A throwaway OpenLDAP slapd on loopback with its own config and database directory, loaded
-// with the same users and groups as the development core's DEMO_USERS (for side-by-side runs).
+// A throwaway OpenLDAP slapd (mdb) on loopback with its own config and database directory, loaded
+// with the same users and groups as the development core's DEMO_USERS (for side-by-side runs),
+// in the outpost's layout: users under ou=users, groups under ou=groups, and each user's
+// virtual group (cn=<user>,ou=virtual-groups), so `(cn=userN)` from the base finds two entries
+// on both servers. The searcher (cn=searcher,<base>) lives outside ou=users, which holds the
+// generated users only. slapd logs nothing per operation (`loglevel 0`), like the outpost at log
+// level error: at slapd's default (`stats`), several syslog lines per operation, sent to a
+// /dev/log that may not exist, cost it more than the operation itself.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect } from 'node:net';
+import { pinned } from '../support.ts';
 
 export const BASE_DN = 'dc=ldap,dc=goauthentik,dc=io';
+/** The account searches bind as (any bound or anonymous client may read everything). */
+export const SLAPD_SEARCHER = { dn: `cn=searcher,${BASE_DN}`, password: 'searcher-password' };
 
 export interface Slapd {
   readonly port: number;
@@ -28,11 +37,14 @@ function ldif(users: number, groups: number, password: string): string {
     `dn: ${BASE_DN}\nobjectClass: top\nobjectClass: dcObject\nobjectClass: organization\no: bench\ndc: ldap\n`,
     `dn: ou=users,${BASE_DN}\nobjectClass: organizationalUnit\nou: users\n`,
     `dn: ou=groups,${BASE_DN}\nobjectClass: organizationalUnit\nou: groups\n`,
+    `dn: ou=virtual-groups,${BASE_DN}\nobjectClass: organizationalUnit\nou: virtual-groups\n`,
+    `dn: ${SLAPD_SEARCHER.dn}\nobjectClass: organizationalRole\nobjectClass: simpleSecurityObject\ncn: searcher\nuserPassword: ${ssha(SLAPD_SEARCHER.password)}\n`,
   ];
   for (let i = 1; i <= users; i++) {
     out.push(
       `dn: cn=user${i},ou=users,${BASE_DN}\nobjectClass: inetOrgPerson\nobjectClass: posixAccount\ncn: user${i}\nsn: User ${i}\nuid: user${i}\n` +
         `mail: user${i}@example.com\ndisplayName: User ${i}\nuidNumber: ${2000 + i}\ngidNumber: ${2000 + i}\nhomeDirectory: /home/user${i}\nuserPassword: ${hash}\n`,
+      `dn: cn=user${i},ou=virtual-groups,${BASE_DN}\nobjectClass: groupOfNames\ncn: user${i}\nmember: cn=user${i},ou=users,${BASE_DN}\n`,
     );
   }
   for (let g = 1; g <= groups; g++) {
@@ -54,6 +66,7 @@ moduleload back_mdb
 pidfile ${dir}/slapd.pid
 sizelimit unlimited
 threads 4
+loglevel 0
 database mdb
 maxsize 4294967296
 suffix "${BASE_DN}"
@@ -85,14 +98,16 @@ async function waitForPort(port: number, child: ChildProcess, timeoutMs = 20_000
   throw new Error('slapd did not start listening');
 }
 
-export async function startSlapd(opts: { port: number; users: number; groups: number; password: string }): Promise<Slapd> {
+/** `cpus`: a `taskset -c` list slapd runs pinned to (default: unpinned). */
+export async function startSlapd(opts: { port: number; users: number; groups: number; password: string; cpus?: string | undefined }): Promise<Slapd> {
   const dir = mkdtempSync(join(tmpdir(), 'bench-slapd-'));
   mkdirSync(join(dir, 'db'));
   writeFileSync(join(dir, 'slapd.conf'), config(dir));
   writeFileSync(join(dir, 'data.ldif'), ldif(opts.users, opts.groups, opts.password));
   const load = spawnSync('/usr/sbin/slapadd', ['-q', '-f', join(dir, 'slapd.conf'), '-l', join(dir, 'data.ldif')], { encoding: 'utf8' });
   if (load.status !== 0) throw new Error(`slapadd failed: ${load.stderr}`);
-  const child = spawn('/usr/sbin/slapd', ['-d', '0', '-f', join(dir, 'slapd.conf'), '-h', `ldap://127.0.0.1:${opts.port}/`], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const [cmd, args] = pinned(opts.cpus, '/usr/sbin/slapd', ['-d', '0', '-f', join(dir, 'slapd.conf'), '-h', `ldap://127.0.0.1:${opts.port}/`]);
+  const child = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'] });
   await waitForPort(opts.port, child);
   return {
     port: opts.port,

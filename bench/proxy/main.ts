@@ -1,37 +1,60 @@
 // Proxy: the outpost side by side with nginx, driven by the same load generator (Debian wrk) in
-// one run. (a) Proxy mode with a logged-in session cookie against nginx `proxy_pass`, both to
-// the same static upstream (an nginx server returning 200). (b) nginx `auth_request` asking the
-// outpost's /outpost.goauthentik.io/auth/nginx with a logged-in cookie against the same
-// `auth_request` asking a trivial Node endpoint (200 with one header). Then the outpost's RSS
-// with 10,000 live sessions, created through its real header-auth path.
-// Usage: npm run bench:proxy [-- --seconds 5 --connections 32 --rounds 2 --sessions 10000]
+// one run, once per session backend (memory, PostgreSQL, Redis: one outpost each, all running).
+// (a) Proxy mode with a logged-in session cookie against nginx `proxy_pass`, both to the same
+// static upstream (an nginx server returning 200), and against the floor of any Node proxy
+// (floor.ts). (b) nginx `auth_request` asking each outpost's /outpost.goauthentik.io/auth/nginx
+// with a logged-in cookie against the same `auth_request` asking a trivial Node endpoint (200
+// with one header). Targets are measured round-robin, so a busy moment hits all alike. Then
+// memory: the memory outpost with 10,000 live sessions made through its real header-auth path,
+// and each shared backend with 100,000 sessions in its store, read back through the outpost.
+// The outposts run the production build (scripts/build.ts), as the image does.
+// Usage: npm run bench:proxy [-- --seconds 5 --connections 32 --rounds 3 --backends memory,postgres,redis
+//                             --sessions 10000 --store-sessions 100000 --only 'proxy mode']
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Pool } from 'undici';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
+import { buildOutpost } from '../../scripts/build.ts';
 import type { DevCore } from '../../src/devcore/index.ts';
 import type { SeedDocument } from '../../src/devcore/seed.ts';
+import { createRootLogger } from '../../src/log.ts';
+import { newSessionId, sessionCookieName, signSessionId } from '../../src/proxy/protocol/cookie.ts';
+import { PostgresSessionStore } from '../../src/proxy/sessions/postgres.ts';
+import { RedisSessionStore } from '../../src/proxy/sessions/redis.ts';
+import type { SharedSessionStore } from '../../src/proxy/sessions/shared.ts';
 import { call, Jar, loginAtCore } from '../../test/proxy/e2e/support.ts';
-import { freePort, rssMb, until } from '../support.ts';
+import { startPostgres, type PostgresServer } from '../../test/support/postgres.ts';
+import { startRedis, type RedisServer } from '../../test/support/redis.ts';
+import { freePort, median, rssMb, until } from '../support.ts';
 import { startNginx, UPSTREAM_BODY, type Nginx } from './nginx.ts';
 import { wrk, type WrkRun } from './wrk.ts';
+
+type Backend = 'memory' | 'postgres' | 'redis';
+const BACKENDS: readonly Backend[] = ['memory', 'postgres', 'redis'];
 
 const { values } = parseArgs({
   options: {
     seconds: { type: 'string', default: '5' },
     connections: { type: 'string', default: '32' },
-    rounds: { type: 'string', default: '2' },
+    rounds: { type: 'string', default: '3' },
+    backends: { type: 'string', default: BACKENDS.join(',') },
     sessions: { type: 'string', default: '10000' },
+    'store-sessions': { type: 'string', default: '100000' },
+    // e.g. --only 'proxy mode' to profile one kind of target (the ratios then need both of a pair).
+    only: { type: 'string' },
   },
 });
 const SECONDS = Number(values.seconds);
 const CONNECTIONS = Number(values.connections);
 const ROUNDS = Number(values.rounds);
 const SESSIONS = Number(values.sessions);
+const STORE_SESSIONS = Number(values['store-sessions']);
+const SELECTED = values.backends.split(',').map((b) => b.trim()) as Backend[];
+for (const b of SELECTED) if (!BACKENDS.includes(b)) throw new Error(`--backends: unknown backend "${b}" (memory, postgres, redis)`);
 const ROOT = new URL('../../', import.meta.url).pathname;
 const TOKEN = 'proxy-outpost-token';
 const APP_HOST = 'app.example.com';
@@ -67,6 +90,15 @@ function seed(dir: string, upstreamPort: number): string {
   return path;
 }
 
+/** What a session of P1 carries, as the outpost reads it from the core (sessions written straight into a store). */
+async function p1Identity(coreUrl: string): Promise<{ providerPk: number; outpostPk: string; cookieSecret: string }> {
+  const get = async (path: string) => JSON.parse((await call(coreUrl, path, { headers: { authorization: `Bearer ${TOKEN}` } })).body) as { results: Record<string, unknown>[] };
+  const outpost = (await get('/api/v3/outposts/instances/')).results[0];
+  const provider = (await get('/api/v3/outposts/proxy/')).results.find((p) => p['name'] === 'p1-proxy');
+  if (!outpost || !provider) throw new Error('the core lists no outpost or no p1-proxy provider');
+  return { providerPk: Number(provider['pk']), outpostPk: String(outpost['pk']), cookieSecret: String(provider['cookie_secret']) };
+}
+
 /** Sum of every sample of `name` in an exposition. */
 async function metricSum(metricsPort: number, name: string): Promise<number> {
   const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
@@ -90,8 +122,64 @@ async function login(outpostOrigin: string, coreUrl: string, host: string): Prom
   return cookie;
 }
 
+/** A client_credentials grant for alice: a fresh, distinct access token and its ID token. */
+async function grant(coreUrl: string): Promise<{ accessToken: string; idToken: string }> {
+  const form = new URLSearchParams({ grant_type: 'client_credentials', client_id: P1_CLIENT, username: 'alice', password: 'alice-password', scope: 'openid profile email ak_proxy' });
+  const tok = await call(coreUrl, '/application/o/token/', { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: form.toString() });
+  if (tok.status !== 200) throw new Error(`client_credentials answered ${tok.status}: ${tok.body}`);
+  const body = JSON.parse(tok.body) as { access_token: string; id_token: string };
+  return { accessToken: body.access_token, idToken: body.id_token };
+}
+
+/** `n` requests from `concurrency` workers; `each(i)` sends request i. */
+async function fanOut(n: number, concurrency: number, each: (i: number) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(Array.from({ length: concurrency }, async () => {
+    while (next < n) await each(next++);
+  }));
+}
+
+interface OutpostProc {
+  readonly backend: Backend;
+  readonly child: ChildProcess;
+  readonly pid: number;
+  readonly origin: string;
+  readonly metricsPort: number;
+  readonly authPort: number;
+}
+
+async function startOutpost(backend: Backend, main: string, coreUrl: string, storeUrl: string | undefined): Promise<OutpostProc> {
+  const [http, https, metrics, ldap, ldaps, radius, authPort] = await Promise.all(Array.from({ length: 7 }, () => freePort()));
+  const child = spawn(process.execPath, ['--max-semi-space-size=16', main], {
+    env: {
+      PATH: process.env['PATH'],
+      HOME: process.env['HOME'],
+      NODE_ENV: 'production',
+      AUTHENTIK_HOST: coreUrl,
+      AUTHENTIK_TOKEN: TOKEN,
+      AUTHENTIK_LISTEN__HTTP: `127.0.0.1:${http}`,
+      AUTHENTIK_LISTEN__HTTPS: `127.0.0.1:${https}`,
+      AUTHENTIK_LISTEN__METRICS: `127.0.0.1:${metrics}`,
+      AUTHENTIK_LISTEN__LDAP: `127.0.0.1:${ldap}`,
+      AUTHENTIK_LISTEN__LDAPS: `127.0.0.1:${ldaps}`,
+      AUTHENTIK_LISTEN__RADIUS: `127.0.0.1:${radius}`,
+      AUTHENTIK_LOG_LEVEL: 'error',
+      AUTHENTIK_PROXY__SESSION_BACKEND: backend,
+      ...(backend === 'postgres' && storeUrl ? { AUTHENTIK_PROXY__POSTGRES_URL: storeUrl } : {}),
+      ...(backend === 'redis' && storeUrl ? { AUTHENTIK_PROXY__REDIS_URL: storeUrl } : {}),
+      // e.g. BENCH_OUTPOST_NODE_OPTIONS="--cpu-prof --cpu-prof-dir=/tmp/prof" to profile the outposts.
+      ...(process.env['BENCH_OUTPOST_NODE_OPTIONS'] ? { NODE_OPTIONS: process.env['BENCH_OUTPOST_NODE_OPTIONS'] } : {}),
+    },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  return { backend, child, pid: child.pid ?? 0, origin: `http://127.0.0.1:${http}`, metricsPort: metrics!, authPort: authPort! };
+}
+
 interface Target {
   name: string;
+  /** Which pair it belongs to: 'proxy' (against nginx proxy_pass) or 'auth' (against the trivial endpoint). */
+  kind: 'proxy' | 'auth';
+  backend?: Backend;
   url: string;
   headers: Record<string, string>;
   /** The processes doing the serving (CPU per request). */
@@ -116,148 +204,135 @@ async function measure(t: Target, seconds: number): Promise<Measured> {
   return { run, serverCpu, handled: h0 === undefined || h1 === undefined ? undefined : h1 - h0 };
 }
 
-/** The best round by requests/s (the least disturbed by other work on the machine). */
-const best = (ms: Measured[]) => ms.reduce((a, b) => (b.run.rps > a.run.rps ? b : a));
-
 async function main(): Promise<void> {
   const load1 = loadavg()[0]!;
-  out(`Proxy benchmark: wrk -t1 -c${CONNECTIONS}, ${SECONDS} s per run, ${ROUNDS} rounds (best shown), then ${SESSIONS} sessions`);
+  out(`Proxy benchmark: wrk -t1 -c${CONNECTIONS}, ${SECONDS} s per run, ${ROUNDS} rounds round-robin (medians shown); backends ${SELECTED.join(', ')}`);
   out(
-    `${availableParallelism()} CPUs shared by wrk, nginx (1 worker), the outpost (1 event loop) and the trivial endpoint; load average ${fmt(load1, 2)}` +
+    `${availableParallelism()} CPUs shared by wrk, nginx (1 worker), the outposts (1 event loop each) and the trivial endpoint; load average ${fmt(load1, 2)}` +
       (load1 > 0.5 ? ' -- the machine is busy: expect lower and noisier numbers' : ''),
   );
   const dir = mkdtempSync(join(tmpdir(), 'bench-proxy-'));
   const children: ChildProcess[] = [];
   let nginx: Nginx | undefined;
+  let pg: PostgresServer | undefined;
+  let redis: RedisServer | undefined;
+  const stores: SharedSessionStore[] = [];
   try {
-    const [corePort, upstream, proxyPass, authOutpost, authTrivial, trivialPort, httpPort, httpsPort, metricsPort, ldapPort, ldapsPort, radiusPort] = await Promise.all(
-      Array.from({ length: 12 }, () => freePort()),
-    );
+    // The production build, laid out as in the image (package.json beside dist/).
+    copyFileSync(`${ROOT}package.json`, join(dir, 'package.json'));
+    await buildOutpost(join(dir, 'dist'));
+    const main = join(dir, 'dist', 'main.js');
+
+    const [corePort, upstream, proxyPass, authTrivial, trivialPort, floorPort] = await Promise.all(Array.from({ length: 6 }, () => freePort()));
+    const seedPath = seed(dir, upstream!);
     const core = spawn(process.execPath, [`${ROOT}src/devcore/main.ts`], {
-      env: { ...process.env, DEVCORE_SEED: seed(dir, upstream!), DEVCORE_LISTEN: `127.0.0.1:${corePort}`, DEVCORE_LOG_LEVEL: 'error' },
+      env: { ...process.env, DEVCORE_SEED: seedPath, DEVCORE_LISTEN: `127.0.0.1:${corePort}`, DEVCORE_LOG_LEVEL: 'error' },
       stdio: ['ignore', 'ignore', 'inherit'],
     });
     children.push(core);
     const coreUrl = `http://127.0.0.1:${corePort}`;
     await until('the development core', async () => (await fetch(`${coreUrl}/api/v3/root/config/`, { headers: { authorization: `Bearer ${TOKEN}` } })).ok);
 
-    // The trivial auth endpoint: its own process, like the outpost.
+    if (SELECTED.includes('postgres')) pg = await startPostgres();
+    if (SELECTED.includes('redis')) redis = await startRedis();
+    const storeUrl = (b: Backend) => (b === 'postgres' ? pg?.url() : b === 'redis' ? redis?.url() : undefined);
+
+    // The trivial auth endpoint and the Node floor proxy: their own processes, like the outposts.
     const trivial = spawn(
       process.execPath,
       ['-e', `require('node:http').createServer((q, s) => { s.writeHead(200, { 'X-authentik-username': 'alice' }); s.end(); }).listen(${trivialPort}, '127.0.0.1')`],
       { stdio: ['ignore', 'ignore', 'inherit'] },
     );
     children.push(trivial);
+    const floor = spawn(process.execPath, [`${ROOT}bench/proxy/floor.ts`, String(floorPort), String(upstream)], { stdio: ['ignore', 'ignore', 'inherit'] });
+    children.push(floor);
 
-    nginx = await startNginx(dir, { upstream: upstream!, proxyPass: proxyPass!, authOutpost: authOutpost!, authTrivial: authTrivial! }, httpPort!, trivialPort!);
+    const outposts: OutpostProc[] = [];
+    for (const b of SELECTED) {
+      const o = await startOutpost(b, main, coreUrl, storeUrl(b));
+      children.push(o.child);
+      outposts.push(o);
+    }
+    nginx = await startNginx(dir, { upstream: upstream!, proxyPass: proxyPass!, auth: [...outposts.map((o) => ({ port: o.authPort, target: Number(new URL(o.origin).port) })), { port: authTrivial!, target: trivialPort! }] });
     await until('the trivial endpoint', async () => (await fetch(`http://127.0.0.1:${trivialPort}/`)).ok, 10_000);
+    await until('the Node floor proxy', async () => (await call(`http://127.0.0.1:${floorPort}`, '/', { host: APP_HOST })).body === UPSTREAM_BODY, 10_000);
 
-    const outpost = spawn(process.execPath, ['--max-semi-space-size=16', `${ROOT}src/main.ts`], {
-      env: {
-        ...process.env,
-        AUTHENTIK_HOST: coreUrl,
-        AUTHENTIK_TOKEN: TOKEN,
-        AUTHENTIK_LISTEN__HTTP: `127.0.0.1:${httpPort}`,
-        AUTHENTIK_LISTEN__HTTPS: `127.0.0.1:${httpsPort}`,
-        AUTHENTIK_LISTEN__METRICS: `127.0.0.1:${metricsPort}`,
-        AUTHENTIK_LISTEN__LDAP: `127.0.0.1:${ldapPort}`,
-        AUTHENTIK_LISTEN__LDAPS: `127.0.0.1:${ldapsPort}`,
-        AUTHENTIK_LISTEN__RADIUS: `127.0.0.1:${radiusPort}`,
-        AUTHENTIK_LOG_LEVEL: 'error',
-        // e.g. BENCH_OUTPOST_NODE_OPTIONS="--cpu-prof --cpu-prof-dir=/tmp/prof" to profile the outpost alone.
-        ...(process.env['BENCH_OUTPOST_NODE_OPTIONS'] ? { NODE_OPTIONS: process.env['BENCH_OUTPOST_NODE_OPTIONS'] } : {}),
-      },
-      stdio: ['ignore', 'ignore', 'inherit'],
-    });
-    children.push(outpost);
-    const outpostPid = outpost.pid ?? 0;
-    const outpostOrigin = `http://127.0.0.1:${httpPort}`;
-    await until('the outpost', async () => (await fetch(`http://127.0.0.1:${metricsPort}/outpost.goauthentik.io/ready`)).status === 204);
-    await until('the proxy providers', async () => (await call(outpostOrigin, '/', { host: APP_HOST })).status === 302, 30_000);
-    const rssStart = rssMb(outpostPid);
-
-    const appCookie = await login(outpostOrigin, coreUrl, APP_HOST);
-    const fwdCookie = await login(outpostOrigin, coreUrl, FWD_HOST);
+    const cookies = new Map<Backend, { app: string; fwd: string }>();
+    const rssStart = new Map<Backend, number>();
+    for (const o of outposts) {
+      await until(`the ${o.backend} outpost`, async () => (await fetch(`http://127.0.0.1:${o.metricsPort}/outpost.goauthentik.io/ready`)).status === 204, 60_000);
+      await until(`the ${o.backend} outpost's proxy providers`, async () => (await call(o.origin, '/', { host: APP_HOST })).status === 302, 30_000);
+      rssStart.set(o.backend, rssMb(o.pid));
+      cookies.set(o.backend, { app: await login(o.origin, coreUrl, APP_HOST), fwd: await login(o.origin, coreUrl, FWD_HOST) });
+    }
 
     // Every target answers what it should before any load (wrk cannot tell a 302 from a 200).
-    const proxied = await call(outpostOrigin, '/', { host: APP_HOST, headers: { cookie: appCookie } });
-    if (proxied.status !== 200 || proxied.body !== UPSTREAM_BODY) throw new Error(`proxy mode answered ${proxied.status}: ${proxied.body.slice(0, 200)}`);
+    for (const o of outposts) {
+      const c = cookies.get(o.backend)!;
+      const proxied = await call(o.origin, '/', { host: APP_HOST, headers: { cookie: c.app } });
+      if (proxied.status !== 200 || proxied.body !== UPSTREAM_BODY) throw new Error(`${o.backend}: proxy mode answered ${proxied.status}: ${proxied.body.slice(0, 200)}`);
+      const r = await call(`http://127.0.0.1:${o.authPort}`, '/', { host: FWD_HOST, headers: { cookie: c.fwd } });
+      if (r.status !== 200 || r.headers['x-authentik-username'] !== 'alice') throw new Error(`${o.backend}: auth_request answered ${r.status}, user ${String(r.headers['x-authentik-username'])}`);
+      const denied = await call(`http://127.0.0.1:${o.authPort}`, '/', { host: FWD_HOST });
+      if (denied.status !== 401) throw new Error(`${o.backend}: auth_request without a cookie answered ${denied.status}, not 401`);
+    }
     const viaNginx = await call(`http://127.0.0.1:${proxyPass}`, '/', { host: APP_HOST });
     if (viaNginx.status !== 200 || viaNginx.body !== UPSTREAM_BODY) throw new Error(`nginx proxy_pass answered ${viaNginx.status}`);
-    for (const [port, cookie] of [[authOutpost!, fwdCookie], [authTrivial!, undefined]] as const) {
-      const r = await call(`http://127.0.0.1:${port}`, '/', { host: FWD_HOST, headers: cookie ? { cookie } : {} });
-      if (r.status !== 200 || r.headers['x-authentik-username'] !== 'alice') throw new Error(`auth_request on ${port} answered ${r.status}, user ${String(r.headers['x-authentik-username'])}`);
-    }
-    const denied = await call(`http://127.0.0.1:${authOutpost}`, '/', { host: FWD_HOST });
-    if (denied.status !== 401) throw new Error(`auth_request without a cookie answered ${denied.status}, not 401`);
-
-    // Before the load, so that RSS shows the sessions and not the garbage of the runs (and the
-    // runs look sessions up among 10,000).
-    const rssBeforeSessions = rssMb(outpostPid);
-    // 10,000 live sessions through the real path: a Bearer request without a cookie is
-    // introspected (once: the header cache), then saved into a new session with its own cookie.
-    const form = new URLSearchParams({ grant_type: 'client_credentials', client_id: P1_CLIENT, username: 'alice', password: 'alice-password', scope: 'openid profile email ak_proxy' });
-    const tok = await call(coreUrl, '/application/o/token/', { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: form.toString() });
-    if (tok.status !== 200) throw new Error(`client_credentials answered ${tok.status}: ${tok.body}`);
-    const bearer = (JSON.parse(tok.body) as { access_token: string }).access_token;
-    const pool = new Pool(outpostOrigin, { connections: 32 });
-    let created = 0;
-    let next = 0;
-    const t0 = performance.now();
-    try {
-      await Promise.all(
-        Array.from({ length: 32 }, async () => {
-          while (next < SESSIONS) {
-            next++;
-            const r = await pool.request({ path: '/', method: 'GET', headers: { host: APP_HOST, authorization: `Bearer ${bearer}` } });
-            await r.body.dump();
-            const sc = r.headers['set-cookie'];
-            if (r.statusCode === 200 && sc !== undefined && String(sc).startsWith('authentik_proxy_AbCdEfGh=')) created++;
-          }
-        }),
-      );
-    } finally {
-      await pool.close();
-    }
-    const sessionSeconds = (performance.now() - t0) / 1000;
-    await new Promise((r) => setTimeout(r, 1000));
-    const rssSessions = rssMb(outpostPid);
-
+    const trivialAuth = await call(`http://127.0.0.1:${authTrivial}`, '/', { host: FWD_HOST });
+    if (trivialAuth.status !== 200 || trivialAuth.headers['x-authentik-username'] !== 'alice') throw new Error(`auth_request -> trivial answered ${trivialAuth.status}`);
 
     const ng = nginx;
-    const upstreamCount = () => metricSum(metricsPort!, 'authentik_outpost_proxy_upstream_response_duration_seconds_count');
-    const requestCount = () => metricSum(metricsPort!, 'authentik_outpost_proxy_request_duration_seconds_count');
-    const targets: Target[] = [
-      { name: 'outpost proxy mode', url: `${outpostOrigin}/`, headers: { Host: APP_HOST, Cookie: appCookie }, pids: () => [outpostPid, ng.workerPid()], handled: upstreamCount },
-      { name: 'nginx proxy_pass', url: `http://127.0.0.1:${proxyPass}/`, headers: { Host: APP_HOST }, pids: () => [ng.workerPid()] },
-      { name: 'auth_request -> outpost', url: `http://127.0.0.1:${authOutpost}/`, headers: { Host: FWD_HOST, Cookie: fwdCookie }, pids: () => [outpostPid, ng.workerPid()], handled: requestCount },
-      { name: 'auth_request -> trivial', url: `http://127.0.0.1:${authTrivial}/`, headers: { Host: FWD_HOST, Cookie: fwdCookie }, pids: () => [trivial.pid ?? 0, ng.workerPid()] },
+    const everyTarget: Target[] = [
+      { name: 'nginx proxy_pass', kind: 'proxy', url: `http://127.0.0.1:${proxyPass}/`, headers: { Host: APP_HOST }, pids: () => [ng.workerPid()] },
+      { name: 'Node floor proxy', kind: 'proxy', url: `http://127.0.0.1:${floorPort}/`, headers: { Host: APP_HOST }, pids: () => [floor.pid ?? 0, ng.workerPid()] },
+      ...outposts.map((o): Target => ({
+        name: `outpost proxy mode [${o.backend}]`,
+        kind: 'proxy',
+        backend: o.backend,
+        url: `${o.origin}/`,
+        headers: { Host: APP_HOST, Cookie: cookies.get(o.backend)!.app },
+        pids: () => [o.pid, ng.workerPid()],
+        handled: () => metricSum(o.metricsPort, 'authentik_outpost_proxy_upstream_response_duration_seconds_count'),
+      })),
+      { name: 'auth_request -> trivial', kind: 'auth', url: `http://127.0.0.1:${authTrivial}/`, headers: { Host: FWD_HOST }, pids: () => [trivial.pid ?? 0, ng.workerPid()] },
+      ...outposts.map((o): Target => ({
+        name: `auth_request -> outpost [${o.backend}]`,
+        kind: 'auth',
+        backend: o.backend,
+        url: `http://127.0.0.1:${o.authPort}/`,
+        headers: { Host: FWD_HOST, Cookie: cookies.get(o.backend)!.fwd },
+        pids: () => [o.pid, ng.workerPid()],
+        handled: () => metricSum(o.metricsPort, 'authentik_outpost_proxy_request_duration_seconds_count'),
+      })),
     ];
-    for (const t of targets) await measure(t, 2); // warm-up: JIT, keep-alive pools
+    const targets = everyTarget.filter((t) => values.only === undefined || t.name.includes(values.only));
+
+    for (const t of targets) await measure(t, 2); // warm-up: JIT, keep-alive pools, store caches
     const results = new Map<string, Measured[]>(targets.map((t) => [t.name, []]));
     for (let r = 0; r < ROUNDS; r++) for (const t of targets) results.get(t.name)!.push(await measure(t, SECONDS));
-    const rssAfterLoad = rssMb(outpostPid);
 
-    // ---- report ----
+    // ---- throughput report ----
+    const med = (name: string, f: (m: Measured) => number) => median((results.get(name) ?? []).map(f));
+    const rps = (name: string) => med(name, (m) => m.run.rps);
+    const cpu = (name: string) => med(name, (m) => m.serverCpu / m.run.requests);
     const rows: string[][] = [['', 'req/s', 'p50 ms', 'p99 ms', 'errors', 'server CPU µs/req', 'wrk CPU']];
     for (const t of targets) {
-      const m = best(results.get(t.name)!);
-      const errs = m.run.non2xx3xx + m.run.socketErrors;
+      const ms = results.get(t.name)!;
       rows.push([
         t.name,
-        fmt(m.run.rps),
-        fmt(m.run.p50, 2),
-        fmt(m.run.p99, 2),
-        String(errs),
-        fmt((m.serverCpu / m.run.requests) * 1e6),
-        `${fmt((m.run.cpu / m.run.seconds) * 100)}% of a core`,
+        fmt(rps(t.name)),
+        fmt(med(t.name, (m) => m.run.p50), 2),
+        fmt(med(t.name, (m) => m.run.p99), 2),
+        String(ms.reduce((a, m) => a + m.run.non2xx3xx + m.run.socketErrors, 0)),
+        fmt(cpu(t.name) * 1e6),
+        `${fmt(med(t.name, (m) => m.run.cpu / m.run.seconds) * 100)}% of a core`,
       ]);
     }
     out('');
     const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
     for (const r of rows) out(r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd());
-    out('(server CPU: the outpost + the nginx worker, or the nginx worker alone, or the trivial endpoint + the nginx worker)');
-    out(`all rounds, req/s: ${targets.map((t) => `${t.name} ${results.get(t.name)!.map((m) => fmt(m.run.rps)).join('/')}`).join('; ')}`);
+    out('(server CPU: the serving process + the nginx worker; nginx proxy_pass: the nginx worker alone)');
+    out(`every round, req/s: ${targets.map((t) => `${t.name} ${results.get(t.name)!.map((m) => fmt(m.run.rps)).join('/')}`).join('; ')}`);
 
     let bad = 0;
     for (const t of targets) {
@@ -273,33 +348,123 @@ async function main(): Promise<void> {
         }
       }
     }
-    const proxyRatio = best(results.get(targets[0]!.name)!).run.rps / best(results.get(targets[1]!.name)!).run.rps;
-    const authRatio = best(results.get(targets[2]!.name)!).run.rps / best(results.get(targets[3]!.name)!).run.rps;
+    const verdict = (r: number, target: number, higher = true) => (Number.isNaN(r) ? 'not measured' : (higher ? r >= target : r <= target) ? 'met' : 'NOT met');
+    const floorRatio = rps('Node floor proxy') / rps('nginx proxy_pass');
     out('');
-    out(`proxy mode / nginx proxy_pass:           ${fmt(proxyRatio, 2)}x (target >= 0.7x: ${proxyRatio >= 0.7 ? 'met' : 'NOT met'})`);
-    out(`auth_request: outpost / trivial endpoint: ${fmt(authRatio, 2)}x (target >= 0.9x: ${authRatio >= 0.9 ? 'met' : 'NOT met'})`);
-    // CPU per request moves less than req/s when other work shares the machine.
-    const cpu = (i: number) => { const m = best(results.get(targets[i]!.name)!); return m.serverCpu / m.run.requests; };
-    out(`server CPU per request, reference / ours (less sensitive to a busy machine): proxy mode ${fmt(cpu(1) / cpu(0), 2)}x, forward auth ${fmt(cpu(3) / cpu(2), 2)}x`);
-    out(
-      `outpost RSS: ${fmt(rssStart)} MB started, ${fmt(rssBeforeSessions)} MB after 2 logins, ${fmt(rssSessions)} MB with ${created} more live sessions ` +
-        `(created in ${fmt(sessionSeconds, 1)} s; +${fmt(rssSessions - rssBeforeSessions, 1)} MB, ~${fmt(((rssSessions - rssBeforeSessions) * 1024 * 1024) / Math.max(1, created))} B per session by RSS), ` +
-        `${fmt(rssAfterLoad)} MB after the load runs with them`,
-    );
-    out(`  (every session holds its own claims; they share one ${bearer.length}-character token string, which distinct logins would not: add ~${fmt((bearer.length * created) / 1024 / 1024, 1)} MB for that)`);
-    if (created !== SESSIONS) {
-      bad++;
-      out(`!!! ${SESSIONS - created} of ${SESSIONS} header-auth requests created no session`);
+    out(`Node floor proxy / nginx proxy_pass: ${fmt(floorRatio, 2)}x (node:http + undici and nothing else: no Node proxy does better on this machine)`);
+    for (const o of outposts) {
+      const b = o.backend;
+      const proxy = rps(`outpost proxy mode [${b}]`) / rps('nginx proxy_pass');
+      const auth = rps(`auth_request -> outpost [${b}]`) / rps('auth_request -> trivial');
+      out(`[${b}] proxy mode / nginx proxy_pass: ${fmt(proxy, 2)}x (target >= 0.7x: ${verdict(proxy, 0.7)}); / Node floor: ${fmt(proxy / floorRatio, 2)}x`);
+      out(`[${b}] auth_request outpost / trivial: ${fmt(auth, 2)}x (target >= 0.9x: ${verdict(auth, 0.9)})`);
+      if (b !== 'memory' && SELECTED.includes('memory')) {
+        for (const kind of ['outpost proxy mode', 'auth_request -> outpost']) {
+          const cost = 1 - rps(`${kind} [${b}]`) / rps(`${kind} [memory]`);
+          out(`[${b}] ${kind}: ${fmt(cost * 100, 1)}% below memory (target <= 15%: ${verdict(cost, 0.15, false)})`);
+        }
+      }
+    }
+
+    // ---- memory ----
+    out('');
+    for (const o of outposts) {
+      const before = rssMb(o.pid);
+      if (o.backend === 'memory') {
+        // 10,000 live sessions through the real path: each a distinct Bearer token (a client
+        // credentials grant), introspected once and saved into a session of its own.
+        const pool = new Pool(o.origin, { connections: 16 });
+        let created = 0;
+        const t0 = performance.now();
+        try {
+          await fanOut(SESSIONS, 16, async () => {
+            const { accessToken } = await grant(coreUrl);
+            const r = await pool.request({ path: '/', method: 'GET', headers: { host: APP_HOST, authorization: `Bearer ${accessToken}` } });
+            await r.body.dump();
+            if (r.statusCode === 200 && String(r.headers['set-cookie'] ?? '').startsWith(`${sessionCookieName(P1_CLIENT)}=`)) created++;
+          });
+        } finally {
+          await pool.close();
+        }
+        await new Promise((r) => setTimeout(r, 1000));
+        const after = rssMb(o.pid);
+        out(
+          `[memory] outpost RSS: ${fmt(rssStart.get('memory')!)} MB started, ${fmt(before)} MB after the load runs, ${fmt(after)} MB with ${created} more live sessions ` +
+            `(made in ${fmt((performance.now() - t0) / 1000, 1)} s; +${fmt(after - before, 1)} MB, ~${fmt(((after - before) * 1024 * 1024) / Math.max(1, created))} B per session by RSS)`,
+        );
+        if (created !== SESSIONS) {
+          bad++;
+          out(`!!! ${SESSIONS - created} of ${SESSIONS} header-auth requests made no session`);
+        }
+        continue;
+      }
+      // A shared backend: sessions written into the store as the outpost writes them, a tenth
+      // first and then the rest; after each, 20,000 requests each with a different one, read
+      // through the outpost. Its RSS after the two rounds tells whether the number matters.
+      const logger = createRootLogger({ level: 'error' });
+      const url = storeUrl(o.backend)!;
+      const store = o.backend === 'postgres' ? new PostgresSessionStore({ url, logger }) : new RedisSessionStore({ url, logger });
+      stores.push(store);
+      await store.start();
+      const { idToken } = await grant(coreUrl);
+      const claims = JSON.parse(Buffer.from(idToken.split('.')[1]!, 'base64url').toString('utf8')) as Record<string, unknown>;
+      const p1 = await p1Identity(coreUrl);
+      const ids: string[] = [];
+      const write = (n: number) =>
+        fanOut(n, 64, async () => {
+          const id = newSessionId();
+          ids.push(id);
+          const now = Date.now();
+          await store.set(id, { claims, rawToken: idToken, providerPk: p1.providerPk, outpostPk: p1.outpostPk, createdAt: now, expiresAt: now + 3_600_000 }, 3_600_000);
+        });
+      const READS = 20_000;
+      const readBack = async (): Promise<number> => {
+        const pool = new Pool(o.origin, { connections: 32 });
+        let passed = 0;
+        try {
+          await fanOut(READS, 32, async (i) => {
+            const id = ids[(i * 4_999) % ids.length]!;
+            const r = await pool.request({ path: '/', method: 'GET', headers: { host: APP_HOST, cookie: `${sessionCookieName(P1_CLIENT)}=${signSessionId(id, p1.cookieSecret)}` } });
+            await r.body.dump();
+            if (r.statusCode === 200) passed++;
+          });
+        } finally {
+          await pool.close();
+        }
+        await new Promise((r) => setTimeout(r, 1000));
+        return passed;
+      };
+      const tenth = Math.max(1, Math.floor(STORE_SESSIONS / 10));
+      const t0 = performance.now();
+      await write(tenth);
+      const passedFew = await readBack();
+      const rssFew = rssMb(o.pid);
+      await write(STORE_SESSIONS - tenth);
+      const count = await store.size();
+      const passedAll = await readBack();
+      const rssAll = rssMb(o.pid);
+      out(
+        `[${o.backend}] outpost RSS: ${fmt(rssStart.get(o.backend)!)} MB started, ${fmt(before)} MB after the load runs; ` +
+          `${fmt(rssFew)} MB after ${READS} requests over ${tenth} stored sessions, ${fmt(rssAll)} MB after ${READS} over ${count} ` +
+          `(${rssAll - rssFew >= 0 ? '+' : ''}${fmt(rssAll - rssFew, 1)} MB for ${fmt(count / tenth)}x the sessions; writing and reading took ${fmt((performance.now() - t0) / 1000, 1)} s)`,
+      );
+      if (count < STORE_SESSIONS || passedFew !== READS || passedAll !== READS) {
+        bad++;
+        out(`!!! [${o.backend}] ${count} sessions in the store (${STORE_SESSIONS} written); ${READS - passedFew} and ${READS - passedAll} of ${READS} requests with one of them did not pass`);
+      }
     }
     if (bad > 0) process.exitCode = 1;
   } finally {
+    for (const s of stores) await s.close().catch(() => {});
     await nginx?.stop();
     for (const c of children.reverse()) await stopChild(c);
+    await pg?.destroy();
+    await redis?.stop();
     rmSync(dir, { recursive: true, force: true });
   }
 }
 
 main().catch((err: unknown) => {
-  process.stderr.write(`bench: ${(err as Error).stack ?? String(err)}\n`);
-  process.exit(1);
+  process.stderr.write(`bench: ${(err as Error)?.stack ?? String(err)}\n`);
+  process.exitCode = 1;
 });

@@ -1,7 +1,7 @@
-// A throwaway nginx (one worker, like the outpost's one event loop) with four servers: the
-// static upstream both proxies forward to, `proxy_pass` to it (the reference for proxy mode),
-// and the same `auth_request` location twice, asking the outpost or a trivial endpoint (the
-// reference for forward auth). authentik's documented nginx snippet, with upstream keepalive.
+// A throwaway nginx (one worker, like the outpost's one event loop): the static upstream every
+// proxy forwards to, `proxy_pass` to it (the reference for proxy mode), and the same
+// `auth_request` location once per auth target: each outpost (one per session backend) and a
+// trivial endpoint (the reference for forward auth). authentik's documented nginx snippet, with upstream keepalive.
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -13,10 +13,8 @@ export interface NginxPorts {
   upstream: number;
   /** `proxy_pass` to the upstream. */
   proxyPass: number;
-  /** `auth_request` to the outpost's `/outpost.goauthentik.io/auth/nginx`, then a static file. */
-  authOutpost: number;
-  /** The same, asking a trivial endpoint. */
-  authTrivial: number;
+  /** Per target: nginx listens on `port` and asks `target`'s `/outpost.goauthentik.io/auth/nginx`, then serves a static file. */
+  auth: readonly { port: number; target: number }[];
 }
 
 export interface Nginx {
@@ -54,7 +52,7 @@ function authServer(port: number, authTarget: string, www: string): string {
   }`;
 }
 
-function config(dir: string, ports: NginxPorts, outpostHttp: number, trivial: number): string {
+function config(dir: string, ports: NginxPorts): string {
   const www = join(dir, 'www');
   return `user root;
 worker_processes 1;
@@ -85,18 +83,17 @@ http {
       proxy_set_header Host $host;
     }
   }
-${authServer(ports.authOutpost, `127.0.0.1:${outpostHttp}`, www)}
-${authServer(ports.authTrivial, `127.0.0.1:${trivial}`, www)}
+${ports.auth.map((a) => authServer(a.port, `127.0.0.1:${a.target}`, www)).join('\n')}
 }
 `;
 }
 
-export async function startNginx(dir: string, ports: NginxPorts, outpostHttp: number, trivial: number): Promise<Nginx> {
+export async function startNginx(dir: string, ports: NginxPorts): Promise<Nginx> {
   mkdirSync(join(dir, 'tmp'), { recursive: true });
   mkdirSync(join(dir, 'www'), { recursive: true });
   writeFileSync(join(dir, 'www', 'index.html'), 'protected page\n');
   const conf = join(dir, 'nginx.conf');
-  writeFileSync(conf, config(dir, ports, outpostHttp, trivial));
+  writeFileSync(conf, config(dir, ports));
   const child = spawn('nginx', ['-p', dir, '-c', conf], { stdio: ['ignore', 'ignore', 'inherit'] });
   const stop = async () => {
     if (child.exitCode !== null || child.signalCode !== null) return;

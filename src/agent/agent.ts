@@ -93,7 +93,7 @@ export class Agent {
     this.logger = named(this.opts.logger, 'ak-api-controller', { outpost: outpost.name });
     this.opts.failures?.setOutpost(outpost.name);
 
-    const plugin = this.opts.listeners.plugin(outpost.type);
+    const plugin = await this.opts.listeners.load(outpost.type);
     if (!plugin) {
       const reason = `this build has no ${outpost.type} listener yet`;
       this.logger.warn({ outpost_type: outpost.type }, `skipping outpost: ${reason}`);
@@ -282,6 +282,8 @@ export class Agent {
 
   private openChannel(outpost: Outpost): void {
     const { config, api } = this.opts;
+    // 0 until the core acknowledges a hello: an alert on the gauge sees the outpost at once.
+    this.opts.metrics.connection.set(this.connectionLabels(), 0);
     this.channel = new ControlChannel({
       host: config.host,
       outpostPk: outpost.pk,

@@ -1,10 +1,10 @@
-// The HTTP client for the authentik core's REST API. One pooled, keep-alive dispatcher per
+// The HTTP client for the authentik core's REST API. One pool of keep-alive connections per
 // process is shared by every agent and every flow attempt: a cookie jar per attempt does not
 // mean a connection per attempt.
-import { Agent, type Dispatcher } from 'undici';
 import type { z } from 'zod';
 import { coreFailure } from '../flow/core-failure.ts';
 import { exchange } from '../net/http.ts';
+import { HttpPool } from '../net/pool.ts';
 import type { CoreFailureSink } from './core-failures.ts';
 import { CoreError, parseWire } from './errors.ts';
 import { paginationSchema } from './schemas.ts';
@@ -15,13 +15,8 @@ export interface DispatcherOptions {
   connections?: number;
 }
 
-export function createDispatcher(opts: DispatcherOptions): Agent {
-  return new Agent({
-    connections: opts.connections ?? 64,
-    keepAliveTimeout: 30_000,
-    keepAliveMaxTimeout: 120_000,
-    connect: { rejectUnauthorized: !opts.insecure, timeout: 10_000 },
-  });
+export function createDispatcher(opts: DispatcherOptions): HttpPool {
+  return new HttpPool({ insecure: opts.insecure, connections: opts.connections ?? 64, keepAliveMs: 30_000 });
 }
 
 export interface CoreApiOptions {
@@ -29,7 +24,7 @@ export interface CoreApiOptions {
   host: URL;
   token: string;
   userAgent: string;
-  dispatcher: Dispatcher;
+  dispatcher: HttpPool;
   /** Deadline for one API call, in milliseconds. */
   timeoutMs: number;
   /** Told of every call that failed because of the core, this client's and its flows'. */
@@ -43,7 +38,7 @@ export class CoreApi {
   readonly origin: string;
   readonly token: string;
   readonly userAgent: string;
-  readonly dispatcher: Dispatcher;
+  readonly dispatcher: HttpPool;
   readonly timeoutMs: number;
   readonly failures?: CoreFailureSink;
 
@@ -71,6 +66,31 @@ export class CoreApi {
         headers: { authorization: `Bearer ${this.token}`, 'user-agent': this.userAgent, accept: 'application/json' },
         timeoutMs: this.timeoutMs,
         signal,
+        errorClass: CoreError,
+      });
+      return parseWire(schema, res.json(), path);
+    } catch (err) {
+      const failure = coreFailure(err, 'api');
+      if (failure) this.failures?.report(failure);
+      throw err;
+    }
+  }
+
+  /**
+   * POST `body` as JSON to `/api/v3<path>` and validate the 2xx answer with `schema`. Throws
+   * `CoreError`. `timeoutMs` (default the client's) bounds the whole exchange.
+   */
+  async post<S extends z.ZodType>(path: string, body: unknown, schema: S, opts: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<z.output<S>> {
+    const url = new URL(`/api/v3${path}`, this.origin);
+    try {
+      const res = await exchange({
+        url,
+        method: 'POST',
+        dispatcher: this.dispatcher,
+        headers: { authorization: `Bearer ${this.token}`, 'user-agent': this.userAgent, accept: 'application/json', 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+        timeoutMs: opts.timeoutMs ?? this.timeoutMs,
+        signal: opts.signal,
         errorClass: CoreError,
       });
       return parseWire(schema, res.json(), path);

@@ -50,6 +50,11 @@ export interface Listener<P> {
   onSessionEnd?(ctx: OutpostContext, sessionId: string): void;
   /** Every `cache_timeout_flows` seconds (LDAP warms its bind flows). */
   warmUp?(ctx: OutpostContext): Promise<void>;
+  /**
+   * False while something the listener cannot serve correctly without is unreachable (the
+   * proxy's shared session store): `/outpost.goauthentik.io/ready` then answers 503. Cheap, no I/O.
+   */
+  ready?(): boolean;
 }
 
 export interface ListenerPlugin<P = unknown> {
@@ -62,17 +67,51 @@ export interface ListenerPlugin<P = unknown> {
   create(host: ListenerHost): Listener<P>;
 }
 
-/** Lazily creates one listener per type and remembers whether it has started. */
+/**
+ * A listener this build carries, loaded when an outpost of its type first appears: a process
+ * that serves RADIUS alone never loads (nor keeps in memory) the LDAP and proxy code.
+ */
+export interface LazyListenerPlugin {
+  readonly type: OutpostType;
+  load(): Promise<ListenerPlugin>;
+}
+
+export type ListenerSource = ListenerPlugin | LazyListenerPlugin;
+
+/** Lazily loads each plugin, creates one listener per type and remembers whether it has started. */
 export class ListenerSet {
-  private readonly plugins: ReadonlyMap<OutpostType, ListenerPlugin>;
+  private readonly sources: ReadonlyMap<OutpostType, ListenerSource>;
+  private readonly plugins = new Map<OutpostType, ListenerPlugin>();
+  private readonly loading = new Map<OutpostType, Promise<ListenerPlugin>>();
   private readonly host: ListenerHost;
   private readonly instances = new Map<OutpostType, { listener: Listener<unknown>; started: Promise<void> | undefined }>();
 
-  constructor(plugins: readonly ListenerPlugin[], host: ListenerHost) {
-    this.plugins = new Map(plugins.map((p) => [p.type, p]));
+  constructor(sources: readonly ListenerSource[], host: ListenerHost) {
+    this.sources = new Map(sources.map((p) => [p.type, p]));
+    for (const p of sources) if (!('load' in p)) this.plugins.set(p.type, p);
     this.host = host;
   }
 
+  /** The plugin of `type`, loading it on first use; undefined when this build has none. */
+  async load(type: OutpostType): Promise<ListenerPlugin | undefined> {
+    const ready = this.plugins.get(type);
+    if (ready) return ready;
+    const source = this.sources.get(type);
+    if (!source || !('load' in source)) return undefined;
+    let pending = this.loading.get(type);
+    if (!pending) {
+      pending = source.load().then((plugin) => {
+        this.plugins.set(type, plugin);
+        return plugin;
+      });
+      // A failed import is retried by the next caller rather than cached.
+      pending.catch(() => this.loading.delete(type));
+      this.loading.set(type, pending);
+    }
+    return pending;
+  }
+
+  /** The plugin of `type` if it is loaded. */
   plugin(type: OutpostType): ListenerPlugin | undefined {
     return this.plugins.get(type);
   }
@@ -99,6 +138,12 @@ export class ListenerSet {
     if (!entry) throw new Error(`listener ${type} was never created`);
     entry.started ??= entry.listener.start();
     return entry.started;
+  }
+
+  /** True unless a created listener says it is not ready. */
+  ready(): boolean {
+    for (const { listener } of this.instances.values()) if (listener.ready?.() === false) return false;
+    return true;
   }
 
   async stopAll(deadline: AbortSignal): Promise<void> {

@@ -1,5 +1,6 @@
 // The metrics listener every outpost type has: ping for health checks, Prometheus text, and
-// a readiness answer that says whether every outpost has its first configuration.
+// a readiness answer that says whether every outpost has its first configuration (and every
+// listener what it depends on, such as the proxy's shared session store).
 import { createServer, type Server } from 'node:http';
 import type { Registry } from 'prom-client';
 import type { Logger } from '../log.ts';

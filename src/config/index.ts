@@ -71,9 +71,24 @@ export interface ProxyOptions {
   keepAliveTimeoutMs: number;
   /** Node's `maxHeaderSize`: a larger header block is answered 431. */
   maxHeaderBytes: number;
-  /** Server-side sessions kept at most (the oldest go first). */
+  /** Server-side sessions kept at most (the oldest go first), with the memory store. */
   maxSessions: number;
+  /** Where sessions live: in this process, or in a store that replicas share. */
+  sessionStore: SessionStoreConfig;
 }
+
+export type SessionBackend = 'memory' | 'postgres' | 'redis';
+
+/** `AUTHENTIK_PROXY__SESSION_BACKEND` and what the chosen backend needs. */
+export type SessionStoreConfig =
+  | { readonly backend: 'memory' }
+  | {
+      readonly backend: 'postgres' | 'redis';
+      /** The resolved URL (`file://`/`env://` read). Carries a password: never log it. */
+      readonly url: string;
+      /** Every store operation settles within this (`AUTHENTIK_PROXY__SESSION_STORE_TIMEOUT`). */
+      readonly timeoutMs: number;
+    };
 
 export interface OutpostConfig {
   host: URL;
@@ -131,7 +146,9 @@ const yamlSchema = z
     outpost: z
       .object({ api_timeout: scalar, flow_timeout: scalar, refresh_interval: scalar, reload_offset_max: scalar, shutdown_timeout: scalar })
       .partial(),
-    proxy: z.object({ headers_timeout: scalar, request_timeout: scalar, keep_alive_timeout: scalar, max_header_size: scalar, max_sessions: scalar }).partial(),
+    proxy: z
+      .object({ headers_timeout: scalar, request_timeout: scalar, keep_alive_timeout: scalar, max_header_size: scalar, max_sessions: scalar, session_backend: scalar, postgres_url: scalar, redis_url: scalar, session_store_timeout: scalar })
+      .partial(),
     radius: z.object({ require_message_authenticator: scalar, limit_proxy_state: scalar, max_concurrent: scalar, request_timeout: scalar }).partial(),
     ldap: z
       .object({ require_tls: scalar, bind_cache_ttl: scalar, bind_cache_outage_grace: scalar, nested_groups: scalar, max_connections_per_client: scalar, idle_timeout: scalar, max_pdu_size: scalar, size_limit: scalar })
@@ -287,6 +304,7 @@ export function loadConfig(opts: LoadOptions = {}): OutpostConfig {
     keepAliveTimeoutMs: parseDurationMs(get('AUTHENTIK_PROXY__KEEP_ALIVE_TIMEOUT') ?? '120s', 'AUTHENTIK_PROXY__KEEP_ALIVE_TIMEOUT'),
     maxHeaderBytes: int('AUTHENTIK_PROXY__MAX_HEADER_SIZE', 32 * 1024, 1024),
     maxSessions: int('AUTHENTIK_PROXY__MAX_SESSIONS', 100_000, 1),
+    sessionStore: parseSessionStore(get, opts.onWarning ?? (() => {})),
   };
   // Node's own rule (storeHTTPOptions): with a request timeout, the headers must come first.
   if (proxy.headersTimeoutMs <= 0) throw new ConfigError('AUTHENTIK_PROXY__HEADERS_TIMEOUT: must be greater than 0');
@@ -320,6 +338,34 @@ export function loadConfig(opts: LoadOptions = {}): OutpostConfig {
     radius,
     proxy,
   };
+}
+
+const STORE_URL_VARS = { postgres: 'AUTHENTIK_PROXY__POSTGRES_URL', redis: 'AUTHENTIK_PROXY__REDIS_URL' } as const;
+const STORE_URL_SCHEMES = { postgres: ['postgres:', 'postgresql:'], redis: ['redis:', 'rediss:'] } as const;
+
+/**
+ * The session backend and its URL. Messages name the variable and the expected form, never the
+ * value: a store URL may carry a password.
+ */
+function parseSessionStore(get: (name: string) => string | undefined, warn: WarningSink): SessionStoreConfig {
+  const raw = (get('AUTHENTIK_PROXY__SESSION_BACKEND') ?? 'memory').trim().toLowerCase();
+  if (raw !== 'memory' && raw !== 'postgres' && raw !== 'redis') {
+    throw new ConfigError(`AUTHENTIK_PROXY__SESSION_BACKEND: expected memory, postgres or redis, got "${raw.slice(0, 40)}"`);
+  }
+  for (const [backend, name] of Object.entries(STORE_URL_VARS)) {
+    if (backend !== raw && get(name) !== undefined) warn('a session store URL is set for a backend that is not in use; ignored', { variable: name, backend: raw });
+  }
+  if (raw === 'memory') return { backend: 'memory' };
+  const name = STORE_URL_VARS[raw];
+  const url = get(name)?.trim();
+  if (!url) throw new ConfigError(`${name} is not set; AUTHENTIK_PROXY__SESSION_BACKEND=${raw} needs it (a ${STORE_URL_SCHEMES[raw].join('//… or ')}//… URL; file:// and env:// values are read)`);
+  const parsed = URL.parse(url);
+  if (!parsed || !(STORE_URL_SCHEMES[raw] as readonly string[]).includes(parsed.protocol)) {
+    throw new ConfigError(`${name}: expected a ${STORE_URL_SCHEMES[raw].join('//… or ')}//… URL (the value is not shown: it may carry a password)`);
+  }
+  const timeoutMs = parseDurationMs(get('AUTHENTIK_PROXY__SESSION_STORE_TIMEOUT') ?? '2s', 'AUTHENTIK_PROXY__SESSION_STORE_TIMEOUT');
+  if (timeoutMs < 10) throw new ConfigError('AUTHENTIK_PROXY__SESSION_STORE_TIMEOUT: must be at least 10ms');
+  return { backend: raw, url, timeoutMs };
 }
 
 function parseMaPolicy(value: string, what: string): MessageAuthenticatorPolicy {

@@ -35,6 +35,7 @@
 //   POST   /_devcore/faults                            {latencyMs?, pathPrefix?, failStatus?, failCount?, garbage?}; DELETE clears
 //   POST   /_devcore/listener/outage                   {ms}: stop listening now, listen again on the same port after ms
 //   GET    /_devcore/requests[?path_prefix=/api/v3/]   recorded requests; DELETE clears
+//   GET    /_devcore/events[?action=configuration_error]  events posted to /api/v3/events/events/, oldest first; DELETE clears
 //   POST   /_devcore/flows                             a flow as in the seed → 201
 //   PUT    /_devcore/flows/<slug>/stages               {stages: [...]}
 import { z } from 'zod';
@@ -126,6 +127,11 @@ export class AdminHttp {
       return ok(prefix ? a.requests().filter((r) => r.path.startsWith(prefix)) : a.requests());
     });
     route('DELETE', '/requests', () => (a.clearRequests(), ok()));
+    route('GET', '/events', (_, __, q) => {
+      const action = qsGet(parseQs(q), 'action');
+      return ok(action ? a.events().filter((e) => e.action === action) : a.events());
+    });
+    route('DELETE', '/events', () => (a.clearEvents(), ok()));
     route('POST', '/flows', (b) => (a.addFlow(b as never), ok(undefined, 201)));
     route('PUT', `/flows/${seg}/stages`, (b, [s]) => (a.setFlowStages(s as string, parse(z.strictObject({ stages: stagesSchema }), b).stages as never), ok()));
   }

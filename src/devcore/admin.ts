@@ -1,6 +1,7 @@
 // DevCoreAdmin: what tests and the demo do to the fake core (users, groups, providers, faults,
 // websockets, recorded requests). The HTTP admin API (admin-http.ts) is a thin layer over it.
 import { z } from 'zod';
+import type { EventJson, EventLog } from './events.ts';
 import type { Faults, FaultSpec } from './faults.ts';
 import type { ProviderRec, Store } from './model.ts';
 import { PermissionFormatError } from './permissions.ts';
@@ -227,6 +228,10 @@ export interface DevCoreAdmin {
   requests(): RecordedRequest[];
   clearRequests(): void;
 
+  /** Events received on `POST /api/v3/events/events/`, oldest first, as the API rendered them. */
+  events(): EventJson[];
+  clearEvents(): void;
+
   addFlow(flow: FlowInput): void;
   setFlowStages(slug: string, stages: StagesInput): void;
 }
@@ -237,14 +242,16 @@ export class Admin implements DevCoreAdmin {
   private readonly hub: WsHub;
   private readonly faults: Faults;
   private readonly recorder: Recorder;
+  private readonly eventLog: EventLog;
   private readonly listener: ListenerControl;
 
-  constructor(deps: { store: Store; sessions: SessionStore; hub: WsHub; faults: Faults; recorder: Recorder; listener: ListenerControl }) {
+  constructor(deps: { store: Store; sessions: SessionStore; hub: WsHub; faults: Faults; recorder: Recorder; events: EventLog; listener: ListenerControl }) {
     this.store = deps.store;
     this.sessions = deps.sessions;
     this.hub = deps.hub;
     this.faults = deps.faults;
     this.recorder = deps.recorder;
+    this.eventLog = deps.events;
     this.listener = deps.listener;
   }
 
@@ -424,6 +431,14 @@ export class Admin implements DevCoreAdmin {
 
   clearRequests(): void {
     this.recorder.clear();
+  }
+
+  events(): EventJson[] {
+    return this.eventLog.list();
+  }
+
+  clearEvents(): void {
+    this.eventLog.clear();
   }
 
   addFlow(flow: FlowInput): void {

@@ -3,6 +3,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { isIP } from 'node:net';
 import type { Logger } from '../log.ts';
+import { parseEventRequest, type EventLog } from './events.ts';
 import type { FlowEngine } from './flows.ts';
 import { filterGroups, filterKey, filterUsers, paginate, type FieldErrors } from './lists.ts';
 import type { OutpostRec, ProviderRec, Store, UserRec } from './model.ts';
@@ -88,16 +89,18 @@ export class Api {
   private readonly sessions: SessionStore;
   private readonly hub: WsHub;
   private readonly flows: FlowEngine;
+  private readonly events: EventLog;
   private readonly logger: Logger;
   private readonly routes: Route[];
   private readonly userListCache = new Map<string, readonly UserRec[]>();
   private userListCacheVersion = -1;
 
-  constructor(opts: { store: Store; sessions: SessionStore; hub: WsHub; flows: FlowEngine; logger: Logger }) {
+  constructor(opts: { store: Store; sessions: SessionStore; hub: WsHub; flows: FlowEngine; events: EventLog; logger: Logger }) {
     this.store = opts.store;
     this.sessions = opts.sessions;
     this.hub = opts.hub;
     this.flows = opts.flows;
+    this.events = opts.events;
     this.logger = opts.logger;
     const r = (re: string, methods: Record<string, Handler>, raw = false): Route => ({ re: new RegExp(`^${re}$`), methods, raw });
     this.routes = [
@@ -118,6 +121,7 @@ export class Api {
       r(`crypto/certificatekeypairs/(${UUID})/`, { GET: (c, m) => this.certRetrieve(c, m[1] as string) }),
       r(`crypto/certificatekeypairs/(${UUID})/view_certificate/`, { GET: (c, m) => this.certView(c, m[1] as string, 'certificate') }),
       r(`crypto/certificatekeypairs/(${UUID})/view_private_key/`, { GET: (c, m) => this.certView(c, m[1] as string, 'private_key') }),
+      r('events/events/', { POST: (c) => this.eventCreate(c) }),
       r(`flows/executor/(${SLUG})/`, { GET: (c, m) => this.executor(c, m[1] as string), POST: (c, m) => this.executor(c, m[1] as string) }, true),
     ];
     // authentik 2024.8+: the LDAP and RADIUS outposts' access checks (absent, hence 404, in 2024.4).
@@ -437,6 +441,26 @@ export class Api {
       };
     }
     return json(200, { data });
+  }
+
+  // ---- events ----
+
+  /**
+   * EventViewSet.create: an outpost's token may (authentik gives every outpost account
+   * `authentik_events.add_event`), as may a superuser; the event is stored as posted (the API
+   * sets no user of its own) and answered 201 as the serializer renders it.
+   */
+  private eventCreate(c: Call): ApiResponse {
+    const p = c.principal;
+    if (p.kind === 'anonymous') return NOT_AUTHENTICATED;
+    if (p.kind === 'session' && !this.store.isSuperuser(p.user)) return FORBIDDEN;
+    if (c.req.bodyError !== undefined) return json(400, { detail: `JSON parse error - ${c.req.bodyError}` });
+    const now = new Date();
+    const parsed = parseEventRequest(c.req.body ?? {}, this.store.mode, now);
+    if (!parsed.ok) return validationError(parsed.errors);
+    const event = this.events.add(parsed.value, now);
+    this.logger.info({ action: event.action, app: event.app, client_ip: event.client_ip }, 'Created Event');
+    return json(201, event);
   }
 
   // ---- flow executor ----

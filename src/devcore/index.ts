@@ -4,6 +4,7 @@ import { createRootLogger, type Logger } from '../log.ts';
 import { Admin, type DevCoreAdmin } from './admin.ts';
 import { AdminHttp } from './admin-http.ts';
 import { Api } from './api.ts';
+import { EventLog } from './events.ts';
 import { Faults } from './faults.ts';
 import { FlowEngine } from './flows.ts';
 import { Store } from './model.ts';
@@ -65,13 +66,14 @@ export async function startDevCore(opts: DevCoreOptions): Promise<DevCore> {
     totpReplayProtection: seed.mfa.totp_replay_protection,
     onLogout: (key) => hub.sessionEnded(key),
   });
-  const api = new Api({ store, sessions, hub, flows, logger });
+  const events = new EventLog();
+  const api = new Api({ store, sessions, hub, flows, events, logger });
   const oidc = new Oidc({ store, sessions, logger, onLogout: (key) => hub.sessionEnded(key) });
   const recorder = new Recorder();
   const faults = new Faults();
   let adminHttp: AdminHttp | undefined;
   const server = new DevCoreServer({ store, api, hub, recorder, faults, admin: () => adminHttp as AdminHttp, oidc, logger });
-  const admin = new Admin({ store, sessions, hub, faults, recorder, listener: server });
+  const admin = new Admin({ store, sessions, hub, faults, recorder, events, listener: server });
   const urlHost = host.includes(':') ? `[${host}]` : host;
   const describe = () => ({
     url: `http://${urlHost}:${server.port}`,
@@ -110,6 +112,7 @@ export type {
   PermissionInput,
   PropertyMappingInput,
 } from './admin.ts';
+export type { EventJson } from './events.ts';
 export type { FaultSpec } from './faults.ts';
 export type { RecordedRequest } from './recorder.ts';
 export type { SessionInfo } from './sessions.ts';

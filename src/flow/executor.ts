@@ -1,6 +1,6 @@
 // The flow executor: runs an authentik authentication flow on behalf of a user, as the LDAP and
 // RADIUS listeners need it. One executor per attempt (a new cookie jar), sharing the process's
-// pooled undici dispatcher. No Authorization header: identity comes from the session cookie.
+// pooled connections. No Authorization header: identity comes from the session cookie.
 import { isIP } from 'node:net';
 import type { z } from 'zod';
 import type { CoreApi } from '../agent/core-api.ts';

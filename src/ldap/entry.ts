@@ -1,7 +1,7 @@
 // A directory entry as the outpost builds it: attribute names keep their spelling for the wire
 // (`sAMAccountName`), lookups for filters are by key (lower case, alternative names mapped to
 // the primary one: protocol/schema.ts attributeKey).
-import { attributeKey, type FilterEntry } from './protocol/index.ts';
+import { attributeKey, type BerWriter, type FilterEntry, type StoredAttribute } from './protocol/index.ts';
 
 export interface Attribute {
   readonly type: string;
@@ -13,6 +13,13 @@ export interface Attribute {
 export interface LdapEntry extends FilterEntry {
   readonly dn: string;
   readonly attributes: readonly Attribute[];
+  /**
+   * Entries of a cached directory keep their encoding (protocol/encoded-entries.ts): this
+   * appends the entry's SearchResultEntry message for `messageId`, with the attributes
+   * `selected` accepts, from that encoding (made on first use). False, having written nothing,
+   * when the entry has none: the server encodes `attributes` itself.
+   */
+  writeEncoded?(w: BerWriter, messageId: number, selected: (a: StoredAttribute) => boolean): boolean;
 }
 
 /**

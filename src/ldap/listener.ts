@@ -5,7 +5,7 @@ import type { SecureContext } from 'node:tls';
 import type { Listener, ListenerHost, ListenerPlugin, OutpostContext } from '../agent/listener.ts';
 import { warmUp } from '../flow/index.ts';
 import { named, type Logger } from '../log.ts';
-import { ResultCode, baseAttribute, compileFilter, formatFilter, normalizeDn, parseDn, SearchScope, type BindRequest, type CompareRequest, type Dn, type LdapResult, type SearchRequest } from './protocol/index.ts';
+import { ResultCode, baseAttribute, compileFilter, formatFilter, SearchScope, type BindRequest, type CompareRequest, type LdapResult, type SearchRequest } from './protocol/index.ts';
 import { LdapServer, createPrometheusServerMetrics, generateSelfSignedCertificate } from './server/index.ts';
 import type { BindOutcome, ClientInfo, LdapHandler, RequestContext, SearchOutcome } from './server/handler.ts';
 import { PagingStore, searchOutpost, type LdapDirectory, type Viewer } from './directory/index.ts';
@@ -14,10 +14,12 @@ import { prepareFilter } from './directory/analysis.ts';
 import { bindThroughFlow, CLIENT_GONE, type BindResult } from './bind/bind-flow.ts';
 import type { BindCache } from './bind/bind-cache.ts';
 import type { LdapSession } from './bind/identity.ts';
+import { BindLog } from './bind/bind-log.ts';
+import { BindTargets } from './bind/bind-targets.ts';
 import { Logouts } from './bind/logouts.ts';
 import { LdapMetrics } from './metrics.ts';
 import { ldapProviderSchema, type LdapProviderConfig } from './provider-config.ts';
-import { buildOutpostProviders, providerForDn, usernameOf, type OutpostProviders, type ProviderInstance } from './providers.ts';
+import { buildOutpostProviders, type OutpostProviders, type ProviderInstance } from './providers.ts';
 
 /** Background logouts at once; beyond this (a core that hangs) unbinds skip the logout. */
 const MAX_PENDING_LOGOUTS = 256;
@@ -41,6 +43,8 @@ export class LdapListener implements Listener<LdapProviderConfig>, LdapHandler {
   private server: LdapServer | undefined;
   private fallback: SecureContext | undefined;
   private readonly logouts: Logouts;
+  /** Bind DN → provider, username and cache key, for the current providers. */
+  private readonly bindTargets = new BindTargets();
   /**
    * For requests that cannot page: anonymous ones (root DSE and schema only, never paged) and
    * compare (base scope, no controls). Nothing is ever stored in it, so one store serves all.
@@ -67,6 +71,7 @@ export class LdapListener implements Listener<LdapProviderConfig>, LdapHandler {
     this.outposts.set(ctx.outpost.pk, next);
     this.providers = [...this.outposts.values()].flatMap((o) => o.providers);
     this.directories = this.providers.map((p) => p.directory);
+    this.bindTargets.reset(this.providers);
     const liveCaches = new Set(this.providers.map((p) => p.bindCache));
     for (const p of retired) {
       p.directory.close();
@@ -117,23 +122,19 @@ export class LdapListener implements Listener<LdapProviderConfig>, LdapHandler {
   async bind(ctx: RequestContext, req: BindRequest): Promise<BindOutcome> {
     const started = performance.now();
     const client = ctx.client;
-    const log = this.log.child({ bindDN: req.name.toLowerCase(), client: client.address, requestId: randomUUID(), connection: client.id });
-    let dn: Dn;
-    try {
-      dn = parseDn(req.name);
-    } catch {
+    const log = new BindLog(this.log, req.name, client);
+    const target = this.bindTargets.resolve(req.name);
+    if (target.kind === 'invalid') {
       return this.rejectBind(log, undefined, started, { ok: false, code: ResultCode.invalidDNSyntax, reason: 'no_provider', message: 'the bind DN is not a valid DN' });
     }
-    const provider = providerForDn(dn, this.providers);
-    const username = provider && usernameOf(dn, provider.base);
-    if (!provider || !username) {
-      return this.rejectBind(log, provider, started, { ok: false, code: ResultCode.insufficientAccessRights, reason: 'no_provider', message: 'no provider serves this bind DN (expected cn=<user>,ou=users,<base DN>)' });
+    if (target.kind === 'unserved') {
+      return this.rejectBind(log, target.provider, started, { ok: false, code: ResultCode.insufficientAccessRights, reason: 'no_provider', message: 'no provider serves this bind DN (expected cn=<user>,ou=users,<base DN>)' });
     }
+    const { provider, username, cacheKey } = target;
     if (req.authentication.method !== 'simple') {
       return this.rejectBind(log, provider, started, { ok: false, code: ResultCode.authMethodNotSupported, reason: 'flow_error', message: 'only simple binds are supported' });
     }
     const password = req.authentication.password.toString('utf8');
-    const cacheKey = normalizeDn(dn);
 
     let result: BindResult;
     const cache = provider.bindCache;
@@ -185,23 +186,26 @@ export class LdapListener implements Listener<LdapProviderConfig>, LdapHandler {
     const provider = this.providers.find((p) => p.config.pk === session?.providerPk);
     this.observe('search', provider, started);
     if (outcome.result.resultCode === ResultCode.insufficientAccessRights) this.reject('search', provider, session ? 'invalid_bind_dn' : 'empty_bind_dn');
-    // authentik's line: every search at info, with its keys (search.go, search/request.go).
-    this.log.info(
-      {
-        bindDN: session?.dn.toLowerCase() ?? '',
-        baseDN: req.baseObject,
-        scope: SCOPE_NAMES[req.scope] ?? String(req.scope),
-        filter: formatFilter(req.filter),
-        attributes: req.attributes,
-        client: ctx.client.address,
-        requestId: randomUUID(),
-        provider: provider?.config.name,
-        result: outcome.result.resultCode,
-        entries: outcome.entries.length,
-        'took-ms': Math.round(performance.now() - started),
-      },
-      'Search request',
-    );
+    // authentik's line: every search at info, with its keys (search.go, search/request.go);
+    // its fields (the filter formatted back, a request id) are only built when it is written.
+    if (this.log.isLevelEnabled('info')) {
+      this.log.info(
+        {
+          bindDN: session?.dn.toLowerCase() ?? '',
+          baseDN: req.baseObject,
+          scope: SCOPE_NAMES[req.scope] ?? String(req.scope),
+          filter: formatFilter(req.filter),
+          attributes: req.attributes,
+          client: ctx.client.address,
+          requestId: randomUUID(),
+          provider: provider?.config.name,
+          result: outcome.result.resultCode,
+          entries: outcome.entries.length,
+          'took-ms': Math.round(performance.now() - started),
+        },
+        'Search request',
+      );
+    }
     return outcome;
   }
 
@@ -231,7 +235,7 @@ export class LdapListener implements Listener<LdapProviderConfig>, LdapHandler {
 
   sessionEnded(client: ClientInfo, session: LdapSession): void {
     const s = session as Session;
-    this.log.debug({ bindDN: s.dn.toLowerCase(), client: client.address }, 'Unbind request');
+    if (this.log.isLevelEnabled('debug')) this.log.debug({ bindDN: s.dn.toLowerCase(), client: client.address }, 'Unbind request');
     const coreSession = s.identity.coreSession;
     if (!coreSession || s.coreEnded) return;
     const provider = this.providers.find((p) => p.config.pk === s.providerPk && p.outpost.outpost.pk === s.outpostPk);
@@ -302,7 +306,7 @@ export class LdapListener implements Listener<LdapProviderConfig>, LdapHandler {
    * when an outage starts being bridged, one line when the core answers again. Never for a bind
    * the core refused: that is not an outage.
    */
-  private outageFallback(log: Logger, provider: ProviderInstance, cache: BindCache, cacheKey: string, password: string, result: BindResult): BindResult {
+  private outageFallback(log: BindLog, provider: ProviderInstance, cache: BindCache, cacheKey: string, password: string, result: BindResult): BindResult {
     const name = provider.config.name;
     if (result.ok || result.code !== ResultCode.unavailable) {
       if (cache.noteCoreAnswered()) log.info({ provider: name }, 'authentik answers binds again; cached binds are served within their TTL only');
@@ -315,7 +319,7 @@ export class LdapListener implements Listener<LdapProviderConfig>, LdapHandler {
     return { ok: true, identity };
   }
 
-  private rejectBind(log: Logger, provider: ProviderInstance | undefined, started: number, result: Extract<BindResult, { ok: false }>): BindOutcome {
+  private rejectBind(log: BindLog, provider: ProviderInstance | undefined, started: number, result: Extract<BindResult, { ok: false }>): BindOutcome {
     this.observe('bind', provider, started);
     this.reject('bind', provider, result.reason);
     log.info({ provider: provider?.config.name, reason: result.reason, result: result.code, 'took-ms': Math.round(performance.now() - started) }, 'Bind request failed');

@@ -1,9 +1,10 @@
 // One HTTP exchange: request and whole body under one deadline, the body bounded, every failure
 // an `HttpError` with a stable code. The agent's REST client and the flow executor (and the
 // proxy's calls to come) share it, so "the core failed" looks the same wherever it happens.
-import type { IncomingHttpHeaders } from 'node:http';
-import { request, type Dispatcher } from 'undici';
+import { request as httpRequest, type IncomingHttpHeaders, type IncomingMessage } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import { Deadline } from './deadline.ts';
+import type { HttpPool } from './pool.ts';
 
 export type HttpErrorCode =
   /** The caller's signal aborted the exchange (a client went away, a shutdown). */
@@ -50,7 +51,8 @@ export interface ExchangeRequest {
   method: 'GET' | 'POST';
   headers: Record<string, string>;
   body?: string | undefined;
-  dispatcher: Dispatcher;
+  /** The keep-alive connections to use (one per process towards the core). */
+  dispatcher: HttpPool;
   /** Deadline for the request and its whole body, in ms. */
   timeoutMs: number;
   /** The caller's signal. Its abort is `aborted`, never `timeout`. */
@@ -85,9 +87,9 @@ export async function exchange(req: ExchangeRequest): Promise<ExchangeResponse> 
   const max = req.maxBodyBytes ?? MAX_BODY_BYTES;
   const deadline = new Deadline(req.timeoutMs, req.signal);
   try {
-    const res = await request(req.url, { method: req.method, dispatcher: req.dispatcher, headers: req.headers, body: req.body, signal: deadline.signal });
+    const res = await send(req, deadline.signal);
     const text = await readBounded(res, max, path, Err);
-    return response(req.method, path, res.statusCode, res.headers, text, Err);
+    return response(req.method, path, res.statusCode ?? 0, res.headers, text, Err);
   } catch (err) {
     if (err instanceof HttpError) throw err;
     throw classify(err, { path, method: req.method, timeoutMs: req.timeoutMs, aborted: req.signal?.aborted === true, expired: deadline.expired }, Err);
@@ -96,30 +98,35 @@ export async function exchange(req: ExchangeRequest): Promise<ExchangeResponse> 
   }
 }
 
-async function readBounded(res: Dispatcher.ResponseData, max: number, path: string, Err: HttpErrorClass): Promise<string> {
+/** The request sent, resolved with the response head; rejects on transport failure or abort. */
+function send(req: ExchangeRequest, signal: AbortSignal): Promise<IncomingMessage> {
+  return new Promise((resolve, reject) => {
+    const request = req.url.protocol === 'https:' ? httpsRequest : httpRequest;
+    const headers = req.body === undefined ? req.headers : { ...req.headers, 'content-length': String(Buffer.byteLength(req.body)) };
+    const out = request(req.url, { method: req.method, headers, agent: req.dispatcher.agentFor(req.url), signal }, resolve);
+    out.once('error', reject);
+    out.end(req.body);
+  });
+}
+
+async function readBounded(res: IncomingMessage, max: number, path: string, Err: HttpErrorClass): Promise<string> {
   const declared = Number(res.headers['content-length'] ?? 0);
   if (declared > max) {
-    discard(res.body);
+    res.destroy();
     throw new Err('too_large', path, `the answer of ${path} is too large (${declared} bytes, at most ${max})`);
   }
   const chunks: Buffer[] = [];
   let size = 0;
-  for await (const chunk of res.body) {
+  for await (const chunk of res) {
     const buf = chunk as Buffer;
     size += buf.length;
     if (size > max) {
-      discard(res.body);
+      res.destroy();
       throw new Err('too_large', path, `the answer of ${path} is too large (more than ${max} bytes)`);
     }
     chunks.push(buf);
   }
   return Buffer.concat(chunks).toString('utf8');
-}
-
-/** Drop a body unread: destroying it emits an error (undici's "Request aborted") nobody wants. */
-function discard(body: Dispatcher.ResponseData['body']): void {
-  body.on('error', () => {});
-  body.destroy();
 }
 
 interface FailureContext {
@@ -133,13 +140,13 @@ interface FailureContext {
 }
 
 /**
- * What a thrown error means. The signals decide first: undici rejects with whatever reason the
- * signal carries, so an error's name cannot tell a caller's abort from a deadline.
+ * What a thrown error means. The signals decide first: an aborted request rejects with an
+ * AbortError whichever signal fired, so an error's name cannot tell a caller's abort from a deadline.
  */
 function classify(err: unknown, c: FailureContext, Err: HttpErrorClass): HttpError {
   if (c.aborted) return new Err('aborted', c.path, `${c.method} ${c.path}: aborted by the caller`, { cause: err });
   const e = err as { name?: string; code?: string; message?: string };
-  if (c.expired || e.code === 'UND_ERR_HEADERS_TIMEOUT' || e.code === 'UND_ERR_BODY_TIMEOUT' || e.code === 'UND_ERR_CONNECT_TIMEOUT') {
+  if (c.expired) {
     return new Err('timeout', c.path, `${c.path} did not answer within ${c.timeoutMs} ms`, { cause: err });
   }
   const code = e.code ? ` (${e.code})` : '';

@@ -18,8 +18,7 @@ import { rawBadGateway } from './upstream/bad-gateway.ts';
 import { ProxyMetrics } from './metrics.ts';
 import { AppConfigError, compileApp, type ProxyApp } from './handlers/app.ts';
 import { handleRequest, type PipelineDeps } from './handlers/pipeline.ts';
-import { MemorySessionStore } from './sessions/memory.ts';
-import type { SessionStore } from './sessions/store.ts';
+import { sessionsFromConfig, type ProxySessions } from './sessions/from-config.ts';
 import { handleUpgrade } from './handlers/upgrade.ts';
 
 const EMBEDDED = 'goauthentik.io/outposts/embedded';
@@ -38,7 +37,7 @@ export class ProxyListener implements Listener<ProxyProviderConfig> {
   private readonly log: Logger;
   private readonly metrics: ProxyMetrics;
   private readonly outposts = new Map<string, OutpostApps>();
-  private readonly sessions: SessionStore;
+  private readonly sessions: ProxySessions;
   private readonly headerAuth = new HeaderAuthCache();
   private readonly upstreams = new UpstreamDispatchers();
   private readonly trusted: CidrMatcher<unknown>;
@@ -57,14 +56,14 @@ export class ProxyListener implements Listener<ProxyProviderConfig> {
     this.host = host;
     this.log = named(host.logger, 'proxyv2');
     this.metrics = new ProxyMetrics(host.metrics.registry);
-    this.sessions = new MemorySessionStore({ maxEntries: host.config.proxy.maxSessions });
+    this.sessions = sessionsFromConfig(host.config.proxy.sessionStore, { logger: this.log, metrics: this.metrics, maxSessions: host.config.proxy.maxSessions });
     const cidrs = host.config.trustedProxyCidrs.length > 0 ? host.config.trustedProxyCidrs : DEFAULT_TRUSTED_PROXY_CIDRS;
     this.trusted = trustedProxies(cidrs);
     this.deps = {
       logger: named(host.logger, 'proxyv2.application'),
       metrics: this.metrics,
       trusted: this.trusted,
-      store: this.sessions,
+      store: this.sessions.store,
       headerAuth: this.headerAuth,
       version: userAgent(),
       upstreams: this.upstreams,
@@ -87,6 +86,7 @@ export class ProxyListener implements Listener<ProxyProviderConfig> {
           outpostName: ctx.outpost.name,
           outpostPk: ctx.outpost.pk,
           oidc: { dispatcher: ctx.api.dispatcher, timeoutMs: this.host.config.timing.apiTimeoutMs, userAgent: userAgent(), browserOrigin },
+          api: ctx.api,
           logger: this.log,
         });
       } catch (err) {
@@ -109,6 +109,9 @@ export class ProxyListener implements Listener<ProxyProviderConfig> {
   }
 
   async start(): Promise<void> {
+    // A shared store that does not answer yet does not stop the outpost: it serves, fails closed
+    // (no session without the store) and reports not ready while the store keeps being retried.
+    await this.sessions.start();
     const fallback = await generateSelfSignedCertificate();
     this.fallback = fallback.secureContext;
     const { config } = this.host;
@@ -121,6 +124,7 @@ export class ProxyListener implements Listener<ProxyProviderConfig> {
         maxHeaderBytes: config.proxy.maxHeaderBytes,
       },
       defaultCertificate: { certPem: fallback.certPem, keyPem: fallback.keyPem },
+      proxyProtocol: { trusted: this.trusted },
       handler: {
         handle: (req: IncomingMessage, res: ServerResponse, scheme: Scheme) => {
           void handleRequest(req, res, scheme, this.deps);
@@ -153,7 +157,12 @@ export class ProxyListener implements Listener<ProxyProviderConfig> {
 
   /** Server-side sessions held (tests, diagnostics). */
   sessionCount(): Promise<number> {
-    return this.sessions.size();
+    return this.sessions.store.size();
+  }
+
+  /** Not ready while the configured session store does not answer. */
+  ready(): boolean {
+    return this.sessions.ready();
   }
 
   /** authentik 2025.8+: SESSION_END names the hashed core session: end every session of it. */
@@ -177,15 +186,19 @@ export class ProxyListener implements Listener<ProxyProviderConfig> {
   private async endCoreSession(ctx: OutpostContext, sessionId: string, via: string): Promise<void> {
     try {
       // authentik sends the hash of the session key; some builds hash it once more (spec §5.7).
-      let n = await this.sessions.deleteBySid(sessionId);
       const hashed = createHash('sha256').update(sessionId, 'ascii').digest('hex');
-      n += await this.sessions.deleteBySid(hashed);
+      // The local caches first: they need no store. A shared store that fails keeps the
+      // deletions and replays them once it is back.
       this.headerAuth.dropSession(sessionId);
       this.headerAuth.dropSession(hashed);
+      let n = await this.sessions.store.deleteBySid(sessionId);
+      n += await this.sessions.store.deleteBySid(hashed);
       if (n > 0) this.log.info({ outpost: ctx.outpost.name, sessions: n, via }, 'authentik session ended: proxy sessions deleted');
       else this.log.debug({ outpost: ctx.outpost.name, via }, 'authentik session ended: no proxy session of it');
     } catch (err) {
-      this.log.error({ err }, 'ending proxy sessions failed');
+      // A shared store down: the deletion waits for it (cached.ts); say so without the error's
+      // properties (a driver's may quote the store URL).
+      this.log.warn({ outpost: ctx.outpost.name, via, err: { message: (err as Error)?.message ?? String(err) } }, 'ending proxy sessions failed; a shared session store applies it once it is back');
     }
   }
 

@@ -1,7 +1,7 @@
 // The proxy's Prometheus metrics, named and labelled as authentik's proxy outpost names them
 // (spec §9.1). authentik's legacy nanosecond twins (`authentik_outpost_proxy_requests`,
 // `_upstream_time`) are not exported: the unit is a bug (see agent/metrics.ts on flow timings).
-import { Counter, Histogram, type Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { LATENCY_BUCKETS } from '../agent/metrics.ts';
 
 export type RequestType = 'app' | 'ping' | 'static';
@@ -11,6 +11,10 @@ export class ProxyMetrics {
   readonly upstream: Histogram<'outpost_name' | 'method' | 'scheme' | 'host' | 'upstream_host'>;
   /** Not in authentik: requests refused before reaching an app, by reason. */
   readonly refused: Counter<'reason'>;
+  /** Not in authentik (its standalone outposts have no shared store): 1 while the session store answers. */
+  readonly sessionStoreUp: Gauge<'backend'>;
+  /** Not in authentik: failed session store operations, by operation (get, set, delete, …). */
+  readonly sessionStoreErrors: Counter<'backend' | 'operation'>;
 
   constructor(registry: Registry) {
     const registers = [registry];
@@ -29,5 +33,7 @@ export class ProxyMetrics {
       registers,
     });
     this.refused = new Counter({ name: 'authentik_outpost_proxy_refused_total', help: 'Requests refused before reaching an application (unknown host, draining)', labelNames: ['reason'], registers });
+    this.sessionStoreUp = new Gauge({ name: 'authentik_outpost_proxy_session_store_up', help: 'Whether the proxy session store answers (1) or not (0)', labelNames: ['backend'], registers });
+    this.sessionStoreErrors = new Counter({ name: 'authentik_outpost_proxy_session_store_errors_total', help: 'Failed proxy session store operations', labelNames: ['backend', 'operation'], registers });
   }
 }

@@ -25,6 +25,8 @@ describe('agent: the core goes away and comes back', { concurrency: 1 }, () => {
     core = await startCore();
     outpost = await startOutpost(testConfig(core.url, [TOKEN]), [plugin], { helloIntervalMs: 300, websocketBackoff: FAST_BACKOFF });
     await waitFor('the websocket', () => core.admin.websocketConnections('test-radius').some((c) => c.closedAt === undefined));
+    // Connected once the core acknowledged a hello: the first test watches the gauge fall.
+    await waitFor('the connection gauge at 1', async () => /authentik_outpost_connection\{[^}]*\} 1/.test(await metricsText(outpost.metricsUrl)));
   });
   after(async () => {
     await outpost?.runtime.shutdown();

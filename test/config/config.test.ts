@@ -274,3 +274,72 @@ describe('unknown keys in a YAML file', () => {
     assert.deepEqual(collect({ ...base, AUTHENTIK_POSTGRESQL__HOST: 'db', AUTHENTIK_LDAP__REQURE_TLS: 'true' }, []).warnings, []);
   });
 });
+
+describe('proxy session store', () => {
+  const collect = (env: NodeJS.ProcessEnv, files: string[] = []) => {
+    const warnings: { event: string; fields: Record<string, string> }[] = [];
+    const config = loadConfig({ env: { ...base, ...env }, files, onWarning: (event, fields) => warnings.push({ event, fields }) });
+    return { config, warnings };
+  };
+
+  it('defaults to the memory backend, with no URL needed', () => {
+    assert.deepEqual(load(base).proxy.sessionStore, { backend: 'memory' });
+    assert.deepEqual(load({ ...base, AUTHENTIK_PROXY__SESSION_BACKEND: ' Memory ' }).proxy.sessionStore, { backend: 'memory' });
+  });
+
+  it('takes postgres and redis with their URL and a 2 s operation timeout by default', () => {
+    assert.deepEqual(load({ ...base, AUTHENTIK_PROXY__SESSION_BACKEND: 'postgres', AUTHENTIK_PROXY__POSTGRES_URL: 'postgres://u:p@db:5432/outpost?sslmode=require' }).proxy.sessionStore, {
+      backend: 'postgres',
+      url: 'postgres://u:p@db:5432/outpost?sslmode=require',
+      timeoutMs: 2000,
+    });
+    assert.equal(load({ ...base, AUTHENTIK_PROXY__SESSION_BACKEND: 'postgres', AUTHENTIK_PROXY__POSTGRES_URL: 'postgresql://db/outpost' }).proxy.sessionStore.backend, 'postgres');
+    assert.deepEqual(load({ ...base, AUTHENTIK_PROXY__SESSION_BACKEND: 'redis', AUTHENTIK_PROXY__REDIS_URL: 'rediss://:pw@cache:6380/2', AUTHENTIK_PROXY__SESSION_STORE_TIMEOUT: '500ms' }).proxy.sessionStore, {
+      backend: 'redis',
+      url: 'rediss://:pw@cache:6380/2',
+      timeoutMs: 500,
+    });
+  });
+
+  it('reads the URL through file:// and env:// like any secret', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cfg-'));
+    const file = join(dir, 'pg-url');
+    writeFileSync(file, 'postgres://outpost:s3cret@db/outpost\n');
+    const fromFile = load({ ...base, AUTHENTIK_PROXY__SESSION_BACKEND: 'postgres', AUTHENTIK_PROXY__POSTGRES_URL: `file://${file}` }).proxy.sessionStore;
+    assert.ok(fromFile.backend === 'postgres' && fromFile.url === 'postgres://outpost:s3cret@db/outpost');
+    const fromEnv = load({ ...base, AUTHENTIK_PROXY__SESSION_BACKEND: 'redis', AUTHENTIK_PROXY__REDIS_URL: 'env://REDIS_SECRET_URL', REDIS_SECRET_URL: 'redis://:pw@cache/0' }).proxy.sessionStore;
+    assert.ok(fromEnv.backend === 'redis' && fromEnv.url === 'redis://:pw@cache/0');
+  });
+
+  it('is read from the proxy section of a YAML file', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cfg-'));
+    const file = join(dir, 'outpost.yml');
+    writeFileSync(file, 'proxy:\n  session_backend: redis\n  redis_url: redis://cache:6379/0\n  session_store_timeout: 1s\n');
+    const { config, warnings } = collect({}, [file]);
+    assert.deepEqual(config.proxy.sessionStore, { backend: 'redis', url: 'redis://cache:6379/0', timeoutMs: 1000 });
+    assert.deepEqual(warnings, []);
+  });
+
+  it('names the missing URL variable when the backend needs it', () => {
+    assert.throws(() => load({ ...base, AUTHENTIK_PROXY__SESSION_BACKEND: 'postgres' }), (e: Error) => e instanceof ConfigError && /^AUTHENTIK_PROXY__POSTGRES_URL is not set; AUTHENTIK_PROXY__SESSION_BACKEND=postgres needs it/.test(e.message));
+    assert.throws(() => load({ ...base, AUTHENTIK_PROXY__SESSION_BACKEND: 'redis', AUTHENTIK_PROXY__REDIS_URL: '  ' }), /AUTHENTIK_PROXY__REDIS_URL is not set/);
+    // The other backend's URL does not count.
+    assert.throws(() => load({ ...base, AUTHENTIK_PROXY__SESSION_BACKEND: 'redis', AUTHENTIK_PROXY__POSTGRES_URL: 'postgres://db/x' }), /AUTHENTIK_PROXY__REDIS_URL is not set/);
+  });
+
+  it('rejects an unknown backend, a URL of the wrong scheme without echoing it, and a tiny timeout', () => {
+    assert.throws(() => load({ ...base, AUTHENTIK_PROXY__SESSION_BACKEND: 'mysql' }), /AUTHENTIK_PROXY__SESSION_BACKEND: expected memory, postgres or redis, got "mysql"/);
+    assert.throws(
+      () => load({ ...base, AUTHENTIK_PROXY__SESSION_BACKEND: 'postgres', AUTHENTIK_PROXY__POSTGRES_URL: 'mysql://root:hunter2@db/x' }),
+      (e: Error) => /AUTHENTIK_PROXY__POSTGRES_URL: expected a postgres:\/\/… or postgresql:\/\/… URL/.test(e.message) && !e.message.includes('hunter2'),
+    );
+    assert.throws(() => load({ ...base, AUTHENTIK_PROXY__SESSION_BACKEND: 'redis', AUTHENTIK_PROXY__REDIS_URL: 'cache:6379' }), /AUTHENTIK_PROXY__REDIS_URL: expected a redis:\/\/… or rediss:\/\/… URL/);
+    assert.throws(() => load({ ...base, AUTHENTIK_PROXY__SESSION_BACKEND: 'redis', AUTHENTIK_PROXY__REDIS_URL: 'redis://c', AUTHENTIK_PROXY__SESSION_STORE_TIMEOUT: '0' }), /AUTHENTIK_PROXY__SESSION_STORE_TIMEOUT: must be at least 10ms/);
+  });
+
+  it('warns once about a store URL the chosen backend does not use', () => {
+    const { config, warnings } = collect({ AUTHENTIK_PROXY__POSTGRES_URL: 'postgres://db/x' });
+    assert.deepEqual(config.proxy.sessionStore, { backend: 'memory' });
+    assert.deepEqual(warnings, [{ event: 'a session store URL is set for a backend that is not in use; ignored', fields: { variable: 'AUTHENTIK_PROXY__POSTGRES_URL', backend: 'memory' } }]);
+  });
+});

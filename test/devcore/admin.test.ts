@@ -139,6 +139,25 @@ describe('admin', () => {
     });
   });
 
+  describe('events', () => {
+    it('keeps what outposts post, readable and clearable by action', async () => {
+      core.admin.clearEvents();
+      const post = (body: unknown, token = LDAP_TOKEN) => http(core.url, 'POST', '/api/v3/events/events/', { headers: token ? bearer(token) : {}, body });
+      assert.equal((await post({ action: 'configuration_error', app: 'authentik.providers.proxy', context: { message: 'm' } })).status, 201);
+      assert.equal((await post({ action: 'custom_', app: 'x' })).status, 201);
+      assert.equal((await post({ action: 'login', app: 'x' }, '')).status, 403);
+      assert.equal((await post({ app: 'x' })).status, 400);
+      assert.deepEqual(core.admin.events().map((e) => e.action), ['configuration_error', 'custom_']);
+      const first = core.admin.events()[0]!;
+      assert.deepEqual([first.user, first.context, first.client_ip, first.brand], [{}, { message: 'm' }, null, {}]);
+      assert.ok(Date.parse(first.expires) > Date.parse(first.created));
+      const viaHttp = await admin('GET', '/events?action=configuration_error');
+      assert.deepEqual(viaHttp.json, [first]);
+      assert.equal((await admin('DELETE', '/events')).status, 200);
+      assert.deepEqual(core.admin.events(), []);
+    });
+  });
+
   describe('faults', () => {
     it('latency on a path prefix only', async () => {
       core.admin.setFaults({ latencyMs: 250, pathPrefix: '/api/v3/root/' });

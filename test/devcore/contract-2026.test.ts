@@ -127,6 +127,8 @@ describe('contract with the official 2026.8.3 models (2026.8 mode)', () => {
     }
   });
 
+  it("events: the proxy outpost's configuration_error", () => k.event());
+
   it('error bodies, including the check_access 404s', async () => {
     await k.errorBodies();
     k.conforms('GenericError', (await k.get('/api/v3/outposts/ldap/999/check_access/?app_slug=test-ldap-app')).json);

@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import type { DevCore } from '../../src/devcore/index.ts';
 import { totpCode } from '../../src/devcore/totp.ts';
+import { configurationErrorEvent } from '../../src/proxy/config-error-events.ts';
 import { bearer, FlowClient, http, LDAP_QUERY, LDAP_TOKEN, loginAs, openOutpostSocket, PROXY_TOKEN, RADIUS_TOKEN, until, type Res } from './helpers.ts';
 
 /** What a contract holds a core to. */
@@ -134,6 +135,34 @@ export class Contract {
     this.conforms('CertificateData', (await this.get(`/api/v3/crypto/certificatekeypairs/${pk}/view_certificate/`, token)).json);
     this.conforms('CertificateData', (await this.get(`/api/v3/crypto/certificatekeypairs/${pk}/view_private_key/`, token)).json);
     return kp;
+  }
+
+  /**
+   * The proxy outpost's configuration_error event, built by the outpost's own code: the request
+   * is an EventRequest, the 201 answer an Event, both by the official models.
+   */
+  async event(): Promise<void> {
+    const body = configurationErrorEvent({
+      providerPk: 1,
+      provider: 'contract-provider',
+      outpost: 'contract-outpost',
+      message: 'Outpost contract-outpost (Provider contract-provider) failed to detect a forward URL from nginx',
+      path: '/outpost.goauthentik.io/auth/nginx',
+      headers: { host: ['fs.example.com'], cookie: ['authentik_proxy_x=secret'] },
+      clientIp: '::ffff:192.0.2.10',
+    });
+    this.conforms('EventRequest', body);
+    const res = await http(this.core.url, 'POST', '/api/v3/events/events/', { headers: bearer(PROXY_TOKEN), body });
+    assert.equal(res.status, 201, res.text);
+    this.conforms('Event', res.json);
+    assert.equal(res.json.action, 'configuration_error');
+    assert.equal(res.json.client_ip, '192.0.2.10');
+    assert.deepEqual(res.json.context.headers, { host: 'fs.example.com', cookie: '[redacted]' });
+    // DRF's validation errors, and no event without a token.
+    const bad = await http(this.core.url, 'POST', '/api/v3/events/events/', { headers: bearer(PROXY_TOKEN), body: { action: 'nope', client_ip: '1.2.3.4:5' } });
+    assert.equal(bad.status, 400);
+    assert.deepEqual(bad.json, { action: ['"nope" is not a valid choice.'], app: ['This field is required.'], client_ip: ['Enter a valid IPv4 or IPv6 address.'] });
+    this.conforms('GenericError', (await http(this.core.url, 'POST', '/api/v3/events/events/', { body })).json);
   }
 
   /** No token, a wrong token, an unknown path. */

@@ -129,6 +129,8 @@ describe('contract with the official 2024.4 models', () => {
 
   it('error bodies', () => k.errorBodies());
 
+  it("events: the proxy outpost's configuration_error", () => k.event());
+
   it('every challenge type, check_access and users/me', async () => {
     await k.challengeWalk();
   });

@@ -2,7 +2,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { Agent } from 'undici';
+import { HttpPool } from '../../src/net/pool.ts';
 import { CoreError } from '../../src/agent/errors.ts';
 import { startDevCore, totpCode, type DevCore, type RecordedRequest } from '../../src/devcore/index.ts';
 import { base32Encode } from '../../src/devcore/totp.ts';
@@ -26,7 +26,7 @@ const CLIENT = '192.0.2.44';
 const EXECUTOR = '/api/v3/flows/executor/';
 
 let core: DevCore;
-const dispatcher = new Agent({ connections: 16 });
+const dispatcher = new HttpPool({ connections: 16 });
 const { logger, lines } = captureLogger();
 const calls: MetricCall[] = [];
 /** Every secret used below, to check none was ever logged. */

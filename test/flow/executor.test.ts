@@ -2,7 +2,7 @@
 // redirects, limits, timeouts and error mapping.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Agent } from 'undici';
+import { HttpPool } from '../../src/net/pool.ts';
 import { CoreError } from '../../src/agent/errors.ts';
 import { createFlowExecutor, endSession, warmUp, type FlowOutcome } from '../../src/flow/index.ts';
 import { captureLogger, makeDeps, startStub, type Handler, type Recorded, type Reply, type Stub } from './stub-core.ts';
@@ -13,7 +13,7 @@ const Q_RADIUS = 'query=goauthentik.io%252Foutpost%252Fradius%3Dtrue';
 const Q_LDAP = 'query=goauthentik.io%252Foutpost%252Fldap%3Dtrue';
 const RADIUS = { 'goauthentik.io/outpost/radius': 'true' };
 
-const dispatcher = new Agent({ connections: 8 });
+const dispatcher = new HttpPool({ connections: 8 });
 const { logger, lines } = captureLogger();
 const stubs: Stub[] = [];
 

@@ -3,7 +3,7 @@
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
-import { Agent } from 'undici';
+import { HttpPool } from '../../src/net/pool.ts';
 import { createRootLogger, type Logger } from '../../src/log.ts';
 import type { FlowDeps } from '../../src/flow/index.ts';
 
@@ -84,7 +84,7 @@ export interface MetricCall {
   seconds: number;
 }
 
-export function makeDeps(origin: string, dispatcher: Agent, logger: Logger, extra: Partial<FlowDeps> = {}): FlowDeps & { calls: MetricCall[] } {
+export function makeDeps(origin: string, dispatcher: HttpPool, logger: Logger, extra: Partial<FlowDeps> = {}): FlowDeps & { calls: MetricCall[] } {
   const calls: MetricCall[] = [];
   return {
     core: { origin, token: 'outpost-token-xyz', userAgent: 'goauthentik.io/outpost/2026.8.6', dispatcher, timeoutMs: 2_000 },

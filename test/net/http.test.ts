@@ -5,14 +5,14 @@ import assert from 'node:assert/strict';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
-import { Agent } from 'undici';
+import { HttpPool } from '../../src/net/pool.ts';
 import { CoreError } from '../../src/agent/errors.ts';
 import { exchange, HttpError, type ExchangeRequest, type HttpErrorCode } from '../../src/net/http.ts';
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => void;
 
 describe('exchange', () => {
-  const dispatcher = new Agent({ connections: 4 });
+  const dispatcher = new HttpPool({ connections: 4 });
   let server: Server;
   let origin = '';
   let handler: Handler = (_req, res) => res.end('{}');

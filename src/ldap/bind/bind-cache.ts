@@ -14,7 +14,12 @@
 // refresh, dropExpired, or when a new bind replaces the entry): what stays for the grace is our
 // own record that the password was good, which revalidation on refresh still drops for users
 // deleted, deactivated or renamed.
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+//
+// The password is never kept: an entry holds HMAC-SHA256(key, salt ‖ password), under a random
+// key made once per cache (a KeyObject: `createHmac` with a raw Buffer key builds a new
+// KeyObject on every call, which cost more than the rest of a cached bind), with a random salt
+// per entry so equal passwords do not show as equal digests, compared in constant time.
+import { createHmac, createSecretKey, randomBytes, timingSafeEqual, type KeyObject } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { LRUCache } from 'lru-cache';
 import type { BoundIdentity } from './identity.ts';
@@ -49,6 +54,8 @@ export class BindCache {
   readonly outageGraceMs: number;
   /** Set while binds are served past their TTL, until the core answers a bind again. */
   private outage = false;
+  /** This cache's HMAC key: random, never leaves the process. */
+  private readonly key: KeyObject = createSecretKey(randomBytes(32));
 
   constructor(opts: BindCacheOptions) {
     this.onSessionReleased = opts.onSessionReleased;
@@ -92,7 +99,7 @@ export class BindCache {
     const salt = randomBytes(16);
     this.cache.set(dnKey, {
       salt,
-      digest: hash(salt, password),
+      digest: this.hash(salt, password),
       identity: { ...identity, coreSession: undefined },
       session: identity.coreSession,
       freshUntil: performance.now() + this.ttlMs,
@@ -171,8 +178,12 @@ export class BindCache {
   private match(dnKey: string, password: string): Entry | undefined {
     const entry = this.cache.get(dnKey);
     if (!entry) return undefined;
-    const digest = hash(entry.salt, password);
+    const digest = this.hash(entry.salt, password);
     return timingSafeEqual(digest, entry.digest) ? entry : undefined;
+  }
+
+  private hash(salt: Buffer, password: string): Buffer {
+    return createHmac('sha256', this.key).update(salt).update(password, 'utf8').digest();
   }
 
   private unindex(entry: Entry, key: string): void {
@@ -188,8 +199,4 @@ export class BindCache {
     this.unindex(entry, key);
     if (entry.session !== undefined) this.onSessionReleased?.(entry.session);
   }
-}
-
-function hash(salt: Buffer, password: string): Buffer {
-  return createHmac('sha256', salt).update(password, 'utf8').digest();
 }

@@ -21,6 +21,9 @@ import {
   ControlOid,
   ExtendedOid,
   SUBSCHEMA_DN,
+  type BerWriter,
+  type EncodedEntries,
+  type StoredAttribute,
   attributeKey,
   escapeDnValue,
   formatDn,
@@ -61,9 +64,20 @@ export class Attr implements Attribute {
 export class DirEntry implements LdapEntry {
   readonly dn: string;
   readonly attributes: readonly Attr[];
+  private store: EncodedEntries | undefined = undefined;
+  private slot = 0;
   constructor(dn: string, attributes: readonly Attr[]) {
     this.dn = dn;
     this.attributes = attributes;
+  }
+  /** Keep this entry's encoding at `slot` of `store` (a cached directory's). */
+  keptIn(store: EncodedEntries, slot: number): this {
+    this.store = store;
+    this.slot = slot;
+    return this;
+  }
+  writeEncoded(w: BerWriter, messageId: number, selected: (a: StoredAttribute) => boolean): boolean {
+    return writeKept(this, this.store, this.slot, w, messageId, selected);
   }
   get(lower: string): readonly string[] | undefined {
     const attrs = this.attributes;
@@ -76,6 +90,13 @@ export class DirEntry implements LdapEntry {
   keys(): Iterable<string> {
     return this.attributes.map((a) => a.lower);
   }
+}
+
+/** `LdapEntry.writeEncoded` for an entry kept at `slot` of `store`; false without a store. */
+function writeKept(e: LdapEntry, store: EncodedEntries | undefined, slot: number, w: BerWriter, messageId: number, selected: (a: StoredAttribute) => boolean): boolean {
+  if (store === undefined || (!store.has(slot) && !store.store(slot, e.dn, e.attributes))) return false;
+  store.write(w, messageId, slot, selected);
+  return true;
 }
 
 // ---------------------------------------------------------------------------------------
@@ -411,13 +432,26 @@ export class UserEntry implements LdapEntry {
   readonly dn: string;
   private readonly layout: DirectoryLayout;
   private readonly u: UserFacts;
-  private readonly memberOfDns: () => readonly string[];
+  private readonly memberOf: MemberOfSource;
+  private store: EncodedEntries | undefined = undefined;
+  private slot = 0;
 
-  constructor(layout: DirectoryLayout, u: UserFacts, dn: string, memberOfDns: () => readonly string[]) {
+  constructor(layout: DirectoryLayout, u: UserFacts, dn: string, memberOf: MemberOfSource) {
     this.layout = layout;
     this.u = u;
     this.dn = dn;
-    this.memberOfDns = memberOfDns;
+    this.memberOf = memberOf;
+  }
+
+  /** Keep this entry's encoding at `slot` of `store` (a cached directory's). */
+  keptIn(store: EncodedEntries, slot: number): this {
+    this.store = store;
+    this.slot = slot;
+    return this;
+  }
+
+  writeEncoded(w: BerWriter, messageId: number, selected: (a: StoredAttribute) => boolean): boolean {
+    return writeKept(this, this.store, this.slot, w, messageId, selected);
   }
 
   get(lower: string): readonly string[] | undefined {
@@ -441,7 +475,7 @@ export class UserEntry implements LdapEntry {
       case 'objectclass':
         return USER_OBJECT_CLASSES;
       case 'memberof':
-        return this.memberOfDns();
+        return this.memberOf.memberOfDns(this.u);
       case 'uidnumber':
       case 'gidnumber':
         return [uidNumberOf(this.layout, u)];
@@ -474,7 +508,7 @@ export class UserEntry implements LdapEntry {
       new Attr('sn', name),
       new Attr('mail', [u.email]),
       A_USER_OC,
-      new Attr('memberOf', this.memberOfDns()),
+      new Attr('memberOf', this.memberOf.memberOfDns(this.u)),
       new Attr('uidNumber', num),
       new Attr('gidNumber', num),
       new Attr('homeDirectory', [`/home/${u.username}`]),
@@ -491,8 +525,21 @@ export class UserEntry implements LdapEntry {
   }
 }
 
-export function buildUserEntry(layout: DirectoryLayout, u: UserFacts, dn: string, memberOf: readonly string[] | (() => readonly string[])): UserEntry {
-  return new UserEntry(layout, u, dn, typeof memberOf === 'function' ? memberOf : () => memberOf);
+/**
+ * Where a user entry's memberOf DNs come from: the view it belongs to (one object for all its
+ * entries, not a closure per entry: a large search builds an entry per user).
+ */
+export interface MemberOfSource {
+  memberOfDns(u: UserFacts): readonly string[];
+}
+
+export function buildUserEntry(layout: DirectoryLayout, u: UserFacts, dn: string, memberOf: readonly string[] | (() => readonly string[]) | MemberOfSource): UserEntry {
+  const source: MemberOfSource = typeof memberOf === 'function' ? { memberOfDns: memberOf } : isMemberOfSource(memberOf) ? memberOf : { memberOfDns: () => memberOf };
+  return new UserEntry(layout, u, dn, source);
+}
+
+function isMemberOfSource(m: readonly string[] | MemberOfSource): m is MemberOfSource {
+  return !Array.isArray(m);
 }
 
 /** A group: cn, sAMAccountName, uid (the UUID), gidNumber, member, objectClass, ak-superuser, custom. */
@@ -518,12 +565,25 @@ export class VirtualGroupEntry implements LdapEntry {
   private readonly layout: DirectoryLayout;
   private readonly u: UserFacts;
   private readonly memberDn: string;
+  private store: EncodedEntries | undefined = undefined;
+  private slot = 0;
 
   constructor(layout: DirectoryLayout, u: UserFacts, dn: string, memberDn: string) {
     this.layout = layout;
     this.u = u;
     this.dn = dn;
     this.memberDn = memberDn;
+  }
+
+  /** Keep this entry's encoding at `slot` of `store` (a cached directory's). */
+  keptIn(store: EncodedEntries, slot: number): this {
+    this.store = store;
+    this.slot = slot;
+    return this;
+  }
+
+  writeEncoded(w: BerWriter, messageId: number, selected: (a: StoredAttribute) => boolean): boolean {
+    return writeKept(this, this.store, this.slot, w, messageId, selected);
   }
 
   get(lower: string): readonly string[] | undefined {

@@ -33,7 +33,7 @@ import type { SearchOutcome } from '../server/handler.ts';
 import type { LdapProviderConfig } from '../provider-config.ts';
 import { prepareFilter } from './analysis.ts';
 import { AbortedError, coreErrorResult } from './api.ts';
-import { CACHED_PAGE_SIZE, defaultSnapshotRegistry, type SharedDirectory, type SnapshotRegistry } from './cached.ts';
+import { CACHED_PAGE_SIZE, defaultSnapshotRegistry, type SharedDirectory, type Snapshot, type SnapshotRegistry } from './cached.ts';
 import { fetchForSearch, fetchSelfView, type DirectTrace } from './direct.ts';
 import { buildRootDse, buildSubschemaEntry, makeLayout, type DirectoryLayout } from './entries.ts';
 import { EMPTY_COOKIE, pagedControl, pagingSignature, PagingStore } from './paging.ts';
@@ -95,6 +95,8 @@ export class LdapDirectory {
   private readonly pageSize: number;
   private readonly registry: SnapshotRegistry;
   private shared: SharedDirectory | undefined;
+  /** This provider's view of the current snapshot (looked up once per snapshot, not per search). */
+  private fullView: { readonly snapshot: Snapshot; readonly view: DirectoryView } | undefined;
   /** Direct mode: what the last search asked the core (tests, debugging). */
   lastTrace: DirectTrace | undefined;
 
@@ -134,16 +136,18 @@ export class LdapDirectory {
   close(): void {
     if (this.shared) this.registry.release(this.shared);
     this.shared = undefined;
+    this.fullView = undefined;
   }
 
-  async search(ctx: DirectorySearchContext): Promise<SearchOutcome> {
+  /** `parsedBase`: the request's base DN, when the caller has parsed it already. */
+  async search(ctx: DirectorySearchContext, parsedBase?: Dn): Promise<SearchOutcome> {
     const { request, viewer } = ctx;
     const pagedCtl = findControl(ctx.controls, ControlOid.pagedResults);
     const finish = (o: SearchOutcome): SearchOutcome => (pagedCtl && !o.controls ? { ...o, controls: [pagedControl(0, EMPTY_COOKIE)] } : o);
     if (viewer.kind === 'anonymous') return finish(fail(ResultCode.insufficientAccessRights, 'anonymous search is not allowed; bind first'));
     let base: Dn;
     try {
-      base = parseDn(request.baseObject);
+      base = parsedBase ?? parseDn(request.baseObject);
     } catch (err) {
       return finish(fail(ResultCode.invalidDNSyntax, `invalid base DN: ${(err as Error).message}`));
     }
@@ -164,7 +168,9 @@ export class LdapDirectory {
     const deadline = timeMs > 0 ? performance.now() + timeMs : undefined;
     const filter = prepareFilter(request.filter);
 
-    const view = await this.withDeadline((signal) => this.viewFor(viewer, base, request.scope, filter, signal), deadline, ctx.signal);
+    // A loaded snapshot answers at once: no core call to bound by the deadline or the signal.
+    const ready = ctx.signal?.aborted ? undefined : this.readyView(viewer, base);
+    const view = ready !== undefined ? { view: ready } : await this.withDeadline((signal) => this.viewFor(viewer, base, request.scope, filter, signal), deadline, ctx.signal);
     if (view === 'timeout') return finish(fail(ResultCode.timeLimitExceeded, 'time limit exceeded while reading the directory'));
     if (view === 'aborted') return finish(fail(ResultCode.other, 'search abandoned'));
     if ('error' in view) return finish({ result: view.error, entries: [] });
@@ -210,6 +216,18 @@ export class LdapDirectory {
     }
     const cookie = store.save({ ...st, offset });
     return { result: { resultCode: ResultCode.success }, entries: page, controls: [pagedControl(total, cookie)] };
+  }
+
+  /** The view when it needs no core call (cached mode, snapshot loaded, viewer in it); else undefined. */
+  private readyView(viewer: Viewer, base: Dn): DirectoryView | undefined {
+    const snap = this.shared?.snapshot;
+    if (snap === undefined || viewer.kind === 'anonymous' || !isWithin(base, this.layout.baseParsed)) return undefined;
+    if (viewer.kind === 'all') {
+      if (this.fullView?.snapshot !== snap) this.fullView = { snapshot: snap, view: snap.view(this.layout, this.nestedMemberOf) };
+      return this.fullView.view;
+    }
+    const user = snap.data.userByPk.get(viewer.userPk);
+    return user === undefined ? undefined : new DirectoryView(this.layout, selfSource(user, this.nestedMemberOf), { indexed: false });
   }
 
   private async viewFor(viewer: Viewer, base: Dn, scope: number, filter: SearchRequest['filter'], signal: AbortSignal): Promise<DirectoryView> {
@@ -354,30 +372,48 @@ export interface OutpostSearchContext {
  * a bind. Anything else needs a bind (50 otherwise) and goes to the provider with the longest
  * matching base DN (32 noSuchObject when none).
  */
-export async function searchOutpost(ctx: OutpostSearchContext, directories: readonly LdapDirectory[]): Promise<SearchOutcome> {
+export function searchOutpost(ctx: OutpostSearchContext, directories: readonly LdapDirectory[]): Promise<SearchOutcome> {
   const { request } = ctx;
   const pagedCtl = findControl(ctx.controls, ControlOid.pagedResults);
-  const finish = (o: SearchOutcome): SearchOutcome => (pagedCtl && !o.controls ? { ...o, controls: [pagedControl(0, EMPTY_COOKIE)] } : o);
+  const finish = (o: SearchOutcome): Promise<SearchOutcome> => Promise.resolve(pagedCtl && !o.controls ? { ...o, controls: [pagedControl(0, EMPTY_COOKIE)] } : o);
   let base: Dn;
   try {
     base = parseDn(request.baseObject);
   } catch (err) {
     return finish(fail(ResultCode.invalidDNSyntax, `invalid base DN: ${(err as Error).message}`));
   }
-  const filter = compileFilter(prepareFilter(request.filter));
   if (base.length === 0) {
     if (request.scope !== SearchScope.baseObject) return finish({ result: { resultCode: ResultCode.success }, entries: [] });
     const dse = rootDse(directories.map((d) => d.provider));
-    return finish({ result: { resultCode: ResultCode.success }, entries: filter.matches(dse) ? [dse] : [] });
+    return finish({ result: { resultCode: ResultCode.success }, entries: matchesRequest(request, dse) ? [dse] : [] });
   }
-  if (dnEquals(base, SUBSCHEMA_DN)) {
+  if (base.length === 1 && dnEquals(base, SUBSCHEMA_PARSED)) {
     const entry = subschemaEntry();
     const includesBase = request.scope === SearchScope.baseObject || request.scope === SearchScope.wholeSubtree;
-    return finish({ result: { resultCode: ResultCode.success }, entries: includesBase && filter.matches(entry) ? [entry] : [] });
+    return finish({ result: { resultCode: ResultCode.success }, entries: includesBase && matchesRequest(request, entry) ? [entry] : [] });
   }
   if (!ctx.bound) return finish(fail(ResultCode.insufficientAccessRights, 'anonymous search is not allowed; bind first'));
-  const provider = routeSearch(base, directories.map((d) => d.provider));
-  const dir = provider === undefined ? undefined : directories.find((d) => d.provider === provider);
+  const dir = directoryFor(base, directories);
   if (dir === undefined) return finish(fail(ResultCode.noSuchObject, 'no provider serves this base DN', ''));
-  return dir.search({ viewer: ctx.viewerFor(dir), request, controls: ctx.controls, paging: ctx.paging, signal: ctx.signal });
+  return dir.search({ viewer: ctx.viewerFor(dir), request, controls: ctx.controls, paging: ctx.paging, signal: ctx.signal }, base);
+}
+
+const SUBSCHEMA_PARSED = parseDn(SUBSCHEMA_DN);
+
+function matchesRequest(request: SearchRequest, entry: LdapEntry): boolean {
+  return compileFilter(prepareFilter(request.filter)).matches(entry);
+}
+
+/** `routeSearch` over the directories themselves (their base DNs are parsed once, with their layout). */
+function directoryFor(base: Dn, directories: readonly LdapDirectory[]): LdapDirectory | undefined {
+  let best: LdapDirectory | undefined;
+  let bestLen = -1;
+  for (const d of directories) {
+    const pb = d.layout.baseParsed;
+    if (pb.length > bestLen && isWithin(base, pb)) {
+      best = d;
+      bestLen = pb.length;
+    }
+  }
+  return best;
 }

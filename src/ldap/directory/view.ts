@@ -2,10 +2,10 @@
 // and reused: entries are immutable), DN strings shared between an entry and the values that
 // point at it (member, memberOf), lookups by name for resolving a search base, and (cached
 // mode) equality indexes built on first use.
-import { DEFAULT_MATCHING_RULES } from '../protocol/index.ts';
+import { DEFAULT_MATCHING_RULES, EncodedEntries, type EncodingBudget } from '../protocol/index.ts';
 import type { IndexSource, LeafKind } from './analysis.ts';
 import type { LdapEntry } from '../entry.ts';
-import { buildBaseEntry, buildContainerEntry, buildGroupEntry, buildUserEntry, buildVirtualGroupEntry, groupDn, userDn, virtualGroupDn, type DirEntry, type DirectoryLayout } from './entries.ts';
+import { buildBaseEntry, buildContainerEntry, buildGroupEntry, buildUserEntry, buildVirtualGroupEntry, groupDn, userDn, virtualGroupDn, type DirEntry, type DirectoryLayout, type MemberOfSource, type UserFacts } from './entries.ts';
 import { memberOfGroups, nameKey, type DirGroup, type DirUser } from './model.ts';
 
 /** What a view shows: which users and groups, and the relations between them. */
@@ -126,11 +126,19 @@ class ValueIndex {
   }
 }
 
+/**
+ * Encoded bytes a view keeps at most, all sections together: a user entry of the demo directory
+ * takes about 850 bytes, a virtual group 600, so 64 MiB holds some 45,000 users with their
+ * virtual groups (or 75,000 users alone). Entries past it are encoded per request: the budget
+ * bounds what a very large directory holds twice (records and their encoding).
+ */
+const MAX_ENCODED_BYTES = 64 * 1024 * 1024;
+
 export interface ViewOptions {
   readonly indexed: boolean;
 }
 
-export class DirectoryView implements IndexSource {
+export class DirectoryView implements IndexSource, MemberOfSource {
   readonly layout: DirectoryLayout;
   readonly source: ViewSource;
   readonly indexed: boolean;
@@ -140,6 +148,9 @@ export class DirectoryView implements IndexSource {
   private readonly userDns: (string | undefined)[];
   private readonly groupDns = new Map<DirGroup, string>();
   private readonly indexes = new Map<string, ValueIndex>();
+  /** Cached mode: each section's entries as encoded when first sent (see `keptEncodings`). */
+  private readonly encodings = new Map<LeafKind, EncodedEntries>();
+  private readonly encodingBudget: EncodingBudget = { remaining: MAX_ENCODED_BYTES };
   /** Index lookups served, per kind and attribute (for tests and metrics). */
   readonly indexHits = new Map<string, number>();
 
@@ -172,6 +183,11 @@ export class DirectoryView implements IndexSource {
     return dn;
   }
 
+  /** A user's memberOf values (MemberOfSource of this view's user entries, all built from its DirUsers). */
+  memberOfDns(u: UserFacts): readonly string[] {
+    return this.source.memberOf(u as DirUser).map((g) => this.groupDnOf(g));
+  }
+
   groupDnOf(g: DirGroup): string {
     let dn = this.groupDns.get(g);
     if (dn === undefined) {
@@ -192,13 +208,34 @@ export class DirectoryView implements IndexSource {
       if (hit !== undefined) return hit;
       const g = this.source.groups[pos]!;
       const e = buildGroupEntry(this.layout, g, this.groupDnOf(g), this.source.members(g).map((u) => this.userDnOf(u)));
+      if (this.indexed) e.keptIn(this.keptEncodings(kind), pos);
       this.groupEntries[pos] = e;
       return e;
     }
     const u = this.source.users[pos]!;
     const dn = this.userDnOf(u, pos);
-    if (kind === 'users') return buildUserEntry(this.layout, u, dn, () => this.source.memberOf(u).map((g) => this.groupDnOf(g)));
-    return buildVirtualGroupEntry(this.layout, u, virtualGroupDn(this.layout, u.username), dn);
+    const e = kind === 'users' ? buildUserEntry(this.layout, u, dn, this) : buildVirtualGroupEntry(this.layout, u, virtualGroupDn(this.layout, u.username), dn);
+    return this.indexed ? e.keptIn(this.keptEncodings(kind), pos) : e;
+  }
+
+  /**
+   * The encodings of a section's entries (cached mode: a snapshot's view, whose entries never
+   * change; a refresh brings a new view). Made when an entry of the section is first sent.
+   */
+  private keptEncodings(kind: LeafKind): EncodedEntries {
+    let store = this.encodings.get(kind);
+    if (store === undefined) {
+      store = new EncodedEntries(this.count(kind), this.encodingBudget);
+      this.encodings.set(kind, store);
+    }
+    return store;
+  }
+
+  /** Bytes held by kept encodings (tests and memory reports). */
+  get encodedBytes(): number {
+    let n = 0;
+    for (const store of this.encodings.values()) n += store.size;
+    return n;
   }
 
   /** Positions of the entries of `kind` whose RDN value (the name) equals `value` (DN comparison). */

@@ -288,9 +288,19 @@ export class BerWriter {
   private buf: Buffer;
   private pos = 0;
   private readonly stack: number[] = [];
+  /** Size of the buffer to allocate next (the buffer's own, until `take()` handed it over). */
+  private capacity: number;
+  /** A taken buffer given back (`giveBack`), used instead of a new one. */
+  private spare: Buffer | undefined;
+  /** The buffer the last `take()` handed out. */
+  private lent: Buffer | undefined;
+
+  private readonly initialSize: number;
 
   constructor(initialSize = 1024) {
-    this.buf = Buffer.allocUnsafe(Math.max(16, initialSize));
+    this.initialSize = Math.max(16, initialSize);
+    this.capacity = this.initialSize;
+    this.buf = Buffer.allocUnsafe(this.capacity);
   }
 
   get length(): number {
@@ -303,14 +313,28 @@ export class BerWriter {
     this.stack.length = 0;
   }
 
+  /** Discards everything written so far, and a buffer grown past the initial size (a writer kept between uses). */
+  release(): void {
+    this.reset();
+    this.spare = undefined;
+    this.lent = undefined;
+    if (this.capacity > this.initialSize) {
+      this.buf = EMPTY;
+      this.capacity = this.initialSize;
+    }
+  }
+
   private ensure(extra: number): void {
     const need = this.pos + extra;
     if (need <= this.buf.length) return;
-    let size = this.buf.length * 2;
+    let size = Math.max(this.buf.length * 2, this.capacity);
     while (size < need) size *= 2;
-    const next = Buffer.allocUnsafe(size);
+    const spare = this.spare;
+    this.spare = undefined;
+    const next = spare !== undefined && spare.length >= size ? spare : size >= UNPOOLED ? Buffer.allocUnsafeSlow(size) : Buffer.allocUnsafe(size);
     this.buf.copy(next, 0, 0, this.pos);
     this.buf = next;
+    this.capacity = next.length;
   }
 
   private writeLength(len: number): void {
@@ -375,7 +399,7 @@ export class BerWriter {
   writeOctetString(value: Uint8Array | string, tag: number = UniversalTag.octetString): this {
     if (typeof value !== 'string') return this.writePrimitive(tag, value);
     this.writeTag(tag);
-    // Fast path for short ASCII-ish strings: byte length <= 3 * UTF-16 length.
+    if (value.length < SHORT_STRING && this.writeShortAscii(value)) return this;
     const len = Buffer.byteLength(value, 'utf8');
     this.writeLength(len);
     this.ensure(len);
@@ -383,20 +407,50 @@ export class BerWriter {
     return this;
   }
 
-  writeInteger(value: number, tag: number = UniversalTag.integer): this {
-    if (!Number.isSafeInteger(value)) throw new RangeError(`BerWriter: ${value} is not a safe integer`);
-    const bytes: number[] = [];
-    let v = value;
-    for (;;) {
-      const b = ((v % 256) + 256) % 256;
-      bytes.push(b);
-      v = (v - b) / 256;
-      if ((v === 0 && b < 0x80) || (v === -1 && b >= 0x80)) break;
+  /**
+   * Length and content of a short string when it is all ASCII (one byte per character): most
+   * names and values are, and copying them here costs less than two calls into the UTF-8
+   * encoder. False, having written nothing, when a character is not ASCII.
+   */
+  private writeShortAscii(value: string): boolean {
+    const n = value.length;
+    this.ensure(1 + n);
+    const buf = this.buf;
+    const start = this.pos + 1;
+    for (let i = 0; i < n; i++) {
+      const c = value.charCodeAt(i);
+      if (c >= 0x80) return false;
+      buf[start + i] = c;
     }
+    buf[this.pos] = n;
+    this.pos = start + n;
+    return true;
+  }
+
+  writeInteger(value: number, tag: number = UniversalTag.integer): this {
+    if (value >= 0 && value < 0x80 && Number.isInteger(value)) {
+      // One content octet (message ids, result codes, scopes): no length search.
+      this.writeTag(tag);
+      this.ensure(2);
+      this.buf[this.pos++] = 1;
+      this.buf[this.pos++] = value;
+      return this;
+    }
+    if (!Number.isSafeInteger(value)) throw new RangeError(`BerWriter: ${value} is not a safe integer`);
+    // Two's complement in the fewest octets whose top bit still gives the sign.
+    let n = 1;
+    if (value >= 0) while (value >= 2 ** (8 * n - 1)) n++;
+    else while (value < -(2 ** (8 * n - 1))) n++;
     this.writeTag(tag);
-    this.writeLength(bytes.length);
-    this.ensure(bytes.length);
-    for (let i = bytes.length - 1; i >= 0; i--) this.buf[this.pos++] = bytes[i]!;
+    this.writeLength(n);
+    this.ensure(n);
+    let v = value;
+    for (let i = n - 1; i >= 0; i--) {
+      const b = ((v % 256) + 256) % 256;
+      this.buf[this.pos + i] = b;
+      v = (v - b) / 256;
+    }
+    this.pos += n;
     return this;
   }
 
@@ -428,11 +482,77 @@ export class BerWriter {
     return this;
   }
 
+  /** Appends `src[start, end)` (pre-encoded bytes) without making a view of them first. */
+  writeRawRange(src: Buffer, start: number, end: number): this {
+    this.ensure(end - start);
+    this.pos += src.copy(this.buf, this.pos, start, end);
+    return this;
+  }
+
+  /**
+   * The identifier and definite length of an element whose `length` content bytes the caller
+   * writes next (with `writeRaw`): for content whose size is known before it is written.
+   * The same encoding as `start()`/`end()` give.
+   */
+  writeHeader(tag: number, length: number): this {
+    this.writeTag(tag);
+    this.writeLength(length);
+    return this;
+  }
+
+  /** Copies the bytes written into `target` at `offset` (all elements closed); returns their count. */
+  copyTo(target: Uint8Array, offset: number): number {
+    if (this.stack.length !== 0) throw new Error(`BerWriter: ${this.stack.length} unclosed element(s)`);
+    target.set(this.buf.subarray(0, this.pos), offset);
+    return this.pos;
+  }
+
+  /**
+   * The bytes written, without a copy (all elements closed): the writer hands its buffer over
+   * and continues, empty, in a new one of the same capacity. For large output batches that go
+   * straight to a socket.
+   */
+  take(): Buffer {
+    if (this.stack.length !== 0) throw new Error(`BerWriter: ${this.stack.length} unclosed element(s)`);
+    const out = this.buf.subarray(0, this.pos);
+    this.lent = this.buf;
+    // The next buffer (same capacity) is allocated by the next write, if there is one.
+    this.buf = EMPTY;
+    this.pos = 0;
+    return out;
+  }
+
+  /**
+   * Offers back a buffer `take()` returned, once its bytes are no longer needed (written to the
+   * socket): the writer uses it for its next buffer instead of allocating one. Fresh large
+   * buffers cost page faults on every batch of a large search.
+   */
+  giveBack(taken: Buffer): void {
+    // Only this writer's last large buffer, which owns its memory (allocated unpooled): a
+    // buffer from Node's shared pool or one handed out earlier is never reused here.
+    const lent = this.lent;
+    if (lent === undefined || taken.buffer !== lent.buffer || lent.length < UNPOOLED || this.capacity <= this.initialSize) return;
+    this.lent = undefined;
+    if (lent.length >= this.capacity) this.spare = lent;
+  }
+
   /** A copy of the bytes written; all constructed elements must be closed. */
   toBuffer(): Buffer {
     if (this.stack.length !== 0) throw new Error(`BerWriter: ${this.stack.length} unclosed element(s)`);
     return Buffer.from(this.buf.subarray(0, this.pos));
   }
+}
+
+const EMPTY = Buffer.alloc(0);
+/** Buffers this large are allocated with memory of their own (never from Node's shared pool). */
+const UNPOOLED = 16 * 1024;
+
+/** Strings shorter than this (in UTF-16 units) try the ASCII copy; its length fits the short form (< 128). */
+const SHORT_STRING = 64;
+
+/** Size of the identifier and length octets of an element with `length` content bytes. */
+export function headerSize(length: number): number {
+  return length < 0x80 ? 2 : 2 + lengthOctets(length);
 }
 
 function lengthOctets(len: number): number {

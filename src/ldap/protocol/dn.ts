@@ -61,9 +61,14 @@ function isSpace(c: string | undefined): boolean {
   return c === ' ';
 }
 
+/** A character of an attribute type (descr or numeric OID): `A-Z a-z 0-9 . -`. */
+function isTypeChar(c: number): boolean {
+  return (c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a) || (c >= 0x30 && c <= 0x39) || c === 0x2e || c === 0x2d;
+}
+
 /** Parses an RFC 4514 DN string. The empty string is the root DN (no RDNs). */
-export function parseDn(input: string, limits: Partial<DnLimits> = {}): Dn {
-  const lim = { ...DEFAULT_DN_LIMITS, ...limits };
+export function parseDn(input: string, limits?: Partial<DnLimits>): Dn {
+  const lim = limits === undefined ? DEFAULT_DN_LIMITS : { ...DEFAULT_DN_LIMITS, ...limits };
   if (input.length > lim.maxLength) throw new DnError(`longer than ${lim.maxLength} characters`);
   const src = input;
   let pos = 0;
@@ -76,7 +81,7 @@ export function parseDn(input: string, limits: Partial<DnLimits> = {}): Dn {
     // attributeType
     while (isSpace(src[pos])) pos++;
     const typeStart = pos;
-    while (pos < src.length && /[A-Za-z0-9.\-]/.test(src[pos]!)) pos++;
+    while (pos < src.length && isTypeChar(src.charCodeAt(pos))) pos++;
     const type = src.slice(typeStart, pos);
     if (type === '') throw new DnError('expected an attribute type', typeStart);
     if (!DESCR.test(type) && !NUMERICOID.test(type)) throw new DnError(`invalid attribute type '${type}'`, typeStart);
@@ -86,7 +91,7 @@ export function parseDn(input: string, limits: Partial<DnLimits> = {}): Dn {
     while (isSpace(src[pos])) pos++;
 
     // attributeValue
-    let ava: Ava;
+    let ava: Ava | undefined;
     if (src[pos] === '#') {
       const hexStart = pos;
       pos++;
@@ -99,6 +104,10 @@ export function parseDn(input: string, limits: Partial<DnLimits> = {}): Dn {
       while (isSpace(src[pos])) pos++;
       const raw = Buffer.from(bytes);
       ava = { type, value: decodeBerValue(raw, hexStart), raw };
+    } else if ((ava = plainValue(src, pos, type)) !== undefined) {
+      // The common case (no escapes, ASCII only): the value is the text itself.
+      pos += ava.value.length;
+      while (isSpace(src[pos])) pos++;
     } else {
       const bytes: number[] = [];
       let significant = 0;
@@ -160,6 +169,25 @@ export function parseDn(input: string, limits: Partial<DnLimits> = {}): Dn {
     if (pos >= src.length) throw new DnError('DN ends with a separator', pos);
   }
   return rdns;
+}
+
+/**
+ * The AVA whose value starts at `start`, when that value is plain: ASCII, no escapes, up to the
+ * next `,` or `+` or the end. Its value is the text without trailing spaces, exactly what the
+ * general path decodes it to. Undefined when the value needs the general path (which also
+ * reports the errors).
+ */
+function plainValue(src: string, start: number, type: string): Ava | undefined {
+  let end = start;
+  let pos = start;
+  for (; pos < src.length; pos++) {
+    const c = src.charCodeAt(pos);
+    if (c === 0x2c || c === 0x2b) break; // , +
+    // \ and non-ASCII need decoding; " ; < > NUL are errors the general path reports.
+    if (c === 0x5c || c >= 0x80 || c === 0x22 || c === 0x3b || c === 0x3c || c === 0x3e || c === 0) return undefined;
+    if (c !== 0x20) end = pos + 1;
+  }
+  return { type, value: src.slice(start, end) };
 }
 
 function decodeBerValue(raw: Buffer, position: number): string {
@@ -280,16 +308,33 @@ function toDn(dn: Dn | string): Dn {
   return typeof dn === 'string' ? parseDn(dn) : dn;
 }
 
+/**
+ * Canonical strings of a parsed DN's RDNs, computed once per Dn object: parsed DNs are never
+ * changed, and the long-lived ones (provider bases, layouts) are compared on every request.
+ */
+const normalizedRdnsOf = new WeakMap<Dn, readonly string[]>();
+
+export function normalizedRdns(dn: Dn): readonly string[] {
+  let n = normalizedRdnsOf.get(dn);
+  if (n === undefined) {
+    n = dn.map(normalizeRdn);
+    normalizedRdnsOf.set(dn, n);
+  }
+  return n;
+}
+
 /** Canonical string form: equal DNs have equal normalised strings. */
 export function normalizeDn(dn: Dn | string): string {
-  return toDn(dn).map(normalizeRdn).join(',');
+  return normalizedRdns(toDn(dn)).join(',');
 }
 
 export function dnEquals(a: Dn | string, b: Dn | string): boolean {
   const x = toDn(a);
   const y = toDn(b);
   if (x.length !== y.length) return false;
-  for (let i = 0; i < x.length; i++) if (normalizeRdn(x[i]!) !== normalizeRdn(y[i]!)) return false;
+  const nx = normalizedRdns(x);
+  const ny = normalizedRdns(y);
+  for (let i = 0; i < nx.length; i++) if (nx[i] !== ny[i]) return false;
   return true;
 }
 
@@ -310,8 +355,11 @@ export function isWithin(dn: Dn | string, base: Dn | string): boolean {
 }
 
 function suffixMatches(d: Dn, b: Dn): boolean {
+  if (b.length === 0) return true;
+  const nd = normalizedRdns(d);
+  const nb = normalizedRdns(b);
   const off = d.length - b.length;
-  for (let i = 0; i < b.length; i++) if (normalizeRdn(d[off + i]!) !== normalizeRdn(b[i]!)) return false;
+  for (let i = 0; i < b.length; i++) if (nd[off + i] !== nb[i]) return false;
   return true;
 }
 

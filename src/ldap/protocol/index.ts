@@ -12,12 +12,15 @@ export {
   MAX_INT,
   TagClass,
   UniversalTag,
+  headerSize,
   peekHeader,
   type BerHeader,
   type BerLimits,
 } from './ber.ts';
 
 export { DEFAULT_MAX_PDU_SIZE, nextPdu, splitPdus, type FrameResult, type SplitResult } from './framing.ts';
+
+export { EncodedEntries, type EncodableAttribute, type EncodingBudget, type StoredAttribute } from './encoded-entries.ts';
 
 export {
   DerefAliases,
@@ -90,6 +93,7 @@ export {
   normalizeDn,
   normalizeDnValue,
   normalizeRdn,
+  normalizedRdns,
   parentDn,
   parseDn,
   rdnValue,

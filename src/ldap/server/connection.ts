@@ -29,13 +29,14 @@ import {
   type LdapResult,
   type RequestType,
   type SearchRequest,
+  type StoredAttribute,
 } from '../protocol/index.ts';
-import type { BoundSession, ClientInfo, LdapHandler, RequestContext } from './handler.ts';
+import type { BoundSession, ClientInfo, LdapHandler, RequestContext, SearchOutcome } from './handler.ts';
 import type { LdapLimits } from './limits.ts';
 import { resultName, type ConnectionRejectReason, type LdapServerMetrics, type ListenerKind, type OperationResult, type OperationType, type PduRejectReason } from './metrics.ts';
 import { PduReader } from './pdu-reader.ts';
-import { parseProxyHeader, proxySignature } from './proxy-protocol.ts';
-import { parseAttributeSelection, selectAttributes } from './select.ts';
+import { parseProxyHeader, proxySignature } from '../../net/proxy-protocol.ts';
+import { isSelected, parseAttributeSelection, selectAttributes } from './select.ts';
 
 /** What a connection needs from its server. */
 export interface ConnectionHost {
@@ -76,6 +77,8 @@ interface RunningOp {
 
 /** Bytes of SearchResultEntry messages gathered before one socket write. */
 const SEARCH_BATCH_BYTES = 64 * 1024;
+/** Responses below this are copied out of the search writer, which keeps its buffer. */
+const SMALL_RESPONSE = 2048;
 const BUSY_NOT_ABANDONABLE: ReadonlySet<OperationType> = new Set(['bind', 'startTLS', 'unbind']);
 const READ_ONLY_VERB: Partial<Record<RequestType, string>> = { modify: 'modify', add: 'add', delete: 'delete', modifyDN: 'modify DN' };
 
@@ -137,6 +140,8 @@ export class LdapConnection {
   private draining = false;
   private upgrading = false;
   private handlerCalls = 0;
+  /** The idle timer fired while a handler call ran (see onIdle). */
+  private idleDuringCall = false;
   private preamble: Buffer | undefined;
   private headerTimerArmed = false;
   private timer: NodeJS.Timeout | undefined;
@@ -144,6 +149,8 @@ export class LdapConnection {
   private readTimer: NodeJS.Timeout | undefined;
   private graceTimer: NodeJS.Timeout | undefined;
   private readonly trustedPeer: boolean;
+  /** Searches frame their responses here (one search runs at a time); batches leave with take(). */
+  private readonly searchOut = new BerWriter(4096);
   private readonly openedAt = performance.now();
   private resolveDone!: () => void;
 
@@ -365,11 +372,19 @@ export class LdapConnection {
   }
 
   private refreshIdle(): void {
-    if (this.phase === 'ldap') this.sock.setTimeout(this.handlerCalls > 0 ? 0 : this.host.limits.idleTimeoutMs);
+    if (this.phase === 'ldap') this.sock.setTimeout(this.host.limits.idleTimeoutMs);
   }
 
+  /**
+   * The socket's idle timer stays armed while handler calls run (re-arming it around every
+   * call cost more than a cached bind's own work); a call in progress is not idleness, so the
+   * timer is only noted then, and armed anew when the last call ends.
+   */
   private readonly onIdle = (): void => {
-    if (this.handlerCalls > 0) return;
+    if (this.handlerCalls > 0) {
+      this.idleDuringCall = true;
+      return;
+    }
     this.closeQuietly('idle timeout');
   };
 
@@ -583,9 +598,10 @@ export class LdapConnection {
     return resultName(result.resultCode);
   }
 
-  private write(buf: Buffer): boolean {
+  /** `written`: called once the socket is done with `buf` (not at all when nothing is written). */
+  private write(buf: Buffer, written?: () => void): boolean {
     if (this.phase !== 'ldap' || this.sock.destroyed || this.sock.writableEnded) return true;
-    return this.sock.write(buf);
+    return this.sock.write(buf, written);
   }
 
   private waitDrain(): Promise<void> {
@@ -602,12 +618,13 @@ export class LdapConnection {
 
   private async callHandler<T>(fn: () => Promise<T>): Promise<T> {
     this.handlerCalls++;
-    this.refreshIdle();
     try {
       return await fn();
     } finally {
-      this.handlerCalls--;
-      this.refreshIdle();
+      if (--this.handlerCalls === 0 && this.idleDuringCall) {
+        this.idleDuringCall = false;
+        this.refreshIdle();
+      }
     }
   }
 
@@ -676,24 +693,39 @@ export class LdapConnection {
     const ctx = this.requestContext(msg, op);
     const outcome = await this.callHandler(() => this.host.handler.search(ctx, req));
     if (op.abandoned || this.phase !== 'ldap') return 'abandoned';
+    const w = this.searchOut;
+    try {
+      return await this.sendSearchResults(w, msg, req, outcome, op);
+    } finally {
+      w.release();
+    }
+  }
+
+  /** The entries, in batches, then SearchResultDone; 'abandoned' when the search had to stop. */
+  private async sendSearchResults(w: BerWriter, msg: LdapMessage, req: SearchRequest, outcome: SearchOutcome, op: RunningOp): Promise<OperationResult> {
     const selection = parseAttributeSelection(req.attributes);
-    const w = new BerWriter(4096);
+    // Entries of a cached directory come with their encoding: only selection and framing here.
+    const selected = (a: StoredAttribute): boolean => isSelected(a, selection);
+    w.reset();
     for (const entry of outcome.entries) {
-      writeMessage(w, msg.messageId, { type: 'searchEntry', objectName: entry.dn, attributes: selectAttributes(entry.attributes, selection), typesOnly: req.typesOnly });
+      if (req.typesOnly || entry.writeEncoded?.(w, msg.messageId, selected) !== true) {
+        writeMessage(w, msg.messageId, { type: 'searchEntry', objectName: entry.dn, attributes: selectAttributes(entry.attributes, selection), typesOnly: req.typesOnly });
+      }
       if (w.length >= SEARCH_BATCH_BYTES && !(await this.flushBatch(w, op))) return 'abandoned';
     }
     writeMessage(w, msg.messageId, { type: 'searchDone', ...outcome.result }, outcome.controls);
     if (op.abandoned || this.phase !== 'ldap') return 'abandoned';
-    this.write(w.toBuffer());
+    // A small answer is copied out (into Node's shared pool); a large one leaves without a copy.
+    this.write(w.length < SMALL_RESPONSE ? w.toBuffer() : w.take());
     return resultName(outcome.result.resultCode);
   }
 
   /** Writes a batch; waits for the client to read it if the socket is full. False if the search must stop. */
   private async flushBatch(w: BerWriter, op: RunningOp): Promise<boolean> {
     if (op.abandoned || this.phase !== 'ldap') return false;
-    const buf = w.toBuffer();
-    w.reset();
-    if (!this.write(buf)) await this.waitDrain();
+    const batch = w.take();
+    // Once the socket is done with the batch, the writer fills that buffer again.
+    if (!this.write(batch, () => w.giveBack(batch))) await this.waitDrain();
     // Let Abandon requests (and everything else) in between batches.
     else await yieldToLoop();
     return !op.abandoned && this.phase === 'ldap';

@@ -24,7 +24,7 @@ export {
   proxySignature,
   type ProxyEndpoint,
   type ProxyParseResult,
-} from './proxy-protocol.ts';
+} from '../../net/proxy-protocol.ts';
 export { attributeBaseName, isSelected, parseAttributeSelection, selectAttributes, type AttributeSelection } from './select.ts';
 export {
   SELF_SIGNED_COMMON_NAME,

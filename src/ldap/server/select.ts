@@ -46,7 +46,7 @@ export function parseAttributeSelection(requested: readonly string[]): Attribute
   return { allUser, allOperational, names };
 }
 
-export function isSelected(attribute: Attribute, selection: AttributeSelection): boolean {
+export function isSelected(attribute: Pick<Attribute, 'type' | 'operational'>, selection: AttributeSelection): boolean {
   if (attribute.operational === true ? selection.allOperational : selection.allUser) return true;
   return selection.names.size > 0 && selection.names.has(attributeKey(attribute.type));
 }

@@ -1,7 +1,9 @@
 // One provider compiled for serving (style (b)3): built once in `apply()`, looked up per request.
 // Everything a request needs that depends only on the configuration lives here: the OIDC client,
 // the cookie name and attributes, the skip matcher, the upstream target.
+import type { CoreApi } from '../../agent/core-api.ts';
 import type { Logger } from '../../log.ts';
+import { configurationErrorReporter, type ConfigurationErrorReporter } from '../config-error-events.ts';
 import { OidcClient, type OidcDeps } from '../oidc/index.ts';
 import { compileSkip, externalUrl, normalizedCookieDomain, sessionCookieName, type ProxyProviderConfig, type SkipMatcher } from '../protocol/index.ts';
 
@@ -23,12 +25,16 @@ export interface ProxyApp {
   readonly maxSessionSeconds: number | undefined;
   /** Where sign-out and session pages live: `<ext>/outpost.goauthentik.io`. */
   readonly outpostBase: string;
+  /** configuration_error events to the outpost's core (rate-limited per provider across refreshes). */
+  readonly configErrors: ConfigurationErrorReporter;
 }
 
 export interface CompileOptions {
   outpostName: string;
   outpostPk: string;
   oidc: OidcDeps;
+  /** The outpost's core API client (events). */
+  api: Pick<CoreApi, 'post'>;
   logger: Logger;
 }
 
@@ -81,5 +87,6 @@ export function compileApp(config: ProxyProviderConfig, opts: CompileOptions): P
     upstream,
     maxSessionSeconds: validity !== null && validity > 0 ? Math.floor(validity) : undefined,
     outpostBase: `${external.origin}${external.pathname.replace(/\/+$/, '')}/outpost.goauthentik.io`,
+    configErrors: configurationErrorReporter(opts.api, opts.logger),
   };
 }

@@ -4,7 +4,7 @@ import { checkRedirect, createState, parseClaims, ProxyError, verifyState } from
 import { HeaderAuthCache, OidcError, type VerifiedToken } from '../oidc/index.ts';
 import type { ProxyApp } from './app.ts';
 import { fail, redirect, type RequestState } from './request.ts';
-import { clearCookie, cookieSessionId, ensureSessionId, headerSessionId, loadSession, saveLogin } from './session.ts';
+import { clearCookie, cookieSessionId, ensureSessionId, forget, headerSessionId, loadHeaderSession, loadSession, readSession, saveLogin, setSessionCookie } from './session.ts';
 import type { SessionStore } from '../sessions/store.ts';
 
 export interface AuthDeps {
@@ -27,8 +27,10 @@ export function oidcFailure(err: unknown, during: 'callback' | 'header'): ProxyE
 /**
  * Authenticate: the session behind the cookie, else `Authorization` (Bearer → introspection,
  * Basic → client_credentials), whose success is saved into a session (Set-Cookie) and cached
- * 60 s. Sets `s.auth` or leaves it unset. Throws `ProxyError` only for a core failure during
- * header auth (503; a failed header is not "wrong credentials" when the core is down).
+ * 60 s, in this process and in the session store (so other replicas reuse it). Sets `s.auth` or
+ * leaves it unset; a session store that cannot answer leaves it unset (fail closed). Throws
+ * `ProxyError` only for a core failure during header auth (503; a failed header is not "wrong
+ * credentials" when the core is down).
  */
 export async function authenticate(s: RequestState, app: ProxyApp, deps: AuthDeps): Promise<void> {
   const stored = await loadSession(s, app, deps.store);
@@ -38,6 +40,17 @@ export async function authenticate(s: RequestState, app: ProxyApp, deps: AuthDep
   }
   const header = s.req.headers.authorization;
   if (header === undefined) return;
+  const id = headerSessionId(app, header);
+  const shared = await loadHeaderSession(s, app, deps.store, id);
+  if (shared) {
+    s.auth = { claims: shared.claims, rawToken: shared.rawToken, via: 'header' };
+    setSessionCookie(s, app, id, Math.max(1, Math.floor((shared.expiresAt - Date.now()) / 1000)));
+    return;
+  }
+  // A result this process cached is not written again: the store's copy keeps the time the core
+  // verified the credential, so no replica reuses it past the 60 s, and a copy deleted by a
+  // sign-out or a core session end is not brought back.
+  const fresh = !deps.headerAuth.has(app.oidc, header);
   let token: VerifiedToken | undefined;
   try {
     token = await deps.headerAuth.authenticate(app.oidc, header, s.signal);
@@ -54,7 +67,13 @@ export async function authenticate(s: RequestState, app: ProxyApp, deps: AuthDep
     return;
   }
   s.auth = { claims: parsed.claims, rawToken: token.raw, via: 'header' };
-  await saveLogin(s, app, deps.store, parsed.claims, token.raw, headerSessionId(app, header));
+  if (!fresh) return;
+  try {
+    await saveLogin(s, app, deps.store, parsed.claims, token.raw, id);
+  } catch (err) {
+    // The core verified the credential just now: the request passes, without a session cookie.
+    s.log.debug({ err: { message: (err as Error)?.message ?? String(err) } }, 'header authentication: the session could not be stored');
+  }
 }
 
 /**
@@ -101,7 +120,12 @@ export async function handleCallback(s: RequestState, app: ProxyApp, query: URLS
   }
   const parsed = parseClaims(token.payload);
   if (!parsed.ok) return fail(s, new ProxyError('token_invalid', parsed.error));
-  await saveLogin(s, app, deps.store, parsed.claims, token.raw);
+  try {
+    await saveLogin(s, app, deps.store, parsed.claims, token.raw);
+  } catch (err) {
+    // No session could be stored: no cookie, and a 503 rather than a login that silently fails.
+    return fail(s, new ProxyError('session_store_unavailable', (err as Error)?.message ?? String(err), { cause: err }));
+  }
   // The state's redirect passed checkRedirect (or was reconstructed by us); check it again anyway.
   const back = state.state.redirect !== '' ? checkRedirect(state.state.redirect, app.config) : undefined;
   s.log.info({ user: parsed.claims.preferred_username || parsed.claims.sub }, 'user logged in');
@@ -112,17 +136,33 @@ export async function handleCallback(s: RequestState, app: ProxyApp, query: URLS
  * Sign-out (§3.5): the session and every session of the same user (`sub`) and core session
  * (`sid`) are deleted, the cookie cleared, and the browser sent to the end-session endpoint.
  * Without a session: to /start with `rd` = sign_out (authentik's behaviour, checklist 23).
+ * With the session store down: the cookie is cleared and the browser still goes to the
+ * end-session endpoint (without the token hint, which only the store knew); the deletion of this
+ * session is kept by the shared store for when it is back.
  */
 export async function handleSignOut(s: RequestState, app: ProxyApp, deps: AuthDeps): Promise<void> {
-  const stored = await loadSession(s, app, deps.store);
-  if (!stored) {
+  const read = await readSession(s, app, deps.store);
+  if (read.kind === 'unavailable') {
+    if (s.sessionId !== undefined) await forget(deps.store, s.sessionId);
+    clearCookie(s, app);
+    s.log.warn('signed out while the session store is unavailable: the cookie is cleared, the session is deleted once the store is back');
+    return redirect(s, app.oidc.endSessionUrl());
+  }
+  if (read.kind === 'none') {
     const rd = `${app.outpostBase}/sign_out`;
     return redirect(s, `${app.outpostBase}/start?rd=${encodeURIComponent(rd)}`);
   }
-  if (s.sessionId !== undefined) await deps.store.delete(s.sessionId);
+  const stored = read.session;
   let ended = 0;
-  if (deps.store.deleteByUser) ended += await deps.store.deleteByUser(stored.claims.sub);
-  if (stored.claims.sid !== '') ended += await deps.store.deleteBySid(stored.claims.sid);
+  try {
+    if (s.sessionId !== undefined) await deps.store.delete(s.sessionId);
+    if (deps.store.deleteByUser) ended += await deps.store.deleteByUser(stored.claims.sub);
+    if (stored.claims.sid !== '') ended += await deps.store.deleteBySid(stored.claims.sid);
+  } catch (err) {
+    // The store failed midway (a shared store keeps the deletions for when it is back): the
+    // browser is signed out all the same.
+    s.log.warn({ err: { message: (err as Error)?.message ?? String(err) } }, 'sign-out: the session store did not take every deletion');
+  }
   deps.headerAuth.dropSession(stored.claims.sid);
   clearCookie(s, app);
   s.log.info({ user: stored.claims.preferred_username || stored.claims.sub, sessions: ended + 1 }, 'user signed out');

@@ -2,6 +2,7 @@
 // (200/302/500), Envoy ext_authz (200/302). Every path that is not "authenticated" or "skipped"
 // answers non-2xx: a reverse proxy reads any 2xx as "allow" (CVE-2026-25748).
 import { checkRedirect, isCanonicalPath, originalUrl, ProxyError, type ForwardKind } from '../protocol/index.ts';
+import { CONFIGURATION_ERROR, PROXY_EVENT_APP } from '../config-error-events.ts';
 import type { ProxyApp } from './app.ts';
 import { authenticate, handleCallback, handleSignOut, startLogin, type AuthDeps } from './auth.ts';
 import { identityHeadersFor } from './identity.ts';
@@ -37,10 +38,19 @@ export async function handleForwardAuth(s: RequestState, app: ProxyApp, kind: Ex
     defaultScheme: app.external.protocol === 'https:' ? 'https' : 'http',
   });
   if (!fwd.ok) {
-    // authentik also POSTs a `configuration_error` event (/api/v3/events/events/), which the
-    // development core does not serve: the error line carries the event's fields instead.
+    // As authentik: an error line and a `configuration_error` event to the core (in the
+    // background, at most one a minute per provider), then 500.
     const message = `Outpost ${app.outpostName} (Provider ${app.config.name}) failed to detect a forward URL from ${SERVER_NAMES[kind]}`;
-    return fail(s, new ProxyError(fwd.code, `${message}: ${fwd.detail}`), { kind, action: 'configuration_error', app: 'authentik.providers.proxy', client_ip: s.client.address });
+    void app.configErrors.report({
+      providerPk: app.config.pk,
+      provider: app.config.name,
+      outpost: app.outpostName,
+      message,
+      path: s.url.pathname,
+      headers: s.req.headersDistinct,
+      clientIp: s.client.address,
+    });
+    return fail(s, new ProxyError(fwd.code, `${message}: ${fwd.detail}`), { kind, action: CONFIGURATION_ERROR, app: PROXY_EVENT_APP, client_ip: s.client.address });
   }
   const target = fwd.url;
 

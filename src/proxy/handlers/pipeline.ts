@@ -15,6 +15,7 @@ import { handleForwardAuth, hasSignature, type ForwardAuthDeps } from './forward
 import { handleProxy, type ProxyModeDeps } from './proxy-mode.ts';
 import { fail, requestSignal, send, type RequestState } from './request.ts';
 import { cookieSessionId } from './session.ts';
+import { serveStatic } from './static.ts';
 import { requestPath } from '../upstream/headers.ts';
 
 export interface PipelineDeps extends ForwardAuthDeps, ProxyModeDeps {
@@ -35,7 +36,7 @@ function targetPath(url: string | undefined): string {
 
 export async function handleRequest(req: IncomingMessage, res: ServerResponse, scheme: Scheme, deps: PipelineDeps): Promise<void> {
   const started = performance.now();
-  const { signal, dispose } = requestSignal(res);
+  const lifetime = requestSignal(res);
   const client = trustedClient(req.socket.remoteAddress, req.headers, deps.trusted);
   const host = requestHost(req.headers.host, client);
   // An absolute-form target (`GET http://h/x`) is its path and query, as the upstream gets it.
@@ -56,7 +57,9 @@ export async function handleRequest(req: IncomingMessage, res: ServerResponse, s
     req,
     res,
     scheme,
-    signal,
+    get signal(): AbortSignal {
+      return lifetime.signal;
+    },
     started,
     client,
     host,
@@ -73,7 +76,7 @@ export async function handleRequest(req: IncomingMessage, res: ServerResponse, s
     else if (isProxyError(err)) fail(s, err);
     else fail(s, new ProxyError('internal', (err as Error)?.message ?? String(err), { cause: err }));
   } finally {
-    dispose();
+    lifetime.dispose();
   }
 }
 
@@ -85,7 +88,7 @@ async function route(s: RequestState, path: string, deps: PipelineDeps): Promise
   }
   if (path.startsWith(`${PREFIX}/static/`)) {
     s.type = 'static';
-    return send(s, 404, '404 page not found\n');
+    return serveStatic(s, path);
   }
   const { router, apps } = deps.current();
   const provider = router.route(s.host);

@@ -57,7 +57,7 @@ export async function handleProxy(s: RequestState, app: ProxyApp, deps: ProxyMod
       target,
       headers: upstreamHeaders(s, app, deps.version),
       dispatcher: deps.upstreams.get(target, app.config.internal_host_ssl_validation),
-      signal: s.signal,
+      // No signal: forwardRequest watches the response's close itself (the same event).
       bodyTimeoutMs: deps.upstreamBodyTimeoutMs,
       headersTimeoutMs: deps.upstreamHeadersTimeoutMs,
       clientIp: s.client.address,

@@ -41,14 +41,28 @@ export interface RequestState {
   type: 'app' | 'ping' | 'static';
 }
 
-/** The signal of a request: aborted when its response closes before it finished. */
-export function requestSignal(res: ServerResponse): { signal: AbortSignal; dispose: () => void } {
-  const controller = new AbortController();
+/**
+ * The signal of a request, made on first use (most requests never ask): aborted when its
+ * response closes before it finished. `dispose` detaches it once the request is handled.
+ */
+export function requestSignal(res: ServerResponse): { readonly signal: AbortSignal; dispose: () => void } {
+  let controller: AbortController | undefined;
   const onClose = () => {
-    if (!res.writableFinished) controller.abort(new Error('the client went away'));
+    if (!res.writableFinished) controller?.abort(new Error('the client went away'));
   };
-  res.once('close', onClose);
-  return { signal: controller.signal, dispose: () => res.off('close', onClose) };
+  return {
+    get signal(): AbortSignal {
+      if (!controller) {
+        controller = new AbortController();
+        if (res.destroyed && !res.writableFinished) controller.abort(new Error('the client went away'));
+        else res.once('close', onClose);
+      }
+      return controller.signal;
+    },
+    dispose: () => {
+      if (controller) res.off('close', onClose);
+    },
+  };
 }
 
 function applyCookies(s: RequestState): void {
@@ -102,7 +116,7 @@ export function fail(s: RequestState, err: ProxyError | ProxyErrorCode, fields: 
     send(s, e.status, errorPage('Unauthenticated', PROXY_ERRORS.header_auth_failed.message), { 'content-type': 'text/html; charset=utf-8' });
     return;
   }
-  if (e.code === 'core_unavailable' || e.code === 'shutting_down') {
+  if (e.code === 'core_unavailable' || e.code === 'shutting_down' || e.code === 'session_store_unavailable') {
     send(s, e.status, plainErrorBody(e.code), { 'retry-after': '5' });
     return;
   }

@@ -1,9 +1,12 @@
 // The session stage: the signed id in the cookie, the claims server-side. A cookie that does not
 // verify, names no stored session, or a session of another provider is simply "no session"
-// (CVE-2026-25748: a malformed cookie must never fail open).
+// (CVE-2026-25748: a malformed cookie must never fail open). So is a store that cannot answer
+// (a shared store down or slow): a request never passes on a session nobody could verify.
 import { createHmac } from 'node:crypto';
+import { HEADER_AUTH_TTL_MS } from '../oidc/index.ts';
 import { clearSessionCookie, newSessionId, parseClaims, readCookies, sessionCookie, signSessionId, verifySessionId, type ProxyClaims } from '../protocol/index.ts';
-import type { SessionStore } from '../sessions/store.ts';
+import { SessionStoreUnavailableError } from '../sessions/shared.ts';
+import type { ProxySession, SessionStore } from '../sessions/store.ts';
 import type { ProxyApp } from './app.ts';
 import type { RequestState } from './request.ts';
 
@@ -14,8 +17,13 @@ export interface StoredSession {
   readonly providerPk: number;
   readonly outpostPk: string;
   /** ms since the epoch. */
+  readonly createdAt: number;
+  /** ms since the epoch. */
   readonly expiresAt: number;
 }
+
+/** What reading the session behind an ID found: the store not answering is its own outcome. */
+export type SessionRead = { readonly kind: 'found'; readonly session: StoredSession } | { readonly kind: 'none' } | { readonly kind: 'unavailable' };
 
 /** Before login the cookie only binds the login state to this browser: as long as the state lives. */
 export const PRE_LOGIN_COOKIE_SECONDS = 600;
@@ -47,31 +55,69 @@ export function cookieSessionId(s: RequestState, app: ProxyApp): string | undefi
   return undefined;
 }
 
-/** The stored session behind the request's cookie, when it is this provider's and alive. */
+/** The stored session behind the request's cookie, when it is this provider's and alive; any store failure is "none". */
 export async function loadSession(s: RequestState, app: ProxyApp, store: SessionStore): Promise<StoredSession | undefined> {
   const id = cookieSessionId(s, app);
   s.sessionId = id;
   if (id === undefined) return undefined;
-  const stored = await store.get(id);
-  if (!stored || stored.providerPk !== app.config.pk || stored.outpostPk !== app.outpostPk) return undefined;
-  if (stored.expiresAt <= Date.now()) {
-    await store.delete(id);
-    return undefined;
+  const read = await readStored(s, app, store, id);
+  return read.kind === 'found' ? read.session : undefined;
+}
+
+/** The session behind the request's cookie, telling "none" from "the store did not answer". */
+export function readSession(s: RequestState, app: ProxyApp, store: SessionStore): Promise<SessionRead> {
+  const id = cookieSessionId(s, app);
+  s.sessionId = id;
+  if (id === undefined) return Promise.resolve({ kind: 'none' });
+  return readStored(s, app, store, id);
+}
+
+/**
+ * The session a header-auth success saved under `id` on any replica, while it is younger than
+ * the header-auth cache's TTL: the shared form of that cache, so that a credential verified by
+ * one replica is not verified again by each of the others within the minute.
+ */
+export async function loadHeaderSession(s: RequestState, app: ProxyApp, store: SessionStore, id: string): Promise<StoredSession | undefined> {
+  const read = await readStored(s, app, store, id);
+  if (read.kind !== 'found') return undefined;
+  const age = Date.now() - read.session.createdAt;
+  return age >= 0 && age < HEADER_AUTH_TTL_MS ? read.session : undefined;
+}
+
+async function readStored(s: RequestState, app: ProxyApp, store: SessionStore, id: string): Promise<SessionRead> {
+  let stored: ProxySession | undefined;
+  try {
+    stored = await store.get(id);
+  } catch (err) {
+    // The store's own failures are counted and logged (rate-limited) where the store is built.
+    if (err instanceof SessionStoreUnavailableError) s.log.debug({ err: { message: err.message } }, 'session store unavailable; treated as no session');
+    else s.log.warn({ err: { message: (err as Error)?.message ?? String(err) } }, 'session store read failed; treated as no session');
+    return { kind: 'unavailable' };
   }
-  // A store shared with other processes (the next issue's) is input like any other.
+  if (!stored || stored.providerPk !== app.config.pk || stored.outpostPk !== app.outpostPk) return { kind: 'none' };
+  if (stored.expiresAt <= Date.now()) {
+    await forget(store, id);
+    return { kind: 'none' };
+  }
+  // A store shared with other processes is input like any other.
   const raw = stored.claims;
   let parsed = typeof raw === 'object' && raw !== null ? parsedClaims.get(raw) : undefined;
   if (parsed === undefined) {
     const claims = parseClaims(raw);
     if (!claims.ok) {
       s.log.warn({ error: claims.error }, 'stored session has unreadable claims; treated as no session');
-      await store.delete(id);
-      return undefined;
+      await forget(store, id);
+      return { kind: 'none' };
     }
     parsed = claims.claims;
     if (typeof raw === 'object' && raw !== null) parsedClaims.set(raw, parsed);
   }
-  return { claims: parsed, rawToken: stored.rawToken, providerPk: stored.providerPk, outpostPk: stored.outpostPk, expiresAt: stored.expiresAt };
+  return { kind: 'found', session: { claims: parsed, rawToken: stored.rawToken, providerPk: stored.providerPk, outpostPk: stored.outpostPk, createdAt: stored.createdAt, expiresAt: stored.expiresAt } };
+}
+
+/** Delete, best effort: a session that could not be deleted now expires anyway (or its deletion is replayed by a shared store). */
+export async function forget(store: SessionStore, id: string): Promise<void> {
+  await store.delete(id).catch(() => false);
 }
 
 /** The session id of this browser, minting one (and its cookie) when it has none. */
@@ -85,7 +131,8 @@ export function ensureSessionId(s: RequestState, app: ProxyApp): string {
 
 /**
  * Store a login under a fresh id (the pre-login id is never promoted: no session fixation) and
- * set its cookie, living as long as the token (capped by `access_token_validity`).
+ * set its cookie, living as long as the token (capped by `access_token_validity`). Throws what
+ * the store throws when it cannot take the session (no cookie is set then).
  */
 export async function saveLogin(s: RequestState, app: ProxyApp, store: SessionStore, claims: ProxyClaims, rawToken: string, fixedId?: string): Promise<void> {
   const now = Date.now();
@@ -94,7 +141,12 @@ export async function saveLogin(s: RequestState, app: ProxyApp, store: SessionSt
   if (seconds <= 0) return;
   const id = fixedId ?? newSessionId();
   await store.set(id, { claims, rawToken, providerPk: app.config.pk, outpostPk: app.outpostPk, createdAt: now, expiresAt: now + seconds * 1000 }, seconds * 1000);
-  if (s.sessionId !== undefined && s.sessionId !== id) await store.delete(s.sessionId);
+  if (s.sessionId !== undefined && s.sessionId !== id) await forget(store, s.sessionId);
+  setSessionCookie(s, app, id, seconds);
+}
+
+/** The cookie for a stored session `id`, replacing whatever cookie this answer was to set. */
+export function setSessionCookie(s: RequestState, app: ProxyApp, id: string, seconds: number): void {
   s.sessionId = id;
   // A Set-Cookie of the pre-login cookie from this same answer would be overridden: drop it.
   s.cookies.length = 0;

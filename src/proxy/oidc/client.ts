@@ -4,7 +4,7 @@
 // core goes through `exchange` (net/http.ts): a total deadline, the request's signal, typed errors.
 import { createHash } from 'node:crypto';
 import { createLocalJWKSet, errors as joseErrors, jwtVerify, type JSONWebKeySet, type JWTPayload, type JWTVerifyGetKey } from 'jose';
-import type { Dispatcher } from 'undici';
+import type { HttpPool } from '../../net/pool.ts';
 import { exchange, HttpError } from '../../net/http.ts';
 import { OidcError } from './errors.ts';
 
@@ -29,7 +29,7 @@ export interface OidcClientInput {
 }
 
 export interface OidcDeps {
-  dispatcher: Dispatcher;
+  dispatcher: HttpPool;
   /** Deadline of one back-channel call. */
   timeoutMs: number;
   userAgent: string;
@@ -127,9 +127,10 @@ export class OidcClient {
   }
 
   /** `<end_session_endpoint>?id_token_hint=<token>`. */
-  endSessionUrl(rawToken: string): string {
+  endSessionUrl(rawToken?: string): string {
     const u = new URL(this.endSessionEndpoint);
-    u.searchParams.set('id_token_hint', rawToken);
+    // Without the token (a sign-out while the session store is down) the core asks the user.
+    if (rawToken !== undefined) u.searchParams.set('id_token_hint', rawToken);
     return u.toString();
   }
 

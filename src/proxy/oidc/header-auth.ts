@@ -53,6 +53,11 @@ export class HeaderAuthCache {
     this.cache.clear();
   }
 
+  /** True when `authorization` has a live cached result for `client` (no core call would be made). */
+  has(client: OidcClient, authorization: string): boolean {
+    return this.cache.has(headerCacheKey(client.clientId, authorization));
+  }
+
   /**
    * The verified token for `authorization` against `client`: from the cache, else from the core.
    * Throws `OidcError` (never for a header that is neither Bearer nor Basic: undefined then).

@@ -38,8 +38,11 @@ export const PROXY_ERRORS = {
   core_unavailable: { status: 503, message: 'Service Unavailable' },
   /** Creating the login state or the session failed: fail closed (the CVE-2026-25748 path). */
   login_start_failed: { status: 500, message: 'Internal Server Error' },
-  /** The session store failed to read or write. */
-  session_store_failed: { status: 500, message: 'Internal Server Error' },
+  /**
+   * A shared session store (PostgreSQL, Redis) did not take a login's session in time. Reads
+   * never get here: a store that cannot answer is "no session" (fail closed, 302 or 401).
+   */
+  session_store_unavailable: { status: 503, message: 'Service Unavailable' },
   /** Forward modes: a path that is not one of the outpost's endpoints (gorilla/mux text). */
   not_found: { status: 404, message: '404 page not found' },
   /** Proxy mode: the upstream refused, reset or could not be resolved. */

@@ -1,14 +1,19 @@
 // The proxy's HTTP (9000) and HTTPS (9443) servers: one request handler on both, TLS 1.2+ with
 // a certificate picked per SNI, Node's inbound timeouts and header limit, websocket upgrades
 // handed to the same handler, and a staged drain on stop (503 + `Connection: close` while
-// stopping, idle connections closed, the rest destroyed at the deadline).
+// stopping, idle connections closed, the rest destroyed at the deadline). Both servers accept an
+// optional PROXY protocol header from trusted peers (net/proxy-preamble.ts), before TLS.
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
+import type { Server as NetServer } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { SecureContext } from 'node:tls';
 import type { ListenAddress } from '../../config/index.ts';
 import { listen } from '../../agent/net.ts';
 import type { Logger } from '../../log.ts';
+import type { CidrMatcher } from '../../net/cidr.ts';
+import { LogLimiter } from '../../net/log-limiter.ts';
+import { acceptProxyProtocol, type ProxyPreamble } from '../../net/proxy-preamble.ts';
 
 export interface ServerTimeouts {
   /** Node's `headersTimeout`: the whole header block must arrive within this. */
@@ -38,13 +43,23 @@ export interface ProxyServerOptions {
   handler: ProxyRequestHandler;
   /** Served without SNI, and when no provider's certificate matches (see `secureContext`). */
   defaultCertificate: { certPem: string; keyPem: string };
+  /**
+   * PROXY protocol v1/v2, from `trusted` peers only (authentik's trusted proxy CIDRs); absent:
+   * never read. `timeoutMs` (default `PROXY_HEADER_TIMEOUT_MS`, at most `headersTimeoutMs`) bounds
+   * the wait for a trusted peer's first bytes and header.
+   */
+  proxyProtocol?: { trusted: CidrMatcher<unknown>; timeoutMs?: number };
   logger: Logger;
 }
+
+/** A proxy sends its header as soon as it connects: a short wait is enough. */
+export const PROXY_HEADER_TIMEOUT_MS = 3_000;
 
 export class ProxyServer {
   private readonly opts: ProxyServerOptions;
   private readonly servers = new Map<Scheme, Server>();
   private readonly upgraded = new Set<Duplex>();
+  private readonly preambles: ProxyPreamble[] = [];
   private _stopping = false;
 
   constructor(opts: ProxyServerOptions) {
@@ -108,6 +123,7 @@ export class ProxyServer {
       });
     }
     https.on('tlsClientError', (err: Error) => logger.debug({ err: { message: err.message, code: (err as NodeJS.ErrnoException).code } }, 'TLS handshake failed'));
+    this.acceptProxyHeaders(http, https);
     const ports = { httpPort: 0, httpsPort: 0 };
     try {
       ports.httpPort = await listen(http, this.opts.listen.http);
@@ -124,6 +140,19 @@ export class ProxyServer {
     return ports;
   }
 
+  /** The PROXY preamble on both servers, when configured; refusals logged once a minute per peer. */
+  private acceptProxyHeaders(...servers: NetServer[]): void {
+    const pp = this.opts.proxyProtocol;
+    if (!pp) return;
+    const timeoutMs = Math.min(pp.timeoutMs ?? PROXY_HEADER_TIMEOUT_MS, this.opts.timeouts.headersTimeoutMs);
+    const limiter = new LogLimiter({ windowMs: 60_000, maxKeys: 1024 });
+    const onRefused = (reason: string, peer: string, detail: string) => {
+      const d = limiter.check(`${reason}|${peer}`);
+      if (d.log) this.opts.logger.warn({ reason, peer, detail, suppressed: d.suppressed }, 'PROXY protocol header refused; connection closed');
+    };
+    for (const srv of servers) this.preambles.push(acceptProxyProtocol(srv, { trusted: pp.trusted, timeoutMs, onRefused }));
+  }
+
   /**
    * Stage 1: stop accepting, answer 503 + `Connection: close`, close idle keep-alive sockets.
    * Stage 2: wait for in-flight requests until `deadline`. Stage 3: destroy what is left
@@ -135,6 +164,8 @@ export class ProxyServer {
     this.servers.clear();
     const closed = servers.map((srv) => new Promise<void>((resolve) => srv.close(() => resolve())));
     for (const srv of servers) srv.closeIdleConnections();
+    // Sockets still sending their PROXY header carry no request yet: idle too.
+    for (const p of this.preambles) p.destroyPending();
     // Websockets have no request to finish: they are closed at once.
     for (const s of this.upgraded) s.destroy();
     const all = Promise.all(closed);

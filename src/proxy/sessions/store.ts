@@ -1,6 +1,6 @@
 // The proxy's session store contract. The in-memory store (memory.ts) implements it for one
-// outpost process; the shared stores (PostgreSQL `authentik_providers_proxy_proxysession`,
-// Redis) of the next issue implement it for several.
+// outpost process; the shared stores (postgres.ts, redis.ts, behind the local cache of
+// cached.ts; their own contract in shared.ts) implement it for several replicas.
 //
 // Sessions are keyed by a random ID (the cookie carries it, signed). A session only exists
 // after a login (≥2024.6 design: state and redirect live in the signed state, not here).

@@ -10,7 +10,7 @@ import net from 'node:net';
 import tls from 'node:tls';
 import { Client } from 'ldapts';
 import { SearchScope, encodeRequest, parseFilter, type Control, type LdapRequest } from '../../../src/ldap/protocol/index.ts';
-import { encodeProxyHeader } from '../../../src/ldap/server/proxy-protocol.ts';
+import { encodeProxyHeader } from '../../../src/net/proxy-protocol.ts';
 import { prng } from '../protocol/helpers.ts';
 import { ALICE_DN, ALICE_PW, BASE, searchRequest, startFixture, waitUntil, within, type Fixture } from './support.ts';
 

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { X509Certificate } from 'node:crypto';
 import { Registry } from 'prom-client';
 import { CidrError, CidrMatcher, cidrContains, formatIp, normalizeIp, parseCidr, parseCidrList, parseIp } from '../../../src/net/cidr.ts';
-import { PROXY_V2_SIGNATURE, encodeProxyHeader, parseProxyHeader, proxySignature } from '../../../src/ldap/server/proxy-protocol.ts';
+import { PROXY_V2_SIGNATURE, encodeProxyHeader, parseProxyHeader, proxySignature } from '../../../src/net/proxy-protocol.ts';
 import { parseAttributeSelection, selectAttributes } from '../../../src/ldap/server/select.ts';
 import { PduReader } from '../../../src/ldap/server/pdu-reader.ts';
 import { LogLimiter } from '../../../src/net/log-limiter.ts';

@@ -9,7 +9,7 @@ import tls from 'node:tls';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Client } from 'ldapts';
 import { ResultCode, SearchScope, encodeRequest } from '../../../src/ldap/protocol/index.ts';
-import { encodeProxyHeader } from '../../../src/ldap/server/proxy-protocol.ts';
+import { encodeProxyHeader } from '../../../src/net/proxy-protocol.ts';
 import { ALICE_DN, ALICE_PW, BASE, BIG_BASE, RawClient, TestHandler, isNotice, run, searchRequest, startFixture, testCertificate, waitUntil, within, type Fixture } from './support.ts';
 
 const STARTTLS = '1.3.6.1.4.1.1466.20037';

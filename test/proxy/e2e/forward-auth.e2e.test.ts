@@ -3,7 +3,7 @@
 import { strict as assert } from 'node:assert';
 import { after, before, describe, test } from 'node:test';
 import { AUTHENTIK_VERSIONS } from '../../support/outpost.ts';
-import { browserLogin, call, Jar, loginAtCore, startProxyStack, viaOutpost, type ProxyStack } from './support.ts';
+import { browserLogin, call, Jar, loginAtCore, rawExchange, startProxyStack, until, viaOutpost, type ProxyStack } from './support.ts';
 
 const FS = 'https://fs.example.com';
 
@@ -48,10 +48,91 @@ for (const version of AUTHENTIK_VERSIONS) {
       assert.equal(r.status, 401);
     });
 
-    test('#29 nginx without X-Original-URL/URI is a 500 configuration error', async () => {
-      const r = await call(origin, '/outpost.goauthentik.io/auth/nginx', { host: 'fs.example.com' });
+    test('#7 static assets: the outpost\'s own stylesheet and logo on any host, cached by ETag', async () => {
+      const STATIC = '/outpost.goauthentik.io/static/dist';
+      for (const [file, type] of [
+        ['patternfly.min.css', /^text\/css/],
+        ['authentik.css', /^text\/css/],
+        ['custom.css', /^text\/css/],
+        ['assets/icons/icon_left_brand.svg', /^image\/svg\+xml$/],
+      ] as const) {
+        const r = await call(origin, `${STATIC}/${file}`, { host: 'nothing.invalid' });
+        assert.equal(r.status, 200, file);
+        assert.match(String(r.headers['content-type']), type);
+        assert.equal(r.headers['x-content-type-options'], 'nosniff');
+        assert.match(String(r.headers['cache-control']), /max-age=\d+/);
+        const etag = String(r.headers['etag']);
+        assert.match(etag, /^"[\w-]+"$/, 'a strong ETag');
+        const again = await call(origin, `${STATIC}/${file}?v=2`, { host: 'app.example.com', headers: { 'if-none-match': `"other", W/${etag}` } });
+        assert.equal(again.status, 304);
+        assert.equal(again.body, '');
+        assert.equal(again.headers['etag'], etag);
+      }
+      const css = await call(origin, `${STATIC}/patternfly.min.css`, { host: 'nothing.invalid' });
+      assert.match(css.body, /assets\/icons\/icon_left_brand\.svg/, 'the sheet shows the logo');
+      const head = await call(origin, `${STATIC}/patternfly.min.css`, { method: 'HEAD', host: 'nothing.invalid' });
+      assert.equal(head.status, 200);
+      assert.equal(head.body, '');
+      assert.equal(Number(head.headers['content-length']), Buffer.byteLength(css.body));
+      const post = await call(origin, `${STATIC}/custom.css`, { method: 'POST', host: 'nothing.invalid', body: 'x' });
+      assert.equal(post.status, 405);
+      assert.equal(post.headers['allow'], 'GET, HEAD');
+    });
+
+    test('#7 static: directories, unknown files and every spelling of a traversal are 404', async () => {
+      const STATIC = '/outpost.goauthentik.io/static/dist';
+      for (const path of [
+        `${STATIC}/`,
+        `${STATIC}/assets/icons/`,
+        `${STATIC}/assets/icons/icon.png`,
+        `${STATIC}/assets/images/flow_background.jpg`,
+        `${STATIC}/nope.css`,
+        `${STATIC}/custom.css/`,
+        `${STATIC}/./custom.css`,
+        `${STATIC}/../dist/custom.css`,
+        `${STATIC}/assets/../custom.css`,
+        `${STATIC}/%2e%2e/dist/custom.css`,
+        `${STATIC}/assets%2Ficons%2Ficon_left_brand.svg`,
+        `${STATIC}/assets\\icons\\icon_left_brand.svg`,
+        `${STATIC}/%63ustom.css`,
+        '/outpost.goauthentik.io/static/custom.css',
+        '/outpost.goauthentik.io/static/dist/../../../package.json',
+      ]) {
+        const r = await rawExchange(stack.httpPort, [`GET ${path} HTTP/1.1\r\nHost: app.example.com\r\nConnection: close\r\n\r\n`]);
+        assert.match(r, /^HTTP\/1\.1 404 /, path);
+        assert.match(r, /\r\n\r\n404 page not found\n$/, path);
+      }
+    });
+
+    test('#29 nginx without X-Original-URL/URI is a 500 configuration error, and one configuration_error event a minute', async () => {
+      stack.core.admin.clearEvents();
+      const headers = { cookie: 'authentik_proxy_x=secret', 'x-forwarded-uri': '/a?code=secret' };
+      const r = await call(origin, '/outpost.goauthentik.io/auth/nginx?code=secret', { host: 'fs.example.com', headers });
       assert.equal(r.status, 500);
       assert.equal(r.body, 'configuration error\n');
+      await until('the configuration_error event', () => stack.core.admin.events().length > 0);
+      const [event] = stack.core.admin.events();
+      assert.equal(event!.action, 'configuration_error');
+      assert.equal(event!.app, 'authentik.providers.proxy');
+      assert.equal(event!.client_ip, '127.0.0.1');
+      const context = event!.context as { message: string; provider: string; outpost: string; url: string; headers: Record<string, string> };
+      assert.equal(context.message, 'Outpost test-outpost (Provider p2-single) failed to detect a forward URL from nginx');
+      assert.equal(context.provider, 'p2-single');
+      assert.equal(context.outpost, 'test-outpost');
+      assert.equal(context.url, '/outpost.goauthentik.io/auth/nginx');
+      assert.equal(context.headers['host'], 'fs.example.com');
+      // No credential and no query reaches authentik's event log.
+      assert.equal(context.headers['cookie'], '[redacted]');
+      assert.equal(context.headers['x-forwarded-uri'], '/a');
+      assert.doesNotMatch(JSON.stringify(event), /secret/);
+
+      // A misconfigured nginx asks on every request: the same provider gets no second event
+      // within the minute, and the answer is the same.
+      const again = await call(origin, '/outpost.goauthentik.io/auth/nginx', { host: 'fs.example.com' });
+      assert.equal(again.status, 500);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      assert.equal(stack.core.admin.events().length, 1);
+      assert.equal(stack.core.admin.requests().filter((q) => q.path === '/api/v3/events/events/').length, 1);
     });
 
     test('#30 nginx unauthenticated is 401 "unauthorized request" with Set-Cookie', async () => {

@@ -72,7 +72,7 @@ function raw(port: number, chunks: readonly string[], gapMs = 0, timeoutMs = 60_
 
 /** The proxy listener's session store (private; the tests plant sessions in it). */
 function storeOf(stack: ProxyStack): SessionStore {
-  return (stack.listener as unknown as { sessions: SessionStore }).sessions;
+  return (stack.listener as unknown as { sessions: { store: SessionStore } }).sessions.store;
 }
 
 describe('proxy mode under hostile input', () => {

@@ -4,6 +4,7 @@
 // that goes outpost → authorize → the flow executor API → callback, like a browser, with the
 // cookie-jar client of ../support/client.ts.
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import { connect } from 'node:net';
 import { WebSocketServer } from 'ws';
 import type { DevCore } from '../../../src/devcore/index.ts';
 import type { SeedDocument } from '../../../src/devcore/seed.ts';
@@ -126,4 +127,31 @@ export async function toCore(stack: ProxyStack, startUrl: string, jar: Jar): Pro
 export async function browserLogin(stack: ProxyStack, startUrl: string, jar: Jar, coreJar: Jar, user = 'alice', password = 'alice-password'): Promise<Reply> {
   const callback = await loginAtCore(stack.core, await toCore(stack, startUrl, jar), user, password, coreJar);
   return viaOutpost(stack, callback, { jar });
+}
+
+/**
+ * Raw bytes to `port` on loopback (nothing normalised, unlike a URL), everything read back
+ * until the server closes (send `Connection: close`).
+ */
+export function rawExchange(port: number, chunks: readonly (string | Buffer)[]): Promise<string> {
+  return new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1');
+    const data: Buffer[] = [];
+    socket.on('connect', () => {
+      for (const c of chunks) socket.write(c);
+    });
+    socket.on('data', (d: Buffer) => data.push(d));
+    // A reset is an answer too (a refused PROXY header): what was read so far is the result.
+    socket.on('error', () => {});
+    socket.on('close', () => resolve(Buffer.concat(data).toString('latin1')));
+  });
+}
+
+/** Polls `check` until it holds (or throws after `ms`). */
+export async function until(what: string, check: () => boolean, ms = 5_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
 }

@@ -5,7 +5,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { exportJWK, generateKeyPair, SignJWT, type JWK } from 'jose';
-import { Agent } from 'undici';
+import { HttpPool } from '../../../src/net/pool.ts';
 import { OidcClient, OidcError, parseAuthorization, redirectUriFor, type OidcConfiguration } from '../../../src/proxy/oidc/index.ts';
 
 const ISSUER = 'http://ak/application/o/app/';
@@ -34,7 +34,7 @@ const hs = (over: { secret?: string; iss?: string; aud?: string; exp?: number } 
     .sign(new TextEncoder().encode(over.secret ?? SECRET));
 
 describe('OidcClient', () => {
-  const dispatcher = new Agent();
+  const dispatcher = new HttpPool();
   let server: Server;
   let base = '';
   let jwks: { keys: JWK[] } = { keys: [] };

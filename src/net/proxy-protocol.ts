@@ -3,7 +3,7 @@
 //
 // Whether a header is acceptable at all (only from trusted proxies) is the caller's decision;
 // this module only reads it.
-import { formatIp, parseIp } from '../../net/cidr.ts';
+import { formatIp, parseIp } from './cidr.ts';
 
 /** `\r\n\r\n\0\r\nQUIT\n`. */
 export const PROXY_V2_SIGNATURE: Buffer = Buffer.from([0x0d, 0x0a, 0x0d, 0x0a, 0x00, 0x0d, 0x0a, 0x51, 0x55, 0x49, 0x54, 0x0a]);
