@@ -1,6 +1,6 @@
 // Small helpers shared by the benchmarks.
 import { once } from 'node:events';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 
 /** A loopback TCP port that was free a moment ago. */
@@ -26,6 +26,12 @@ export async function until(what: string, fn: () => Promise<boolean>, timeoutMs 
 export function rssMb(pid: number): number {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return m ? Number(m[1]) / 1024 : NaN;
+}
+
+/** RSS of `pid` and its children (the outpost's workers with AUTHENTIK_WORKERS > 1), in MB. */
+export function rssTreeMb(pid: number): number {
+  const children = existsSync(`/proc/${pid}/task/${pid}/children`) ? readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter((p) => p !== '') : [];
+  return children.reduce((sum, child) => sum + rssMb(Number(child)), rssMb(pid));
 }
 
 /** The command and arguments that run `cmd` pinned to the `taskset -c` CPU list `cpus` (unchanged when undefined). */

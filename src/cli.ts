@@ -36,20 +36,39 @@ export async function run(argv: readonly string[], plugins: Plugins): Promise<nu
     }
     throw err;
   }
+  // AUTHENTIK_WORKERS > 1: this process becomes the primary (src/cluster/primary.ts) and forks
+  // the workers, which run this same function and serve below. With 1, no cluster at all.
+  let workerId: number | undefined;
+  if (config.workers.count > 1) {
+    const cluster = (await import('node:cluster')).default;
+    if (cluster.isPrimary) {
+      const [{ createRootLogger, named }, { runPrimary }] = await Promise.all([import('./log.ts'), import('./cluster/primary.ts')]);
+      const logger = createRootLogger({ level: config.logLevel });
+      for (const [fields, event] of warnings) named(logger, 'config').warn(fields, event);
+      return runPrimary(config, logger);
+    }
+    workerId = cluster.worker?.id;
+  }
   // Loaded only to serve: Docker runs the healthcheck every few seconds, and loading the serving
   // code more than doubles the time a start takes.
-  const [{ createRootLogger, named }, { Runtime }, { installSignalHandlers }, listeners] = await Promise.all([
+  const [{ createRootLogger, named }, { Runtime }, { installSignalHandlers }, listeners, worker] = await Promise.all([
     import('./log.ts'),
     import('./runtime.ts'),
     import('./signals.ts'),
     typeof plugins === 'function' ? plugins() : plugins,
+    workerId === undefined ? undefined : import('./cluster/worker.ts'),
   ]);
-  const logger = createRootLogger({ level: config.logLevel });
+  const root = createRootLogger({ level: config.logLevel, batch: workerId === undefined });
+  // A worker's lines say which one (the primary logs each worker's pid).
+  const logger = worker ? root.child({ worker: workerId }) : root;
   const log = named(logger, 'runtime');
-  const configLog = named(logger, 'config');
-  for (const [fields, event] of warnings) configLog.warn(fields, event);
-  const runtime = new Runtime({ config, plugins: listeners, logger });
-  installSignalHandlers(runtime, logger);
+  // The primary logged the configuration's warnings once.
+  if (!worker) for (const [fields, event] of warnings) named(logger, 'config').warn(fields, event);
+  const runtime = new Runtime({ config, plugins: listeners, logger, metricsServer: !worker });
+  installSignalHandlers(runtime, logger, undefined, { worker: worker !== undefined });
+  worker?.serveThePrimary(runtime);
+  // A worker that cannot start tells the primary not to restart it (it would fail again).
+  const cannotStart = worker ? worker.EXIT_CANNOT_START : 1;
   // A bug must not take every listener down silently: log it in one line. A rejected promise
   // nobody awaited is logged and served on; a thrown exception leaves state unknown, so exit.
   process.on('unhandledRejection', (err) => log.error({ error: String(err) }, 'unhandled rejection'));
@@ -63,12 +82,12 @@ export async function run(argv: readonly string[], plugins: Plugins): Promise<nu
   } catch (err) {
     log.fatal({ error: (err as Error).message }, 'cannot start the outpost');
     await runtime.shutdown();
-    return 1;
+    return cannotStart;
   }
   if (runtime.agents.every((a) => a.state.phase === 'skipped')) {
     log.fatal('no outpost can be served by this build (see the lines above); exiting');
     await runtime.shutdown();
-    return 1;
+    return cannotStart;
   }
   return new Promise<number>(() => {
     // Serves until a signal handler exits the process.

@@ -105,6 +105,12 @@ export interface RootLoggerOptions {
   level: string;
   /** Defaults to stdout; tests pass a stream to assert on log lines. */
   destination?: NodeJS.WritableStream;
+  /**
+   * Default true: batch stdout writes (above). Worker processes share one stdout pipe, where only
+   * a write of at most PIPE_BUF (4 KiB) is atomic: they write each line alone and synchronously
+   * (no coalescing into larger writes), so that lines from two workers never interleave mid-line.
+   */
+  batch?: boolean;
 }
 
 export function createRootLogger(opts: RootLoggerOptions): Logger {
@@ -118,7 +124,7 @@ export function createRootLogger(opts: RootLoggerOptions): Logger {
       serializers: { err: serializeErr },
       redact: { paths: PINO_PATHS, censor: CENSOR },
     },
-    opts.destination ?? pino.destination({ dest: 1, sync: false, minLength: LOG_BATCH_BYTES, periodicFlush: LOG_FLUSH_MS }),
+    opts.destination ?? pino.destination(opts.batch === false ? { dest: 1, sync: true } : { dest: 1, sync: false, minLength: LOG_BATCH_BYTES, periodicFlush: LOG_FLUSH_MS }),
   );
 }
 

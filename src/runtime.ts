@@ -24,6 +24,11 @@ export interface RuntimeOptions {
   minRefreshIntervalMs?: number;
   /** Tests shorten the websocket's reconnect backoff (backoff.test.ts checks the real one). */
   websocketBackoff?: BackoffPolicy;
+  /**
+   * False in a worker process (AUTHENTIK_WORKERS > 1): the primary serves the metrics listener
+   * and asks this runtime for `ready()` and its metrics over IPC (src/cluster/).
+   */
+  metricsServer?: boolean;
 }
 
 export class Runtime {
@@ -33,7 +38,7 @@ export class Runtime {
   private readonly opts: RuntimeOptions;
   private readonly dispatcher: HttpPool;
   private readonly listeners: ListenerSet;
-  private readonly metricsServer: MetricsServer;
+  private readonly metricsServer: MetricsServer | undefined;
   private readonly logger: Logger;
   private stopping: Promise<void> | undefined;
   private _metricsPort = 0;
@@ -65,12 +70,15 @@ export class Runtime {
         ...(opts.websocketBackoff ? { websocketBackoff: opts.websocketBackoff } : {}),
       });
     });
-    this.metricsServer = new MetricsServer({
-      address: opts.config.listen.metrics,
-      registry: this.metrics.registry,
-      isReady: () => this.agents.every((a) => a.state.phase === 'serving' || a.state.phase === 'skipped') && this.listeners.ready(),
-      logger: named(opts.logger, 'metrics'),
-    });
+    this.metricsServer =
+      opts.metricsServer === false
+        ? undefined
+        : new MetricsServer({ address: opts.config.listen.metrics, registry: this.metrics.registry, isReady: () => this.ready(), logger: named(opts.logger, 'metrics') });
+  }
+
+  /** What `/outpost.goauthentik.io/ready` answers: every outpost serving (or skipped), every listener ready. */
+  ready(): boolean {
+    return this.agents.every((a) => a.state.phase === 'serving' || a.state.phase === 'skipped') && this.listeners.ready();
   }
 
   /** The listener serving outposts of `type`, once an agent created it (tests read its ports). */
@@ -84,7 +92,7 @@ export class Runtime {
 
   /** Opens the metrics server at once, then starts every agent; resolves when all are serving or skipped. */
   async start(): Promise<void> {
-    this._metricsPort = await this.metricsServer.start();
+    if (this.metricsServer) this._metricsPort = await this.metricsServer.start();
     await Promise.all(this.agents.map((a) => a.start()));
   }
 
@@ -99,7 +107,7 @@ export class Runtime {
       this.logger.info('shutting down');
       await this.listeners.stopAll(deadline);
       await Promise.allSettled(this.agents.map((a) => a.stop()));
-      await this.metricsServer.stop();
+      await this.metricsServer?.stop();
       await this.dispatcher.close();
       this.logger.info('stopped');
     })();

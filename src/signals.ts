@@ -1,4 +1,6 @@
 // SIGTERM/SIGINT: graceful shutdown then exit 0; SIGUSR1: refresh now, as authentik does.
+// In a worker process (AUTHENTIK_WORKERS > 1) SIGINT is ignored: Ctrl-C reaches the whole
+// process group, and the primary relays it as SIGTERM (a second stop signal would exit 1).
 import type { Logger } from './log.ts';
 import { named } from './log.ts';
 
@@ -7,7 +9,7 @@ export interface Stoppable {
   refreshAll(reason: string): Promise<unknown>;
 }
 
-export function installSignalHandlers(target: Stoppable, logger: Logger, extraShutdown: () => Promise<void> = async () => {}): void {
+export function installSignalHandlers(target: Stoppable, logger: Logger, extraShutdown: () => Promise<void> = async () => {}, opts: { worker?: boolean } = {}): void {
   const log = named(logger, 'signals');
   let stopping = false;
   const stop = (signal: string) => {
@@ -32,7 +34,8 @@ export function installSignalHandlers(target: Stoppable, logger: Logger, extraSh
       );
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
-  process.on('SIGINT', () => stop('SIGINT'));
+  if (opts.worker) process.on('SIGINT', () => {});
+  else process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGUSR1', () => {
     log.info('SIGUSR1 received, refreshing');
     void target.refreshAll('signal');

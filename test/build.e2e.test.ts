@@ -14,6 +14,7 @@ import type { DevCore } from '../src/devcore/index.ts';
 import { buildOutpost } from '../scripts/build.ts';
 import { freePort } from './support/reverse-proxy.ts';
 import { startCore } from './support/outpost.ts';
+import { radclient } from './radius/e2e/support.ts';
 import { waitFor } from './support/wait.ts';
 
 const run = promisify(execFile);
@@ -82,13 +83,8 @@ describe('the production build', () => {
   });
 
   it('answers radclient (RADIUS)', async () => {
-    const rc = spawn('radclient', ['-x', '-r', '1', '-t', '3', `127.0.0.1:${ports.radius}`, 'auth', 'test-radius-secret'], { stdio: ['pipe', 'pipe', 'pipe'] });
-    let text = '';
-    rc.stdout.on('data', (d: Buffer) => (text += d.toString()));
-    rc.stdin.end('User-Name=alice,User-Password=alice-password\n');
-    const [code] = (await once(rc, 'exit')) as [number];
-    assert.equal(code, 0, text);
-    assert.match(text, /Received Access-Accept/);
+    const r = await radclient(`127.0.0.1:${ports.radius}`, 'auth', 'test-radius-secret', 'User-Name=alice,User-Password=alice-password');
+    assert.equal(r.code, 'Access-Accept', r.stdout + r.stderr);
   });
 
   it('answers ldapsearch (LDAP)', async () => {

@@ -3,14 +3,17 @@
 // libldap (ldapload.c, compiled with gcc on first use). Both servers run throughout; runs are
 // interleaved (slapd, outpost, slapd, …) so that neither ever has load while the other does.
 // Pinned (the default): slapd and the outpost both on CPU 0, the generator and the development
-// core on CPU 1. --unpinned leaves every process to the scheduler.
+// core on CPU 1. --unpinned leaves every process to the scheduler. --workers N runs the outpost
+// with AUTHENTIK_WORKERS=N (a primary and N workers); pinned, both servers then get CPUs 0..N-1
+// and the generator and the core CPU N (or the last CPU, shared, when there are not N+1).
 // Tests: simple binds (--bind-users users cycling, each bound once before every run: the cache
 // is warm), (cn=userN) subtree searches bound as a searcher, both at each --connections count,
 // and one-level dumps of ou=users on one connection. Per test: both medians (ops/s, p50, p99),
 // the ratio of the medians, the median of the per-run ratios, each server's CPU per operation
 // (from /proc/PID/stat over the timed part) and the generator's own CPU.
 // Usage: npm run bench:ldap [-- --runs 5 --seconds 6 --connections 4,32 --tests bind,search,dump
-//        --users 10000 --bind-users 1000 --warmup 1 --unpinned --log-level error --skip-100k]
+//        --users 10000 --bind-users 1000 --warmup 1 --unpinned --log-level error --skip-100k
+//        --workers 1]
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
@@ -19,7 +22,7 @@ import { parseArgs } from 'node:util';
 import { buildGenerator, runGenerator, type LoadMode, type LoadOptions, type LoadResult } from './generator.ts';
 import { startOutpost, OUTPOST_SEARCHER, type Outpost } from './outpost.ts';
 import { BASE_DN, SLAPD_SEARCHER, startSlapd, type Slapd } from './slapd.ts';
-import { freePort, median, rssMb } from '../support.ts';
+import { freePort, median, rssMb, rssTreeMb } from '../support.ts';
 import { buildOutpost } from '../../scripts/build.ts';
 
 const { values } = parseArgs({
@@ -33,6 +36,7 @@ const { values } = parseArgs({
     'bind-users': { type: 'string', default: '1000' },
     threads: { type: 'string', default: '1' },
     unpinned: { type: 'boolean', default: false },
+    workers: { type: 'string', default: '1' },
     'log-level': { type: 'string', default: 'error' },
     'skip-100k': { type: 'boolean', default: false },
     // The outpost's entry script; by default the production build (scripts/build.ts) of this
@@ -57,11 +61,18 @@ const USERS = whole('users', values.users, 1);
 const BIND_USERS = Math.min(whole('bind-users', values['bind-users'], 1), USERS);
 const THREADS = whole('threads', values.threads, 1);
 const PINNED = !values.unpinned;
+/** The outpost's AUTHENTIK_WORKERS. */
+const WORKERS = whole('workers', values.workers, 1);
+const CPUS = availableParallelism();
 /** The outpost's; error logs nothing per operation, as slapd's `loglevel 0` (at info it logs every bind, as authentik does). */
 const LOG_LEVEL = values['log-level'];
-/** Pinned: both servers on CPU 0; the generator and the development core on CPU 1. */
-const SERVER_CPU = PINNED ? '0' : undefined;
-const CLIENT_CPU = PINNED ? '1' : undefined;
+/**
+ * Pinned: both servers on CPU 0 (0..N-1 with --workers N, so slapd gets as many CPUs as the
+ * outpost); the generator and the development core on the next CPU, or on the last one when
+ * the servers take them all (then they share it: unpinned in practice).
+ */
+const SERVER_CPU = PINNED ? (WORKERS === 1 ? '0' : `0-${Math.min(WORKERS, CPUS) - 1}`) : undefined;
+const CLIENT_CPU = PINNED ? String(Math.min(WORKERS, CPUS - 1)) : undefined;
 const PASSWORD = 'bench-pass';
 /** (cn=userN) from the base: the user and its virtual group, on both servers. */
 const SEARCH_ENTRIES = 2;
@@ -150,7 +161,11 @@ async function main(): Promise<void> {
   const tests = testsToRun();
   out(`LDAP benchmark: ${USERS} users, ${BIND_USERS} binding; ${RUNS} interleaved runs of ${SECONDS} s (after ${WARMUP} s untimed) per test and server`);
   out(`logging: slapd loglevel 0, the outpost at ${LOG_LEVEL}`);
-  out(PINNED ? 'pinned: slapd and the outpost on CPU 0, the generator and the development core on CPU 1' : 'unpinned: every process on any CPU');
+  out(PINNED ? `pinned: slapd and the outpost on CPU ${SERVER_CPU}, the generator and the development core on CPU ${CLIENT_CPU}` : 'unpinned: every process on any CPU');
+  if (WORKERS > 1) {
+    out(`outpost: AUTHENTIK_WORKERS=${WORKERS} (a primary and ${WORKERS} workers; CPU/op and RSS count them all, RSS summed counts pages they share more than once)`);
+    if (PINNED && WORKERS >= CPUS) out(`note: ${CPUS} CPUs and --workers ${WORKERS}: the servers may use every CPU, which the generator and the core share with them; pinned is unpinned in practice`);
+  }
   out(`load average at start: ${loadavg().map((l) => fmt(l, 2)).join(' ')} (${availableParallelism()} CPUs)`);
 
   let slapd: Slapd | undefined;
@@ -167,10 +182,10 @@ async function main(): Promise<void> {
   out(`outpost: ${values.outpost ?? 'the production build of this tree'}`);
   try {
     slapd = await startSlapd({ port: await freePort(), users: USERS, groups: 100, password: PASSWORD, cpus: SERVER_CPU });
-    outpost = await startOutpost({ main, users: USERS, logLevel: LOG_LEVEL, cpus: SERVER_CPU, coreCpus: CLIENT_CPU });
+    outpost = await startOutpost({ main, users: USERS, logLevel: LOG_LEVEL, cpus: SERVER_CPU, coreCpus: CLIENT_CPU, workers: WORKERS });
     const base = [
       { name: 'slapd' as const, port: slapd.port, pid: slapd.pid, corePid: undefined, searcher: SLAPD_SEARCHER, rssStart: rssMb(slapd.pid) },
-      { name: 'outpost' as const, port: outpost.port, pid: outpost.pid, corePid: outpost.corePid, searcher: OUTPOST_SEARCHER, rssStart: rssMb(outpost.pid) },
+      { name: 'outpost' as const, port: outpost.port, pid: outpost.pid, corePid: outpost.corePid, searcher: OUTPOST_SEARCHER, rssStart: rssTreeMb(outpost.pid) },
     ];
     const servers: Server[] = [];
     for (const s of base) servers.push({ ...s, dumpEntries: TESTS.includes('dump') ? await probeDump(bin, s) : 0 });
@@ -206,7 +221,7 @@ async function main(): Promise<void> {
         }
       }
     }
-    const rssAfter = rssMb(cand.pid);
+    const rssAfter = rssTreeMb(cand.pid);
 
     out('');
     const rows: string[][] = [[
@@ -251,12 +266,12 @@ async function main(): Promise<void> {
   }
 
   if (!values['skip-100k']) {
-    const big = await startOutpost({ main, users: 100_000, logLevel: LOG_LEVEL, cpus: SERVER_CPU, coreCpus: CLIENT_CPU });
+    const big = await startOutpost({ main, users: 100_000, logLevel: LOG_LEVEL, cpus: SERVER_CPU, coreCpus: CLIENT_CPU, workers: WORKERS });
     try {
-      const start = rssMb(big.pid);
+      const start = rssTreeMb(big.pid);
       const r = await runGenerator(bin, { port: big.port, mode: 'dump', base: BASE_DN, connections: 1, seconds: 120, count: 3, bindDn: OUTPOST_SEARCHER.dn, bindPassword: OUTPOST_SEARCHER.password, expect: -1, cpus: CLIENT_CPU });
       if (r.errors > 0 || r.ops === 0) failed = true;
-      out(`outpost with 100000 users: RSS ${fmt(start)} MB after start, ${fmt(rssMb(big.pid))} MB after ${r.ops} dumps of ${r.entries_max} entries (p50 ${fmt(r.p50_ms, 0)} ms)`);
+      out(`outpost with 100000 users: RSS ${fmt(start)} MB after start, ${fmt(rssTreeMb(big.pid))} MB after ${r.ops} dumps of ${r.entries_max} entries (p50 ${fmt(r.p50_ms, 0)} ms)`);
     } finally {
       await big.stop();
     }

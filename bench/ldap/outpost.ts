@@ -31,11 +31,13 @@ function stopChild(child: ChildProcess): Promise<void> {
 }
 
 /**
+ * `workers`: AUTHENTIK_WORKERS (default 1). With more, `pid` is the primary: the generator's
+ * CPU figures count its descendants, and `rssTreeMb` sums the workers' RSS.
  * `cpus`/`coreCpus`: `taskset -c` lists for the outpost and the core (undefined: unpinned).
  * The outpost refreshes from the core once an hour, so that no refresh of the cached
  * directory lands inside a measured run.
  */
-export async function startOutpost(opts: { main: string; users: number; logLevel: string; cpus?: string | undefined; coreCpus?: string | undefined }): Promise<Outpost> {
+export async function startOutpost(opts: { main: string; users: number; logLevel: string; cpus?: string | undefined; coreCpus?: string | undefined; workers?: number }): Promise<Outpost> {
   const corePort = await freePort();
   const [coreCmd, coreArgs] = pinned(opts.coreCpus, process.execPath, [`${ROOT}src/devcore/main.ts`]);
   const core = spawn(coreCmd, coreArgs, {
@@ -78,6 +80,8 @@ export async function startOutpost(opts: { main: string; users: number; logLevel
         AUTHENTIK_LISTEN__LDAPS: `127.0.0.1:${ldapsPort}`,
         AUTHENTIK_LISTEN__METRICS: `127.0.0.1:${metricsPort}`,
         AUTHENTIK_LOG_LEVEL: opts.logLevel,
+        // >1: a primary and that many worker processes sharing the LDAP socket (src/cluster/).
+        AUTHENTIK_WORKERS: String(opts.workers ?? 1),
       },
       stdio: ['ignore', 'ignore', 'inherit'],
     });

@@ -5,8 +5,9 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import { once } from 'node:events';
-import { readFileSync } from 'node:fs';
-import { availableParallelism, loadavg } from 'node:os';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { CoreApi, createDispatcher } from '../../src/agent/core-api.ts';
@@ -14,6 +15,7 @@ import { createFlowExecutor, RADIUS_PARAMS, splitSecrets } from '../../src/flow/
 import { createRootLogger } from '../../src/log.ts';
 import { userAgent } from '../../src/version.ts';
 import { freePort, rssMb, until } from '../support.ts';
+import { buildOutpost } from '../../scripts/build.ts';
 import { startFreeRadius } from './freeradius.ts';
 import { LoadGenerator, type RunResult } from './load.ts';
 
@@ -133,7 +135,21 @@ interface Outpost {
   stop(): Promise<void>;
 }
 
+/** The production build of this tree (as the image runs it), built once per bench run. */
+let built: Promise<string> | undefined;
+function outpostEntry(): Promise<string> {
+  built ??= (async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'bench-radius-build-'));
+    process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
+    copyFileSync(`${ROOT}package.json`, join(dir, 'package.json'));
+    await buildOutpost(join(dir, 'dist'));
+    return join(dir, 'dist', 'main.js');
+  })();
+  return built;
+}
+
 async function startOutpost(users: number): Promise<Outpost> {
+  const entry = await outpostEntry();
   const corePort = await freePort();
   const core = spawn(process.execPath, [`${ROOT}src/devcore/main.ts`], {
     env: { ...process.env, DEVCORE_SEED: `${ROOT}config/demo.yaml`, DEVCORE_LISTEN: `127.0.0.1:${corePort}`, DEMO_USERS: String(users), DEVCORE_LOG_LEVEL: 'error' },
@@ -149,7 +165,7 @@ async function startOutpost(users: number): Promise<Outpost> {
   const [radiusPort, ldapPort, ldapsPort, metricsPort] = [await freeUdpPort(), await freePort(), await freePort(), await freePort()];
   // --trace-gc (full GCs only) is for the overload report: the live heap after each full GC is
   // what the outpost really retains; RSS also holds what V8 has not given back.
-  const outpost = spawn(process.execPath, ['--max-semi-space-size=16', '--trace-gc', '--trace-gc-ignore-scavenger', `${ROOT}src/main.ts`], {
+  const outpost = spawn(process.execPath, ['--max-semi-space-size=16', '--trace-gc', '--trace-gc-ignore-scavenger', entry], {
     env: {
       ...process.env,
       AUTHENTIK_HOST: coreUrl,

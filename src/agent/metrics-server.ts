@@ -12,7 +12,8 @@ export const READY_PATH = '/outpost.goauthentik.io/ready';
 
 export interface MetricsServerOptions {
   address: ListenAddress;
-  registry: Registry;
+  /** A Registry, or the primary's aggregate of its workers' (src/cluster/primary.ts). */
+  registry: Pick<Registry, 'metrics' | 'contentType'>;
   isReady: () => boolean;
   logger: Logger;
 }

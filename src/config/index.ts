@@ -1,6 +1,7 @@
 // The outpost's configuration: authentik's variables and defaults, an optional YAML file, and
 // the environment on top. Invalid values fail at start with the variable and the expected form.
 import { existsSync, readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { CidrError, parseCidr } from '../net/cidr.ts';
@@ -103,6 +104,14 @@ export interface OutpostConfig {
   ldap: LdapOptions;
   radius: RadiusOptions;
   proxy: ProxyOptions;
+  /** `AUTHENTIK_WORKERS`: processes serving the listeners (1: this process alone, no cluster). */
+  workers: Workers;
+}
+
+/** How many worker processes, and whether `auto` chose the number (one per core). */
+export interface Workers {
+  count: number;
+  auto: boolean;
 }
 
 const DEFAULT_LISTEN: Record<ListenerName, string> = {
@@ -142,6 +151,7 @@ const yamlSchema = z
     insecure: scalar,
     host_browser: scalar,
     log_level: scalar,
+    workers: scalar,
     listen: z.object({ http: scalar, https: scalar, ldap: scalar, ldaps: scalar, radius: scalar, metrics: scalar, trusted_proxy_cidrs: scalar }).partial(),
     outpost: z
       .object({ api_timeout: scalar, flow_timeout: scalar, refresh_interval: scalar, reload_offset_max: scalar, shutdown_timeout: scalar })
@@ -192,6 +202,7 @@ function yamlToVars(doc: unknown, file: string, warn: WarningSink): Record<strin
   set('AUTHENTIK_INSECURE', y.insecure);
   set('AUTHENTIK_HOST_BROWSER', y.host_browser);
   set('AUTHENTIK_LOG_LEVEL', y.log_level);
+  set('AUTHENTIK_WORKERS', y.workers);
   for (const [k, v] of Object.entries(y.listen ?? {})) set(`AUTHENTIK_LISTEN__${k.toUpperCase()}`, v);
   for (const [k, v] of Object.entries(y.ldap ?? {})) set(`AUTHENTIK_LDAP__${k.toUpperCase()}`, v);
   for (const [k, v] of Object.entries(y.radius ?? {})) set(`AUTHENTIK_RADIUS__${k.toUpperCase()}`, v);
@@ -337,7 +348,17 @@ export function loadConfig(opts: LoadOptions = {}): OutpostConfig {
     ldap,
     radius,
     proxy,
+    workers: parseWorkers(get('AUTHENTIK_WORKERS') ?? '1', 'AUTHENTIK_WORKERS'),
   };
+}
+
+/** A whole number of at least 1, or `auto`: one per core (`os.availableParallelism()`). */
+export function parseWorkers(value: string, what: string, cores = availableParallelism()): Workers {
+  const v = value.trim().toLowerCase();
+  if (v === 'auto') return { count: Math.max(1, cores), auto: true };
+  const n = /^\d+$/.test(v) ? Number(v) : NaN;
+  if (!Number.isSafeInteger(n) || n < 1) throw new ConfigError(`${what}: expected a whole number of at least 1, or auto (one per core), got "${value}"`);
+  return { count: n, auto: false };
 }
 
 const STORE_URL_VARS = { postgres: 'AUTHENTIK_PROXY__POSTGRES_URL', redis: 'AUTHENTIK_PROXY__REDIS_URL' } as const;

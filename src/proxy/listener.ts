@@ -109,6 +109,13 @@ export class ProxyListener implements Listener<ProxyProviderConfig> {
   }
 
   async start(): Promise<void> {
+    const { workers, proxy } = this.host.config;
+    if (workers.count > 1 && proxy.sessionStore.backend === 'memory') {
+      // Each worker process would keep its own sessions: a login made in one is unknown to the next.
+      throw new Error(
+        `the proxy cannot keep sessions in memory with ${workers.count} worker processes (AUTHENTIK_WORKERS); set AUTHENTIK_PROXY__SESSION_BACKEND=postgres|redis or AUTHENTIK_WORKERS=1`,
+      );
+    }
     // A shared store that does not answer yet does not stop the outpost: it serves, fails closed
     // (no session without the store) and reports not ready while the store keeps being retried.
     await this.sessions.start();

@@ -4,7 +4,7 @@ import { cpSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { ConfigError, loadConfig, parseListenFromEnv } from '../../src/config/index.ts';
+import { ConfigError, loadConfig, parseListenFromEnv, parseWorkers } from '../../src/config/index.ts';
 import { parseDurationMs, parseListen, parseTokens } from '../../src/config/parse.ts';
 
 const base = { AUTHENTIK_HOST: 'https://auth.example.com', AUTHENTIK_TOKEN: 'tok' };
@@ -128,6 +128,42 @@ describe('config', () => {
   it('finds the metrics address for the healthcheck from the environment alone', () => {
     assert.deepEqual(parseListenFromEnv('metrics', {}), { host: '0.0.0.0', port: 9300 });
     assert.deepEqual(parseListenFromEnv('metrics', { AUTHENTIK_LISTEN__METRICS: '127.0.0.1:19300' }), { host: '127.0.0.1', port: 19300 });
+  });
+});
+
+describe('worker processes (AUTHENTIK_WORKERS)', () => {
+  it('default to 1: one process, no cluster', () => {
+    assert.deepEqual(load(base).workers, { count: 1, auto: false });
+  });
+
+  it('take a whole number, or auto for one per core', () => {
+    assert.deepEqual(load({ ...base, AUTHENTIK_WORKERS: '4' }).workers, { count: 4, auto: false });
+    assert.deepEqual(load({ ...base, AUTHENTIK_WORKERS: ' 2 ' }).workers, { count: 2, auto: false });
+    assert.deepEqual(parseWorkers('auto', 'AUTHENTIK_WORKERS', 8), { count: 8, auto: true });
+    assert.deepEqual(parseWorkers('AUTO', 'AUTHENTIK_WORKERS', 1), { count: 1, auto: true });
+    assert.equal(load({ ...base, AUTHENTIK_WORKERS: 'auto' }).workers.auto, true);
+  });
+
+  it('reject anything else, naming the variable', () => {
+    for (const bad of ['0', '-1', '1.5', 'two', '', '2x', '1e3']) {
+      assert.throws(
+        () => load({ ...base, AUTHENTIK_WORKERS: bad }),
+        (e: Error) => e instanceof ConfigError && e.message === `AUTHENTIK_WORKERS: expected a whole number of at least 1, or auto (one per core), got "${bad}"`,
+        bad,
+      );
+    }
+  });
+
+  it('are read from the workers key of a YAML file; the environment wins', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cfg-workers-'));
+    const file = join(dir, 'outpost.yml');
+    writeFileSync(file, 'workers: 3\n');
+    try {
+      assert.equal(load(base, [file]).workers.count, 3);
+      assert.equal(load({ ...base, AUTHENTIK_WORKERS: '2' }, [file]).workers.count, 2);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
