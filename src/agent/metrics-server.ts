@@ -2,7 +2,7 @@
 // a readiness answer that says whether every outpost has its first configuration (and every
 // listener what it depends on, such as the proxy's shared session store).
 import { createServer, type Server } from 'node:http';
-import type { Registry } from 'prom-client';
+import type { Registry } from './prom.ts';
 import type { Logger } from '../log.ts';
 import type { ListenAddress } from '../config/index.ts';
 import { closeServer, listen } from './net.ts';

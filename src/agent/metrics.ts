@@ -1,6 +1,6 @@
 // The agent's Prometheus metrics, named as authentik's outposts name them. One registry per
 // process: several outposts in one process are told apart by their labels.
-import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry } from './prom.ts';
 
 /** Buckets in seconds, from a fast cached answer to a slow MFA push. */
 export const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];

@@ -1,6 +1,6 @@
 // The LDAP listener's metrics, named as authentik 2024.4's LDAP outpost names them, with
 // durations in seconds (some authentik builds observed raw nanoseconds).
-import { Counter, Histogram, type Registry } from 'prom-client';
+import { Counter, Histogram, type Registry } from '../agent/prom.ts';
 import { LATENCY_BUCKETS } from '../agent/metrics.ts';
 
 export type LdapRequestType = 'bind' | 'search' | 'unbind' | 'compare';

@@ -1,7 +1,7 @@
 // The proxy's Prometheus metrics, named and labelled as authentik's proxy outpost names them
 // (spec §9.1). authentik's legacy nanosecond twins (`authentik_outpost_proxy_requests`,
 // `_upstream_time`) are not exported: the unit is a bug (see agent/metrics.ts on flow timings).
-import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, type Registry } from '../agent/prom.ts';
 import { LATENCY_BUCKETS } from '../agent/metrics.ts';
 
 export type RequestType = 'app' | 'ping' | 'static';

@@ -1,7 +1,7 @@
 // RADIUS metrics, named as authentik's RADIUS outpost names them, plus what it lacks: packets
 // dropped before authentication and codes ignored, by reason; authentications running and
 // waiting.
-import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, type Registry } from '../agent/prom.ts';
 import { LATENCY_BUCKETS } from '../agent/metrics.ts';
 
 export type DropReason =

@@ -1,7 +1,7 @@
 // What the wire server counts. The server calls this interface; `createPrometheusServerMetrics`
 // is one implementation (prom-client), tests use their own. Label values are all from closed
 // sets (no client-supplied strings), so cardinality is bounded.
-import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, type Registry } from '../../agent/prom.ts';
 import { ResultCode, type RequestType } from '../protocol/index.ts';
 
 export type ListenerKind = 'ldap' | 'ldaps';
