@@ -40,7 +40,9 @@ const REDACT = [
  * LDAP bind costs otherwise. So pino gets the other paths (top-level keys and `headers.…`,
  * looked up per key), and `*.<key>` paths are applied here, one level down as pino does: a
  * value holding such a key is logged as a copy with that key censored (`err` after its
- * serializer, as pino orders it). Child bindings (flat values our code sets) get pino's paths.
+ * serializer, as pino orders it). Child bindings get pino's paths; pino applies no formatter
+ * to them (it resets `formatters.bindings` for children), so `named` censors its bindings one
+ * level down itself; a direct `.child()` must be given flat values.
  */
 const WILDCARD = /^\*\.([A-Za-z0-9_$-]+)$/;
 const PINO_PATHS = REDACT.filter((p) => !WILDCARD.test(p));
@@ -63,7 +65,7 @@ function censorSecrets(value: object): object {
   return copy;
 }
 
-/** formatters.log: the `*.<key>` paths on a line's object (`err` is done by its serializer). */
+/** formatters.log (and `named`'s bindings): the `*.<key>` paths on a line's object (`err` is done by its serializer). */
 function censorNested(line: Record<string, unknown>): Record<string, unknown> {
   let out: Record<string, unknown> | undefined;
   for (const key in line) {
@@ -130,7 +132,7 @@ export function createRootLogger(opts: RootLoggerOptions): Logger {
 
 /** A logger named the way authentik names its outpost loggers (`authentik.outpost.<name>`). */
 export function named(parent: Logger, name: string, bindings: Record<string, unknown> = {}): Logger {
-  return parent.child({ logger: `authentik.outpost.${name}`, ...bindings });
+  return parent.child(censorNested({ logger: `authentik.outpost.${name}`, ...bindings }));
 }
 
 const VERBOSITY: readonly LevelWithSilent[] = ['silent', 'fatal', 'error', 'warn', 'info', 'debug', 'trace'];

@@ -2,6 +2,7 @@
 // after their serializer, headers by name; everything else is logged as given.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { named } from '../src/log.ts';
 import { captureLogs } from './support/logs.ts';
 
 describe('log redaction', () => {
@@ -39,5 +40,11 @@ describe('log redaction', () => {
     logs.logger.child({ connection: 1, token: 'bound' }).info('child');
     assert.equal(logs.lines[0]!['token'], '[redacted]');
     assert.equal(logs.lines[0]!['connection'], 1);
+  });
+
+  it('censors secret keys one level down in named loggers\' bindings, as pino\'s wildcard paths did', () => {
+    const logs = captureLogs('info');
+    named(logs.logger, 'proxy', { upstream: { client_secret: 's', host: 'h' } }).info('child');
+    assert.deepEqual(logs.lines[0]!['upstream'], { client_secret: '[redacted]', host: 'h' });
   });
 });

@@ -9,7 +9,7 @@ import { CORE_BACKOFF, backoffDelay, sleep, type BackoffPolicy } from './backoff
 import { CertificateStore } from './certificates.ts';
 import type { CoreApi } from './core-api.ts';
 import type { CoreFailureLog } from './core-failures.ts';
-import { apiGeneration, DEFAULT_REFRESH_INTERVAL_MS, refreshIntervalMs, type ApiGeneration } from './generation.ts';
+import { apiGeneration, DEFAULT_REFRESH_INTERVAL_MS, MAX_REFRESH_INTERVAL_MS, refreshIntervalMs, type ApiGeneration } from './generation.ts';
 import type { ListenerSet, OutpostContext } from './listener.ts';
 import type { AgentMetrics } from './metrics.ts';
 import { outpostSchema, paginationSchema, rootConfigSchema, type Outpost, type RootConfig } from './schemas.ts';
@@ -332,9 +332,11 @@ export class Agent {
       if (this.context) void listener.warmUp?.(this.context).catch((err: unknown) => this.logger.debug({ err }, 'flow warm-up failed'));
     };
     run();
-    // authentik's ticker blocks on 0; we treat 0 as "every 5 minutes".
-    const seconds = this.rootConfig?.cache_timeout_flows || 300;
-    this.every(seconds * 1000, run);
+    // authentik's ticker blocks on 0; we treat 0 (and a negative value) as "every 5 minutes".
+    // The core's number is bounded both ways: a timer outside 1 ms..2^31-1 ms fires every 1 ms.
+    const asked = this.rootConfig?.cache_timeout_flows ?? 0;
+    const seconds = asked > 0 ? asked : 300;
+    this.every(Math.min(MAX_REFRESH_INTERVAL_MS, Math.max(1_000, seconds * 1000)), run);
   }
 
   /**

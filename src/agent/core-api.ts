@@ -58,22 +58,7 @@ export class CoreApi {
   async get<S extends z.ZodType>(path: string, schema: S, query: Query = {}, signal?: AbortSignal): Promise<z.output<S>> {
     const url = new URL(`/api/v3${path}`, this.origin);
     for (const [k, v] of Object.entries(query)) if (v !== undefined) url.searchParams.set(k, String(v));
-    try {
-      const res = await exchange({
-        url,
-        method: 'GET',
-        dispatcher: this.dispatcher,
-        headers: { authorization: `Bearer ${this.token}`, 'user-agent': this.userAgent, accept: 'application/json' },
-        timeoutMs: this.timeoutMs,
-        signal,
-        errorClass: CoreError,
-      });
-      return parseWire(schema, res.json(), path);
-    } catch (err) {
-      const failure = coreFailure(err, 'api');
-      if (failure) this.failures?.report(failure);
-      throw err;
-    }
+    return this.call('GET', url, path, schema, undefined, this.timeoutMs, signal);
   }
 
   /**
@@ -81,18 +66,23 @@ export class CoreApi {
    * `CoreError`. `timeoutMs` (default the client's) bounds the whole exchange.
    */
   async post<S extends z.ZodType>(path: string, body: unknown, schema: S, opts: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<z.output<S>> {
-    const url = new URL(`/api/v3${path}`, this.origin);
+    return this.call('POST', new URL(`/api/v3${path}`, this.origin), path, schema, JSON.stringify(body), opts.timeoutMs ?? this.timeoutMs, opts.signal);
+  }
+
+  /** One exchange with the bearer token; a failure of the core is reported before it is thrown. */
+  private async call<S extends z.ZodType>(
+    method: 'GET' | 'POST',
+    url: URL,
+    path: string,
+    schema: S,
+    body: string | undefined,
+    timeoutMs: number,
+    signal: AbortSignal | undefined,
+  ): Promise<z.output<S>> {
+    const headers: Record<string, string> = { authorization: `Bearer ${this.token}`, 'user-agent': this.userAgent, accept: 'application/json' };
+    if (body !== undefined) headers['content-type'] = 'application/json';
     try {
-      const res = await exchange({
-        url,
-        method: 'POST',
-        dispatcher: this.dispatcher,
-        headers: { authorization: `Bearer ${this.token}`, 'user-agent': this.userAgent, accept: 'application/json', 'content-type': 'application/json' },
-        body: JSON.stringify(body),
-        timeoutMs: opts.timeoutMs ?? this.timeoutMs,
-        signal: opts.signal,
-        errorClass: CoreError,
-      });
+      const res = await exchange({ url, method, dispatcher: this.dispatcher, headers, body, timeoutMs, signal, errorClass: CoreError });
       return parseWire(schema, res.json(), path);
     } catch (err) {
       const failure = coreFailure(err, 'api');

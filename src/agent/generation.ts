@@ -23,10 +23,15 @@ export function apiGeneration(outpost: Outpost): ApiGeneration {
 export const DEFAULT_REFRESH_INTERVAL_MS = 300_000;
 /** authentik enforces at least 30 s between refreshes. */
 export const MIN_REFRESH_INTERVAL_MS = 30_000;
+/** The longest `setTimeout` takes (~24.8 days); past it Node fires after 1 ms, a refresh loop. */
+export const MAX_REFRESH_INTERVAL_MS = 2 ** 31 - 1;
 
-/** The outpost's `refresh_interval_s` as authentik's outposts apply it: <= 0 means 300 s, at least 30 s. */
+/**
+ * The outpost's `refresh_interval_s` as authentik's outposts apply it: <= 0 means 300 s, at least
+ * 30 s; and at most MAX_REFRESH_INTERVAL_MS, since the value comes from the core unbounded.
+ */
 export function refreshIntervalMs(outpost: Outpost, minMs = MIN_REFRESH_INTERVAL_MS): number {
   const s = outpost.refresh_interval_s;
   if (s === undefined || s <= 0) return DEFAULT_REFRESH_INTERVAL_MS;
-  return Math.max(minMs, s * 1000);
+  return Math.min(MAX_REFRESH_INTERVAL_MS, Math.max(minMs, s * 1000));
 }

@@ -34,7 +34,8 @@ export async function runPrimary(config: OutpostConfig, logger: Logger): Promise
   const log = named(logger, 'cluster');
   const { count, auto } = config.workers;
   const slots: Slot[] = Array.from({ length: count }, () => ({ worker: undefined, ready: false, startedAt: 0, failures: 0, restart: undefined }));
-  const pending = new Map<number, (res: MetricsResponse | undefined) => void>();
+  /** Metrics asked for, by request id; only the worker asked may answer. */
+  const pending = new Map<number, { worker: Worker; answer: (res: MetricsResponse) => void }>();
   let nextId = 0;
   let stopping: { code: number } | undefined;
   let done!: (code: number) => void;
@@ -49,10 +50,13 @@ export async function runPrimary(config: OutpostConfig, logger: Logger): Promise
         log.warn({ pid: worker.process.pid }, 'a worker did not send its metrics in time; left out');
         resolve(undefined);
       }, METRICS_TIMEOUT_MS);
-      pending.set(id, (res) => {
-        clearTimeout(timer);
-        pending.delete(id);
-        resolve(res);
+      pending.set(id, {
+        worker,
+        answer: (res) => {
+          clearTimeout(timer);
+          pending.delete(id);
+          resolve(res);
+        },
       });
       worker.send({ type: 'outpost:metrics?', id } satisfies MetricsRequest);
     });
@@ -80,7 +84,10 @@ export async function runPrimary(config: OutpostConfig, logger: Logger): Promise
     slot.startedAt = Date.now();
     worker.on('message', (msg: unknown) => {
       if (isMessage<ReadyMessage>(msg, 'outpost:ready')) slot.ready = msg.ready;
-      else if (isMessage<MetricsResponse>(msg, 'outpost:metrics')) pending.get(msg.id)?.(msg);
+      else if (isMessage<MetricsResponse>(msg, 'outpost:metrics')) {
+        const asked = pending.get(msg.id);
+        if (asked?.worker === worker) asked.answer(msg);
+      }
     });
     // A send to a worker that just died fails here, not in the caller: its exit is handled below.
     worker.on('error', (err) => log.debug({ worker: worker.id, err }, 'worker channel error'));

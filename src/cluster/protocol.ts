@@ -23,6 +23,20 @@ export interface MetricsResponse {
   metrics: MetricObjectWithValues<MetricValue<string>>[];
 }
 
-export function isMessage<T extends { type: string }>(msg: unknown, type: T['type']): msg is T {
-  return typeof msg === 'object' && msg !== null && (msg as { type?: unknown }).type === type;
+type Shape = Record<string, 'boolean' | 'id' | 'array'>;
+
+/** Each message's fields beside `type`, checked before a message is used: IPC is input too. */
+const SHAPES: Record<string, Shape> = {
+  'outpost:ready': { ready: 'boolean' },
+  'outpost:metrics?': { id: 'id' },
+  'outpost:metrics': { id: 'id', metrics: 'array' },
+};
+
+export function isMessage<T extends ReadyMessage | MetricsRequest | MetricsResponse>(msg: unknown, type: T['type']): msg is T {
+  if (typeof msg !== 'object' || msg === null || (msg as { type?: unknown }).type !== type) return false;
+  const m = msg as Record<string, unknown>;
+  return Object.entries(SHAPES[type] ?? {}).every(([key, kind]) => {
+    const v = m[key];
+    return kind === 'boolean' ? typeof v === 'boolean' : kind === 'id' ? Number.isSafeInteger(v) : Array.isArray(v);
+  });
 }

@@ -78,8 +78,6 @@ export interface ProxyOptions {
   sessionStore: SessionStoreConfig;
 }
 
-export type SessionBackend = 'memory' | 'postgres' | 'redis';
-
 /** `AUTHENTIK_PROXY__SESSION_BACKEND` and what the chosen backend needs. */
 export type SessionStoreConfig =
   | { readonly backend: 'memory' }

@@ -368,30 +368,33 @@ export class Api {
   }
 
   /**
-   * The application of an outpost access check (`app_slug`): authentik reads
-   * `request.query_params["app_slug"]`, so a missing one is a KeyError, answered 500.
+   * What an outpost access check of provider `pk` (of `type`) is about: the session's user, the
+   * provider by pk without permission filtering, and the application of `app_slug` (authentik
+   * reads `request.query_params["app_slug"]`, so a missing one is a KeyError, answered 500).
    */
-  private outpostCheckApp(c: Call) {
+  private outpostCheckTarget<T extends 'ldap' | 'radius'>(c: Call, pk: number, type: T, model: string) {
+    const p = c.principal;
+    if (p.kind === 'anonymous') return NOT_AUTHENTICATED;
+    const provider = this.store.providersByPk.get(pk);
+    if (provider?.type !== type) return noMatch(model);
     const slug = qsGet(c.query, 'app_slug');
     if (slug === undefined) return json(500, { detail: 'devcore: app_slug is required (authentik raises MultiValueDictKeyError, a 500)' });
-    return this.store.applications.get(slug) ?? noMatch('Application');
+    const app = this.store.applications.get(slug);
+    if (!app) return noMatch('Application');
+    return { user: p.user, provider: provider as Extract<ProviderRec, { type: T }>, app };
   }
 
   /**
    * authentik 2024.8+ `GET /outposts/ldap/<pk>/check_access/?app_slug=` as the session's user
-   * (LDAPOutpostConfigViewSet.check_access): the provider by pk without permission filtering,
-   * the application by slug, the policy engine without cache, and
+   * (LDAPOutpostConfigViewSet.check_access): the policy engine without cache, and
    * `user.has_perm("search_full_directory", provider) or user.has_perm("authentik_providers_ldap.search_full_directory")`.
    */
   private ldapCheckAccess(c: Call, pk: number): ApiResponse {
-    const p = c.principal;
-    if (p.kind === 'anonymous') return NOT_AUTHENTICATED;
-    const provider = this.store.providersByPk.get(pk);
-    if (provider?.type !== 'ldap') return noMatch('LDAPProvider');
-    const app = this.outpostCheckApp(c);
-    if ('status' in app) return app;
-    const hasSearch = this.store.hasProviderPermission(p.user, 'search_full_directory', provider) || this.store.hasGlobalPermission(p.user, SEARCH_FULL_DIRECTORY);
-    return json(200, { has_search_permission: hasSearch, access: { passing: this.store.applicationPasses(app, p.user), messages: [], log_messages: [] } });
+    const t = this.outpostCheckTarget(c, pk, 'ldap', 'LDAPProvider');
+    if ('status' in t) return t;
+    const { user, provider, app } = t;
+    const hasSearch = this.store.hasProviderPermission(user, 'search_full_directory', provider) || this.store.hasGlobalPermission(user, SEARCH_FULL_DIRECTORY);
+    return json(200, { has_search_permission: hasSearch, access: { passing: this.store.applicationPasses(app, user), messages: [], log_messages: [] } });
   }
 
   /**
@@ -400,14 +403,11 @@ export class Api {
    * access passes (null otherwise): a packet with the attributes of the provider's mappings.
    */
   private radiusCheckAccess(c: Call, pk: number): ApiResponse {
-    const p = c.principal;
-    if (p.kind === 'anonymous') return NOT_AUTHENTICATED;
-    const provider = this.store.providersByPk.get(pk);
-    if (provider?.type !== 'radius') return noMatch('RadiusProvider');
-    const app = this.outpostCheckApp(c);
-    if ('status' in app) return app;
-    const passing = this.store.applicationPasses(app, p.user);
-    const attributes = passing ? this.store.radiusAttributes(provider, p.user) : null;
+    const t = this.outpostCheckTarget(c, pk, 'radius', 'RadiusProvider');
+    if ('status' in t) return t;
+    const { user, provider, app } = t;
+    const passing = this.store.applicationPasses(app, user);
+    const attributes = passing ? this.store.radiusAttributes(provider, user) : null;
     return json(200, { attributes, access: { passing, messages: [], log_messages: [] } });
   }
 

@@ -11,7 +11,7 @@ export { providerScopes } from './serialize.ts';
 /** authentik's `ACR_AUTHENTIK_DEFAULT`. */
 const ACR_DEFAULT = 'goauthentik.io/providers/oauth2/default';
 /** authentik's default `access_code_validity` (minutes=1). */
-export const CODE_VALIDITY_MS = 60_000;
+const CODE_VALIDITY_MS = 60_000;
 /** Issued tokens and codes kept at most (the oldest go first), so a load test cannot grow the core without bound. */
 const MAX_KEPT = 100_000;
 
@@ -33,7 +33,7 @@ function isRecord(v: unknown): v is Record<string, unknown> {
 }
 
 /** authentik's `User.group_attributes()`: every group's attributes by group name, then the user's. */
-export function groupAttributes(store: Store, u: UserRec): Record<string, unknown> {
+function groupAttributes(store: Store, u: UserRec): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   const groups = [...store.allGroupPks(u)].flatMap((pk) => store.groups.get(pk) ?? []).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   for (const g of groups) mergeInto(out, g.attributes);

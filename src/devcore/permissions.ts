@@ -6,7 +6,7 @@
 import { z } from 'zod';
 
 /** The Django app that owns each provider model (the app label of its object permissions). */
-export const PROVIDER_APP_LABEL = {
+const PROVIDER_APP_LABEL = {
   ldap: 'authentik_providers_ldap',
   radius: 'authentik_providers_radius',
   proxy: 'authentik_providers_proxy',

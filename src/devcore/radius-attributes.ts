@@ -16,7 +16,7 @@ interface AttributeDef {
 }
 
 /** A small dictionary: RFC 2865/2866/2868/2869 reply attributes that VLAN and session setups use. */
-export const DICTIONARY: Readonly<Record<string, AttributeDef>> = {
+const DICTIONARY: Readonly<Record<string, AttributeDef>> = {
   'User-Name': { type: 1, kind: 'string' },
   'Service-Type': {
     type: 6,

@@ -6,7 +6,7 @@ export const AUTHENTIK_VERSIONS = ['2024.4', '2026.8'] as const;
 export type AuthentikVersion = (typeof AUTHENTIK_VERSIONS)[number];
 
 /** The env variable `startDevCore` and `npm run devcore` read when no version is passed. */
-export const VERSION_ENV = 'DEVCORE_AUTHENTIK_VERSION';
+const VERSION_ENV = 'DEVCORE_AUTHENTIK_VERSION';
 export const DEFAULT_AUTHENTIK_VERSION: AuthentikVersion = '2026.8';
 
 /** What the core claims to be (health `version_should`) when the seed sets no `version`. */

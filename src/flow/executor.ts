@@ -83,6 +83,11 @@ export const MAX_POSTS = 10;
 /** Redirects followed per exchange (the core sends at most one). */
 export const MAX_REDIRECTS = 5;
 export const DEFAULT_ATTEMPT_TIMEOUT_MS = 60_000;
+/**
+ * A flow answer (a challenge, an access check) is a few KB; one per concurrent bind or RADIUS
+ * request is held at once, so each is bounded well below the core API's general 64 MiB.
+ */
+export const MAX_FLOW_ANSWER_BYTES = 1024 * 1024;
 
 const EXECUTOR_PATH = '/api/v3/flows/executor/';
 
@@ -274,6 +279,7 @@ export class FlowExecutor {
         timeoutMs: this.requestTimeoutMs,
         signal,
         errorClass: CoreError,
+        maxBodyBytes: MAX_FLOW_ANSWER_BYTES,
       });
       this.jar.store(res.headers['set-cookie'], current);
       if (res.status !== 302 && res.status !== 303) return res;

@@ -9,6 +9,7 @@ export {
   LDAP_PARAMS,
   LDAP_WARMUP_PARAMS,
   MAX_POSTS,
+  MAX_FLOW_ANSWER_BYTES,
   MAX_REDIRECTS,
   RADIUS_PARAMS,
   type EndSessionRequest,

@@ -31,5 +31,7 @@ describe('refresh interval', () => {
     assert.equal(refreshIntervalMs(outpost({ refresh_interval_s: 90 })), 90_000);
     assert.equal(refreshIntervalMs(outpost({ refresh_interval_s: 10 })), 30_000);
     assert.equal(refreshIntervalMs(outpost({ refresh_interval_s: 30 })), 30_000);
+    // Past setTimeout's limit Node fires after 1 ms: a huge value from the core must not loop.
+    assert.equal(refreshIntervalMs(outpost({ refresh_interval_s: 1e12 })), 2 ** 31 - 1);
   });
 });

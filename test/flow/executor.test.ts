@@ -4,7 +4,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { HttpPool } from '../../src/net/pool.ts';
 import { CoreError } from '../../src/agent/errors.ts';
-import { createFlowExecutor, endSession, warmUp, type FlowOutcome } from '../../src/flow/index.ts';
+import { createFlowExecutor, endSession, MAX_FLOW_ANSWER_BYTES, warmUp, type FlowOutcome } from '../../src/flow/index.ts';
 import { captureLogger, makeDeps, startStub, type Handler, type Recorded, type Reply, type Stub } from './stub-core.ts';
 
 const PASSWORD = 'S3cret-pass!';
@@ -222,6 +222,11 @@ test('non-2xx: http_status with the status', async () => {
   const p = await createFlowExecutor(makeDeps(boom.origin, dispatcher, logger)).run({ flowSlug: 'f', params: RADIUS, answers: { username: 'a', password: PASSWORD } });
   assertError(p, 'http_status', 'failed to submit challenge ak-stage-identification');
   assert.equal(p.kind === 'error' && p.status, 500);
+});
+
+test('an answer above MAX_FLOW_ANSWER_BYTES is invalid_response, not buffered whole', async () => {
+  const huge = await stub(() => ({ text: 'x'.repeat(MAX_FLOW_ANSWER_BYTES + 1) }));
+  assertError(await createFlowExecutor(makeDeps(huge.origin, dispatcher, logger)).run({ flowSlug: 'f', params: RADIUS, answers: { username: 'a', password: PASSWORD } }), 'invalid_response', 'too large');
 });
 
 test('core down: unreachable', async () => {

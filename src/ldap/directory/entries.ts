@@ -57,27 +57,46 @@ export class Attr implements Attribute {
 }
 
 /**
- * An immutable directory entry. Attribute lookup is a linear scan over a handful of
- * attributes with precomputed lower-case names: no per-entry Map, so a cached directory of
- * 100,000 users stays small.
+ * What every directory entry shares: a cached directory keeps its encoding
+ * (protocol/encoded-entries.ts), made on first use, at a slot of the snapshot's store.
  */
-export class DirEntry implements LdapEntry {
-  readonly dn: string;
-  readonly attributes: readonly Attr[];
+abstract class KeptEntry implements LdapEntry {
+  abstract readonly dn: string;
+  abstract readonly attributes: readonly Attribute[];
   private store: EncodedEntries | undefined = undefined;
   private slot = 0;
-  constructor(dn: string, attributes: readonly Attr[]) {
-    this.dn = dn;
-    this.attributes = attributes;
-  }
+
+  abstract get(lower: string): readonly string[] | undefined;
+  abstract keys(): Iterable<string>;
+
   /** Keep this entry's encoding at `slot` of `store` (a cached directory's). */
   keptIn(store: EncodedEntries, slot: number): this {
     this.store = store;
     this.slot = slot;
     return this;
   }
+
+  /** `LdapEntry.writeEncoded`: false without a store, or when the store refuses the entry. */
   writeEncoded(w: BerWriter, messageId: number, selected: (a: StoredAttribute) => boolean): boolean {
-    return writeKept(this, this.store, this.slot, w, messageId, selected);
+    const store = this.store;
+    if (store === undefined || (!store.has(this.slot) && !store.store(this.slot, this.dn, this.attributes))) return false;
+    store.write(w, messageId, this.slot, selected);
+    return true;
+  }
+}
+
+/**
+ * An immutable directory entry. Attribute lookup is a linear scan over a handful of
+ * attributes with precomputed lower-case names: no per-entry Map, so a cached directory of
+ * 100,000 users stays small.
+ */
+export class DirEntry extends KeptEntry {
+  readonly dn: string;
+  readonly attributes: readonly Attr[];
+  constructor(dn: string, attributes: readonly Attr[]) {
+    super();
+    this.dn = dn;
+    this.attributes = attributes;
   }
   get(lower: string): readonly string[] | undefined {
     const attrs = this.attributes;
@@ -92,12 +111,6 @@ export class DirEntry implements LdapEntry {
   }
 }
 
-/** `LdapEntry.writeEncoded` for an entry kept at `slot` of `store`; false without a store. */
-function writeKept(e: LdapEntry, store: EncodedEntries | undefined, slot: number, w: BerWriter, messageId: number, selected: (a: StoredAttribute) => boolean): boolean {
-  if (store === undefined || (!store.has(slot) && !store.store(slot, e.dn, e.attributes))) return false;
-  store.write(w, messageId, slot, selected);
-  return true;
-}
 
 // ---------------------------------------------------------------------------------------
 // Layout
@@ -428,30 +441,18 @@ const SUBSCHEMA_VALUES = Object.freeze([SUBSCHEMA_DN]);
  * `attributes` (what the wire server sends) builds the list on EACH access — read it once per
  * entry, encode, and let it go.
  */
-export class UserEntry implements LdapEntry {
+export class UserEntry extends KeptEntry {
   readonly dn: string;
   private readonly layout: DirectoryLayout;
   private readonly u: UserFacts;
   private readonly memberOf: MemberOfSource;
-  private store: EncodedEntries | undefined = undefined;
-  private slot = 0;
 
   constructor(layout: DirectoryLayout, u: UserFacts, dn: string, memberOf: MemberOfSource) {
+    super();
     this.layout = layout;
     this.u = u;
     this.dn = dn;
     this.memberOf = memberOf;
-  }
-
-  /** Keep this entry's encoding at `slot` of `store` (a cached directory's). */
-  keptIn(store: EncodedEntries, slot: number): this {
-    this.store = store;
-    this.slot = slot;
-    return this;
-  }
-
-  writeEncoded(w: BerWriter, messageId: number, selected: (a: StoredAttribute) => boolean): boolean {
-    return writeKept(this, this.store, this.slot, w, messageId, selected);
   }
 
   get(lower: string): readonly string[] | undefined {
@@ -560,30 +561,18 @@ export function buildGroupEntry(layout: DirectoryLayout, g: GroupFacts, dn: stri
 }
 
 /** A user's virtual (primary) group: gidNumber = the user's uidNumber, member = the user. No custom attributes. Computed on demand, like UserEntry (`attributes` is built on each access). */
-export class VirtualGroupEntry implements LdapEntry {
+export class VirtualGroupEntry extends KeptEntry {
   readonly dn: string;
   private readonly layout: DirectoryLayout;
   private readonly u: UserFacts;
   private readonly memberDn: string;
-  private store: EncodedEntries | undefined = undefined;
-  private slot = 0;
 
   constructor(layout: DirectoryLayout, u: UserFacts, dn: string, memberDn: string) {
+    super();
     this.layout = layout;
     this.u = u;
     this.dn = dn;
     this.memberDn = memberDn;
-  }
-
-  /** Keep this entry's encoding at `slot` of `store` (a cached directory's). */
-  keptIn(store: EncodedEntries, slot: number): this {
-    this.store = store;
-    this.slot = slot;
-    return this;
-  }
-
-  writeEncoded(w: BerWriter, messageId: number, selected: (a: StoredAttribute) => boolean): boolean {
-    return writeKept(this, this.store, this.slot, w, messageId, selected);
   }
 
   get(lower: string): readonly string[] | undefined {

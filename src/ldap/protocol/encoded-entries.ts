@@ -15,7 +15,7 @@
  */
 
 import { BerWriter, UniversalTag, headerSize } from './ber.ts';
-import { OpTag } from './messages.ts';
+import { OpTag, writePartialAttribute } from './messages.ts';
 
 /** What the store needs of an attribute (the outpost's `Attribute`). */
 export interface EncodableAttribute {
@@ -104,12 +104,7 @@ export class EncodedEntries {
       const a = attributes[i]!;
       const id = this.idOf(a);
       const before = w.length;
-      w.start();
-      w.writeOctetString(a.type);
-      w.start(UniversalTag.set);
-      for (const v of a.values) w.writeOctetString(v);
-      w.end();
-      w.end();
+      writePartialAttribute(w, a);
       const length = w.length - before;
       if (id === undefined || length > MAX_ATTRIBUTE_BYTES) return false;
       this.meta[record + ENTRY_FIELDS + i] = ((length << LENGTH_SHIFT) | id) >>> 0;

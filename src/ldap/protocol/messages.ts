@@ -541,14 +541,7 @@ function writeProtocolOp(w: BerWriter, op: LdapResponse): void {
       w.start(OpTag.searchResultEntry);
       w.writeOctetString(op.objectName);
       w.start();
-      for (const a of op.attributes) {
-        w.start();
-        w.writeOctetString(a.type);
-        w.start(UniversalTag.set);
-        if (op.typesOnly !== true) for (const v of a.values) w.writeOctetString(v);
-        w.end();
-        w.end();
-      }
+      for (const a of op.attributes) writePartialAttribute(w, a, op.typesOnly === true);
       w.end();
       w.end();
       return;
@@ -665,7 +658,7 @@ export function encodeRequest(messageId: number, request: LdapRequest, controls?
       for (const c of request.changes) {
         w.start();
         w.writeEnumerated(c.operation);
-        writePartial(w, c.modification);
+        writePartialAttribute(w, c.modification);
         w.end();
       }
       w.end();
@@ -675,7 +668,7 @@ export function encodeRequest(messageId: number, request: LdapRequest, controls?
       w.start(OpTag.addRequest);
       w.writeOctetString(request.entry);
       w.start();
-      for (const a of request.attributes) writePartial(w, a);
+      for (const a of request.attributes) writePartialAttribute(w, a);
       w.end();
       w.end();
       break;
@@ -714,11 +707,12 @@ export function encodeRequest(messageId: number, request: LdapRequest, controls?
   return w.toBuffer();
 }
 
-function writePartial(w: BerWriter, a: PartialAttribute): void {
+/** A PartialAttribute (`SEQUENCE { type, SET OF value }`): requests, SearchResultEntry, kept encodings. */
+export function writePartialAttribute(w: BerWriter, a: { readonly type: string; readonly values: readonly (string | Buffer)[] }, typesOnly = false): void {
   w.start();
   w.writeOctetString(a.type);
   w.start(UniversalTag.set);
-  for (const v of a.values) w.writeOctetString(v);
+  if (!typesOnly) for (const v of a.values) w.writeOctetString(v);
   w.end();
   w.end();
 }

@@ -96,7 +96,8 @@ export async function startLogin(s: RequestState, app: ProxyApp, returnTo: strin
 /** `/outpost.goauthentik.io/start?rd=…`: `rd` validated (§3.7), else the external host. */
 export async function handleStart(s: RequestState, app: ProxyApp, query: URLSearchParams): Promise<void> {
   const rd = checkRedirect(query.get('rd') ?? undefined, app.config);
-  if (query.has('rd') && !rd) s.log.info({ rd: query.get('rd')?.slice(0, 200) }, 'Invalid redirect found');
+  // Without its query: a refused `rd` may still carry someone's code or token.
+  if (query.has('rd') && !rd) s.log.info({ rd: query.get('rd')?.split(/[?#]/, 1)[0]?.slice(0, 200) }, 'Invalid redirect found');
   await startLogin(s, app, rd?.href ?? '');
 }
 

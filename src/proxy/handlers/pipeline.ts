@@ -13,7 +13,7 @@ import type { ProxyApp } from './app.ts';
 import { handleCallback, handleSignOut, handleStart } from './auth.ts';
 import { handleForwardAuth, hasSignature, type ForwardAuthDeps } from './forward-auth.ts';
 import { handleProxy, type ProxyModeDeps } from './proxy-mode.ts';
-import { fail, requestSignal, send, type RequestState } from './request.ts';
+import { fail, requestSignal, requestUrl, send, type RequestState } from './request.ts';
 import { cookieSessionId } from './session.ts';
 import { serveStatic } from './static.ts';
 import { requestPath } from '../upstream/headers.ts';
@@ -42,7 +42,7 @@ export async function handleRequest(req: IncomingMessage, res: ServerResponse, s
   // An absolute-form target (`GET http://h/x`) is its path and query, as the upstream gets it.
   const target = requestPath(req.url);
   const path = targetPath(target);
-  const url = URL.parse(`${scheme}://${req.headers.host ?? 'invalid.invalid'}${target.startsWith('/') ? target : '/'}`) ?? new URL(`${scheme}://invalid.invalid/`);
+  const url = requestUrl(scheme, req.headers.host, target);
   // The child logger (a pino child with its bindings serialized, and a UUID) only when a line is
   // written: most requests write none below info.
   let log: Logger | undefined;

@@ -33,12 +33,17 @@ export function upstreamHeaders(s: RequestState, app: ProxyApp, version: string)
   return headers;
 }
 
+/** `/start` with `rd` = the request's path and query on the external origin (the websocket path too). */
+export function startUrl(app: ProxyApp, url: URL): string {
+  // authentik 2024.x drops the query here (#24966, fixed in 2026); we keep it.
+  const back = new URL(`${url.pathname}${url.search}`, app.external.origin);
+  return `${app.outpostBase}/start?rd=${encodeURIComponent(back.href)}`;
+}
+
 /** Unauthenticated: 401 with the header-auth page, or 302 to /start keeping the whole URL. */
 function redirectToStart(s: RequestState, app: ProxyApp): void {
   if (s.req.headers.authorization !== undefined && app.config.intercept_header_auth) return fail(s, 'header_auth_failed');
-  // authentik 2024.x drops the query here (#24966, fixed in 2026); we keep it.
-  const back = new URL(`${s.url.pathname}${s.url.search}`, app.external.origin);
-  redirect(s, `${app.outpostBase}/start?rd=${encodeURIComponent(back.href)}`);
+  redirect(s, startUrl(app, s.url));
 }
 
 export async function handleProxy(s: RequestState, app: ProxyApp, deps: ProxyModeDeps): Promise<void> {
@@ -78,7 +83,7 @@ export async function handleProxy(s: RequestState, app: ProxyApp, deps: ProxyMod
 }
 
 /** `ak_proxy.backend_override` replaces the upstream's scheme and host for this user (§6.4). */
-function overrideTarget(s: RequestState, upstream: URL): URL {
+export function overrideTarget(s: Pick<RequestState, 'auth'>, upstream: URL): URL {
   const override = s.auth?.claims.ak_proxy?.backend_override;
   if (!override) return upstream;
   const u = URL.parse(override);

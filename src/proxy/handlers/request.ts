@@ -65,6 +65,14 @@ export function requestSignal(res: ServerResponse): { readonly signal: AbortSign
   };
 }
 
+/**
+ * The request target as a URL on the connection's scheme and `Host` (`target` is `requestPath`'s
+ * result); an unparsable one becomes `/` on `invalid.invalid`.
+ */
+export function requestUrl(scheme: Scheme, hostHeader: string | undefined, target: string): URL {
+  return URL.parse(`${scheme}://${hostHeader ?? 'invalid.invalid'}${target.startsWith('/') ? target : '/'}`) ?? new URL(`${scheme}://invalid.invalid/`);
+}
+
 function applyCookies(s: RequestState): void {
   if (s.cookies.length > 0) s.res.setHeader('set-cookie', s.cookies);
 }

@@ -9,8 +9,8 @@ import { requestPath } from '../upstream/headers.ts';
 import { UpstreamError } from '../upstream/errors.ts';
 import type { Scheme } from '../server/index.ts';
 import type { PipelineDeps } from './pipeline.ts';
-import { upstreamHeaders } from './proxy-mode.ts';
-import type { RequestState } from './request.ts';
+import { overrideTarget, startUrl, upstreamHeaders } from './proxy-mode.ts';
+import { requestUrl, type RequestState } from './request.ts';
 import { loadSession } from './session.ts';
 
 const HANDSHAKE_TIMEOUT_MS = 30_000;
@@ -29,30 +29,31 @@ export async function handleUpgrade(req: IncomingMessage, socket: Duplex, head: 
   const app = provider ? apps.get(provider.pk) : undefined;
   if (!app || app.config.mode !== 'proxy' || !app.upstream) return rawAnswer(socket, '400 Bad Request', {});
   const target = requestPath(req.url);
-  const url = URL.parse(`${scheme}://${req.headers.host ?? 'invalid.invalid'}${target.startsWith('/') ? target : '/'}`) ?? new URL(`${scheme}://invalid.invalid/`);
+  const url = requestUrl(scheme, req.headers.host, target);
   const controller = new AbortController();
   socket.once('close', () => controller.abort());
   // The session stage reads only the request; an upgrade has no ServerResponse.
   const s = { req, scheme, signal: controller.signal, started: performance.now(), client, host, url, log: deps.logger.child({ request_id: randomUUID(), name: app.config.name }), cookies: [], type: 'app' } as unknown as RequestState;
   const stored = await loadSession(s, app, deps.store);
   if (!stored && !app.skip.matches(url, target)) {
-    const back = new URL(`${url.pathname}${url.search}`, app.external.origin);
-    return rawAnswer(socket, '302 Found', { Location: `${app.outpostBase}/start?rd=${encodeURIComponent(back.href)}` });
+    return rawAnswer(socket, '302 Found', { Location: startUrl(app, url) });
   }
   if (stored) s.auth = { claims: stored.claims, rawToken: stored.rawToken, via: 'session' };
+  // The user's `backend_override`, as for plain requests (proxy-mode.ts).
+  const upstream = overrideTarget(s, app.upstream);
   try {
     const result = await proxyUpgrade({
       req,
       socket,
       head,
-      target: app.upstream,
+      target: upstream,
       headers: upstreamHeaders(s, app, deps.version),
       tls: { rejectUnauthorized: app.config.internal_host_ssl_validation },
       handshakeTimeoutMs: HANDSHAKE_TIMEOUT_MS,
       signal: controller.signal,
       clientIp: client.address,
     });
-    s.log.info({ status: result.status, upstream: app.upstream.host, ...(stored ? { user: stored.claims.preferred_username || stored.claims.sub } : {}) }, url.pathname);
+    s.log.info({ status: result.status, upstream: upstream.host, ...(stored ? { user: stored.claims.preferred_username || stored.claims.sub } : {}) }, url.pathname);
   } catch (err) {
     if (!(err instanceof UpstreamError)) throw err;
     if (err.code !== 'client_aborted') s.log.warn({ upstream: err.upstream, code: err.code, err: { message: err.message } }, 'failed to proxy websocket to backend');

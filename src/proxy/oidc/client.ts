@@ -201,7 +201,13 @@ export class OidcClient {
         const res = await exchange({ url: new URL(this.jwksUri), method: 'GET', headers: { 'user-agent': this.deps.userAgent, accept: 'application/json' }, dispatcher: this.deps.dispatcher, timeoutMs: this.deps.timeoutMs, maxBodyBytes: 1024 * 1024 });
         const set = res.json() as JSONWebKeySet;
         if (!set || !Array.isArray(set.keys)) throw new OidcError('jwks', 'the JWKS has no keys array');
-        const getKey = createLocalJWKSet(set);
+        let getKey: JWTVerifyGetKey;
+        try {
+          getKey = createLocalJWKSet(set);
+        } catch (err) {
+          // A key set jose cannot read is the core's failure (503), not a verdict on the token.
+          throw new OidcError('jwks', `the JWKS cannot be read (${(err as { code?: string }).code ?? 'invalid'})`, { cause: err });
+        }
         this.jwks = { getKey, fetchedAt: Date.now() };
         return getKey;
       } finally {

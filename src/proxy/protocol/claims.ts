@@ -8,11 +8,8 @@
  * `user_attributes` defaults to {}.
  */
 import { z } from 'zod';
+import { str } from './provider.ts';
 
-const str = z
-  .string()
-  .nullish()
-  .transform((v) => v ?? '');
 /** A list of strings; non-string items are dropped rather than failing the login. */
 const strList = z
   .array(z.unknown())

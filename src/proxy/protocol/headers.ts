@@ -207,37 +207,3 @@ export const HOP_BY_HOP: readonly string[] = Object.freeze([
   'transfer-encoding',
   'upgrade',
 ]);
-const HOP_SET = new Set(HOP_BY_HOP);
-
-export interface StripHopByHopOptions {
-  /** Keep `Connection: upgrade` and `Upgrade` (WebSocket handshakes). */
-  readonly keepUpgrade?: boolean;
-}
-
-/**
- * A copy without hop-by-hop headers and without every header named in `Connection`. With
- * `keepUpgrade`, an `Upgrade` header survives together with `Connection: upgrade`.
- */
-export function stripHopByHop<T extends HeaderMap>(headers: T, options: StripHopByHopOptions = {}): Partial<T> {
-  const named = new Set<string>();
-  const conn = headers['connection'];
-  for (const line of conn === undefined ? [] : typeof conn === 'string' ? [conn] : conn) {
-    for (const t of line.split(',')) {
-      const n = t.trim().toLowerCase();
-      if (n !== '') named.add(n);
-    }
-  }
-  const keepUpgrade = options.keepUpgrade === true && named.has('upgrade') && headers['upgrade'] !== undefined;
-  const out: Record<string, string | readonly string[] | undefined> = {};
-  for (const [k, v] of Object.entries(headers)) {
-    const l = k.toLowerCase();
-    if (keepUpgrade && l === 'upgrade') {
-      out[k] = v;
-      continue;
-    }
-    if (HOP_SET.has(l) || named.has(l)) continue;
-    out[k] = v;
-  }
-  if (keepUpgrade) out['connection'] = 'upgrade';
-  return out as Partial<T>;
-}

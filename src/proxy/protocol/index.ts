@@ -98,10 +98,8 @@ export {
   identityHeaders,
   isSpoofableHeader,
   sanitizeRequestHeaders,
-  stripHopByHop,
   type AdditionalHeadersResult,
   type IdentityMeta,
-  type StripHopByHopOptions,
 } from './headers.ts';
 
 export { compileSkip, isCanonicalPath, type InvalidSkipPattern, type SkipMatcher } from './skip.ts';

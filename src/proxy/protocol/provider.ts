@@ -10,7 +10,8 @@
  */
 import { z } from 'zod';
 
-const str = z
+/** An optional string: missing or null becomes `''` (claims.ts uses it too). */
+export const str = z
   .string()
   .nullish()
   .transform((v) => v ?? '');

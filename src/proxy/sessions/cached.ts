@@ -40,7 +40,7 @@ interface PendingDeletion {
   readonly run: () => Promise<unknown>;
 }
 
-export const DEFAULT_CACHE_TTL_MS = 5000;
+const DEFAULT_CACHE_TTL_MS = 5000;
 
 export class CachedSessionStore implements SessionStore {
   readonly backend: SharedSessionStore;
@@ -132,9 +132,7 @@ export class CachedSessionStore implements SessionStore {
   }
 
   deleteByUser(sub: string, providerPk?: number): Promise<number> {
-    const backend = this.backend;
-    if (!backend.deleteByUser) return Promise.resolve(0);
-    return this.deletion('deleteByUser', () => backend.deleteByUser!(sub, providerPk));
+    return this.deletion('deleteByUser', () => this.backend.deleteByUser(sub, providerPk));
   }
 
   async size(): Promise<number> {

@@ -6,9 +6,10 @@ import pg from 'pg';
 import type { Logger } from '../../log.ts';
 import { backoffDelay, sleep, type BackoffPolicy } from '../../agent/backoff.ts';
 import { bounded } from './bounded.ts';
+import { MAX_ID_LENGTH } from './shared.ts';
 
 /** Quick first retries: while the channel is down, caches are bypassed. */
-export const LISTEN_BACKOFF: BackoffPolicy = { initialMs: 250, maxMs: 5000, jitter: 0.2 };
+const LISTEN_BACKOFF: BackoffPolicy = { initialMs: 250, maxMs: 5000, jitter: 0.2 };
 
 export interface ListenChannelOptions {
   readonly config: pg.ClientConfig;
@@ -25,9 +26,10 @@ export interface ListenChannelOptions {
 }
 
 /** IDs in a payload: space-separated, each non-empty and of sane length. */
-export function parsePayload(payload: string | undefined): string[] {
+function parsePayload(payload: string | undefined): string[] {
   if (!payload) return [];
-  return payload.split(' ').filter((id) => id !== '' && id.length <= 200);
+  // PostgreSQL keeps payloads under 8000 bytes, which bounds the count too.
+  return payload.split(' ').filter((id) => id !== '' && id.length <= MAX_ID_LENGTH);
 }
 
 export class ListenChannel {

@@ -4,7 +4,7 @@
 // (columns, indexes, tables): replicas of the previous version keep working during a rollout.
 import type { PoolClient } from 'pg';
 
-export const SCHEMA = 'authentik_outpost';
+const SCHEMA = 'authentik_outpost';
 export const TABLE = `${SCHEMA}.proxy_session`;
 /** LISTEN/NOTIFY channel for deleted session IDs (space-separated in the payload). */
 export const CHANNEL = 'authentik_outpost_proxy_session';

@@ -13,7 +13,10 @@ import { bounded, OperationTimeoutError } from './bounded.ts';
 import { ListenChannel } from './postgres-listen.ts';
 import { CHANNEL, migrate, MIGRATIONS, TABLE } from './postgres-schema.ts';
 import { urlRedactor } from './redact-url.ts';
-import { SessionStoreUnavailableError, type Invalidation, type SharedSessionStore, type SharedSessionStoreOptions } from './shared.ts';
+import {
+  checkSessionId, DEFAULT_OP_TIMEOUT_MS, MAX_SESSION_CHARS, notifyAll, sessionFromStored, SessionStoreUnavailableError,
+  type Invalidation, type SharedSessionStore, type SharedSessionStoreOptions,
+} from './shared.ts';
 import { sessionSid, sessionSub, type ProxySession } from './store.ts';
 
 export interface PostgresSessionStoreOptions extends SharedSessionStoreOptions {
@@ -30,14 +33,12 @@ export interface PostgresSessionStoreOptions extends SharedSessionStoreOptions {
   readonly downProbeIntervalMs?: number;
 }
 
-export const DEFAULT_OP_TIMEOUT_MS = 2000;
-/** The longest session ID the store accepts: the NOTIFY payload chunking below relies on it. */
-const MAX_ID_LENGTH = 200;
-/** NOTIFY payloads must stay under 8000 bytes: IDs are grouped by their cumulative length. */
+/** NOTIFY payloads must stay under 8000 bytes: IDs (at most MAX_ID_LENGTH each) are grouped by their cumulative length. */
 const PAYLOAD_BUDGET = 7600;
 const SWEEP_BATCH = 1000;
 
-const COLUMNS = 'provider_pk, outpost_pk, claims, raw_token, redirect, created_at, session_expires_at';
+// The claims as text, so their size is checked before they are parsed (pg would parse jsonb unbounded).
+const COLUMNS = 'provider_pk, outpost_pk, claims::text AS claims, raw_token, redirect, created_at, session_expires_at';
 
 const SQL = {
   get: `SELECT ${COLUMNS} FROM ${TABLE} WHERE id = $1 AND expires_at > now()`,
@@ -75,26 +76,20 @@ const DELETE_SQL = {
   deleteByUser: deleteSql('sub = $1 AND ($2::integer IS NULL OR provider_pk = $2::integer)'),
 };
 
-/** A row read back is input like any other: anything unexpected makes it "no session". */
-export function sessionFromRow(row: unknown): ProxySession | undefined {
-  if (typeof row !== 'object' || row === null) return undefined;
-  const r = row as Record<string, unknown>;
-  const { provider_pk: providerPk, outpost_pk: outpostPk, claims, raw_token: rawToken, redirect, created_at: createdAt, session_expires_at: expiresAt } = r;
-  if (typeof providerPk !== 'number' || !Number.isInteger(providerPk)) return undefined;
-  if (typeof outpostPk !== 'string' || typeof rawToken !== 'string') return undefined;
-  if (redirect !== null && redirect !== undefined && typeof redirect !== 'string') return undefined;
-  if (!(createdAt instanceof Date) || !(expiresAt instanceof Date)) return undefined;
-  if (Number.isNaN(createdAt.getTime()) || Number.isNaN(expiresAt.getTime())) return undefined;
-  if (typeof claims !== 'object' || claims === null || Array.isArray(claims)) return undefined;
-  return {
-    claims,
-    ...(typeof redirect === 'string' ? { redirect } : {}),
-    createdAt: createdAt.getTime(),
-    expiresAt: expiresAt.getTime(),
-    providerPk,
-    outpostPk,
-    rawToken,
-  };
+/** A row read back is input like any other: anything unexpected or oversized makes it "no session". */
+function sessionFromRow(row: Record<string, unknown>): ProxySession | string {
+  const { claims, raw_token: rawToken, redirect, outpost_pk: outpostPk } = row;
+  if (typeof claims !== 'string' || typeof rawToken !== 'string') return 'claims or raw_token is not text';
+  const chars = claims.length + rawToken.length + (typeof redirect === 'string' ? redirect.length : 0) + (typeof outpostPk === 'string' ? outpostPk.length : 0);
+  if (chars > MAX_SESSION_CHARS) return `larger than ${MAX_SESSION_CHARS} characters`;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(claims);
+  } catch {
+    return 'claims are not JSON';
+  }
+  const time = (v: unknown) => (v instanceof Date ? v.getTime() : NaN);
+  return sessionFromStored({ claims: parsed, redirect, createdAt: time(row['created_at']), expiresAt: time(row['session_expires_at']), providerPk: row['provider_pk'], outpostPk, rawToken });
 }
 
 /**
@@ -212,11 +207,12 @@ export class PostgresSessionStore implements SharedSessionStore {
 
   async get(id: string): Promise<ProxySession | undefined> {
     const result = await this.run('get', () => this.pool.query({ name: 'ak_outpost_session_get', text: SQL.get, values: [id] }));
-    const row = result.rows[0];
-    if (row === undefined) return undefined;
-    const session = sessionFromRow(row);
-    if (!session) this.log.warn('a stored session has an unreadable row; treated as no session');
-    return session;
+    const row: unknown = result.rows[0];
+    if (typeof row !== 'object' || row === null) return undefined;
+    const session = sessionFromRow(row as Record<string, unknown>);
+    if (typeof session !== 'string') return session;
+    this.log.warn({ reason: session }, 'a stored session has an unreadable row; treated as no session');
+    return undefined;
   }
 
   async set(id: string, session: ProxySession, ttlMs: number): Promise<void> {
@@ -224,15 +220,19 @@ export class PostgresSessionStore implements SharedSessionStore {
       await this.delete(id);
       return;
     }
-    if (id === '' || id.length > MAX_ID_LENGTH) throw new RangeError(`session IDs are 1 to ${MAX_ID_LENGTH} characters`);
+    checkSessionId(id);
+    // Explicitly: pg would turn a top-level array into a PostgreSQL array.
+    const claims = JSON.stringify(session.claims ?? null);
+    if (claims.length + session.rawToken.length + (session.redirect?.length ?? 0) + session.outpostPk.length > MAX_SESSION_CHARS) {
+      throw new RangeError(`a session takes at most ${MAX_SESSION_CHARS} characters`);
+    }
     const values = [
       id,
       session.providerPk,
       session.outpostPk,
       sessionSid(session) ?? null,
       sessionSub(session) ?? null,
-      // Explicitly: pg would turn a top-level array into a PostgreSQL array.
-      JSON.stringify(session.claims ?? null),
+      claims,
       session.rawToken,
       session.redirect ?? null,
       new Date(session.createdAt).toISOString(),
@@ -321,23 +321,11 @@ export class PostgresSessionStore implements SharedSessionStore {
     if (this._up === up) return;
     this._up = up;
     if (this.started && !this.closed) this.scheduleProbe();
-    for (const l of this.healthListeners) {
-      try {
-        l(up);
-      } catch (err) {
-        this.log.error({ err }, 'session store health listener failed');
-      }
-    }
+    notifyAll(this.healthListeners, up, this.log, 'session store health listener failed');
   }
 
   private emitInvalidation(ids: Invalidation): void {
-    for (const l of this.invalidationListeners) {
-      try {
-        l(ids);
-      } catch (err) {
-        this.log.error({ err }, 'session invalidation listener failed');
-      }
-    }
+    notifyAll(this.invalidationListeners, ids, this.log, 'session invalidation listener failed');
   }
 
   /** The next probe, at the period for the current state. */

@@ -27,11 +27,15 @@ import type { Logger } from '../../log.ts';
 import { LogLimiter } from '../../net/log-limiter.ts';
 import { bounded } from './bounded.ts';
 import { urlRedactor } from './redact-url.ts';
-import { SessionStoreUnavailableError, type Invalidation, type SharedSessionStore, type SharedSessionStoreOptions } from './shared.ts';
+import {
+  checkSessionId, DEFAULT_OP_TIMEOUT_MS, MAX_ID_LENGTH, MAX_INVALIDATION_CHARS, MAX_INVALIDATION_IDS, MAX_SESSION_CHARS, notifyAll, sessionFromStored,
+  SessionStoreUnavailableError, type Invalidation, type SharedSessionStore, type SharedSessionStoreOptions, type StoredFields,
+} from './shared.ts';
 import { sessionSid, sessionSub, type ProxySession } from './store.ts';
 
 export const REDIS_KEY_PREFIX = 'authentik_outpost:proxy_session';
-const DEFAULT_OP_TIMEOUT_MS = 2_000;
+const SID_PREFIX = `${REDIS_KEY_PREFIX}_sid:`;
+const SUB_PREFIX = `${REDIS_KEY_PREFIX}_sub:`;
 /** The first connection includes DNS, TCP, TLS and AUTH, and a failure ends the outpost's start: be generous. */
 const MIN_START_TIMEOUT_MS = 10_000;
 /** How often both connections are PINGed, so `up` follows a hung or returning server without traffic. */
@@ -290,6 +294,7 @@ export class RedisSessionStore implements SharedSessionStore {
       return;
     }
     if (!Number.isFinite(ttlMs)) throw new RangeError('a session ttl must be finite');
+    checkSessionId(id);
     const value: StoredValue = {
       v: VALUE_VERSION,
       claims: session.claims,
@@ -300,16 +305,18 @@ export class RedisSessionStore implements SharedSessionStore {
       outpostPk: session.outpostPk,
       rawToken: session.rawToken,
     };
+    const json = JSON.stringify(value);
+    if (json.length > MAX_SESSION_CHARS) throw new RangeError(`a session takes at most ${MAX_SESSION_CHARS} characters`);
     const keys = [key(id)];
     const sid = sessionSid(session);
     const sub = sessionSub(session);
-    if (sid !== undefined) keys.push(`${REDIS_KEY_PREFIX}_sid:${sid}`);
-    if (sub !== undefined) keys.push(`${REDIS_KEY_PREFIX}_sub:${sub}`);
-    await this.op('set', () => this.eval(SET, keys, [JSON.stringify(value), String(Math.ceil(ttlMs)), id, this.channel, `${REDIS_KEY_PREFIX}_sid:`, `${REDIS_KEY_PREFIX}_sub:`]));
+    if (sid !== undefined) keys.push(SID_PREFIX + sid);
+    if (sub !== undefined) keys.push(SUB_PREFIX + sub);
+    await this.op('set', () => this.eval(SET, keys, [json, String(Math.ceil(ttlMs)), id, this.channel, SID_PREFIX, SUB_PREFIX]));
   }
 
   async delete(id: string): Promise<boolean> {
-    const n = await this.op('delete', () => this.eval(DELETE, [key(id)], [id, this.channel, `${REDIS_KEY_PREFIX}_sid:`, `${REDIS_KEY_PREFIX}_sub:`]));
+    const n = await this.op('delete', () => this.eval(DELETE, [key(id)], [id, this.channel, SID_PREFIX, SUB_PREFIX]));
     return n === 1;
   }
 
@@ -352,9 +359,9 @@ export class RedisSessionStore implements SharedSessionStore {
 
   private async deleteIndexed(name: 'sid' | 'sub', value: string, providerPk: number | undefined): Promise<number> {
     const n = await this.op(`deleteBy${name === 'sid' ? 'Sid' : 'User'}`, () =>
-      this.eval(DELETE_INDEXED, [`${REDIS_KEY_PREFIX}_${name}:${value}`], [
+      this.eval(DELETE_INDEXED, [(name === 'sid' ? SID_PREFIX : SUB_PREFIX) + value], [
         name, value, providerPk === undefined ? '' : String(providerPk),
-        `${REDIS_KEY_PREFIX}:`, `${REDIS_KEY_PREFIX}_sid:`, `${REDIS_KEY_PREFIX}_sub:`, this.channel,
+        `${REDIS_KEY_PREFIX}:`, SID_PREFIX, SUB_PREFIX, this.channel,
       ]));
     return typeof n === 'number' ? n : 0;
   }
@@ -425,13 +432,7 @@ export class RedisSessionStore implements SharedSessionStore {
   }
 
   private notifyHealth(up: boolean): void {
-    for (const l of this.healthListeners) {
-      try {
-        l(up);
-      } catch (err) {
-        this.log.error({ err }, 'a session store health listener threw');
-      }
-    }
+    notifyAll(this.healthListeners, up, this.log, 'a session store health listener threw');
   }
 
   private subscriberLost(): void {
@@ -471,13 +472,7 @@ export class RedisSessionStore implements SharedSessionStore {
   }
 
   private emitInvalidation(ids: Invalidation): void {
-    for (const l of this.invalidateListeners) {
-      try {
-        l(ids);
-      } catch (err) {
-        this.log.error({ err }, 'a session invalidation listener threw');
-      }
-    }
+    notifyAll(this.invalidateListeners, ids, this.log, 'a session invalidation listener threw');
   }
 
   /** Every failed (re)connection attempt: kept for start() and the health line, logged at debug (the health line is the warning). */
@@ -534,7 +529,8 @@ export function parseRedisUrl(raw: string): ParsedRedisUrl {
 }
 
 /** The stored JSON as a session, or why it is not one. */
-export function parseStoredValue(raw: string): ProxySession | string {
+function parseStoredValue(raw: string): ProxySession | string {
+  if (raw.length > MAX_SESSION_CHARS) return `larger than ${MAX_SESSION_CHARS} characters`;
   let v: unknown;
   try {
     v = JSON.parse(raw);
@@ -544,22 +540,18 @@ export function parseStoredValue(raw: string): ProxySession | string {
   if (typeof v !== 'object' || v === null || Array.isArray(v)) return 'not an object';
   const o = v as Record<string, unknown>;
   if (o['v'] !== VALUE_VERSION) return 'unknown version';
-  if (!('claims' in o)) return 'no claims';
-  const { claims, redirect, createdAt, expiresAt, providerPk, outpostPk, rawToken } = o;
-  if (redirect !== undefined && typeof redirect !== 'string') return 'redirect is not a string';
-  if (typeof createdAt !== 'number' || !Number.isFinite(createdAt)) return 'createdAt is not a number';
-  if (typeof expiresAt !== 'number' || !Number.isFinite(expiresAt)) return 'expiresAt is not a number';
-  if (typeof providerPk !== 'number' || !Number.isInteger(providerPk)) return 'providerPk is not an integer';
-  if (typeof outpostPk !== 'string') return 'outpostPk is not a string';
-  if (typeof rawToken !== 'string') return 'rawToken is not a string';
-  return { claims, ...(redirect !== undefined ? { redirect } : {}), createdAt, expiresAt, providerPk, outpostPk, rawToken };
+  return sessionFromStored(o as unknown as StoredFields);
 }
 
-/** An invalidation message: a JSON array of ids, else undefined (flush everything). */
+/**
+ * An invalidation message: a JSON array of at most MAX_INVALIDATION_IDS session IDs, else
+ * undefined (flush everything: the safe answer to a message we cannot trust).
+ */
 function parseIdList(message: string): string[] | undefined {
+  if (message.length > MAX_INVALIDATION_CHARS) return undefined;
   try {
     const v: unknown = JSON.parse(message);
-    if (Array.isArray(v) && v.every((x): x is string => typeof x === 'string')) return v;
+    if (Array.isArray(v) && v.length <= MAX_INVALIDATION_IDS && v.every((x): x is string => typeof x === 'string' && x !== '' && x.length <= MAX_ID_LENGTH)) return v;
   } catch {
     // fall through
   }

@@ -82,6 +82,8 @@ function parseResponseHead(text: string): ResponseHead | null {
   const headers: Array<[string, string]> = [];
   for (const line of lines.slice(1)) {
     if (!line) continue;
+    // A bare LF or a NUL would be written to the client as is (response splitting): refuse the head.
+    if (BAD_VALUE.test(line)) return null;
     const colon = line.indexOf(':');
     if (colon <= 0) return null;
     headers.push([line.slice(0, colon).trim(), line.slice(colon + 1).trim()]);
@@ -202,8 +204,14 @@ export function proxyUpgrade(opts: UpgradeOptions): Promise<UpgradeResult> {
       size += chunk.length;
       const all = chunks.length === 1 ? chunk : Buffer.concat(chunks);
       const end = all.indexOf('\r\n\r\n');
+      // The bound holds however the head arrived (one large chunk included).
+      if (end < 0 ? size > maxHead : end > maxHead) {
+        fail(new UpstreamError('upstream_unreachable', upstreamName, `${upstreamName} sent a response head over ${maxHead} bytes`, { responseStarted: false }));
+        return;
+      }
       if (end < 0) {
-        if (size > maxHead) fail(new UpstreamError('upstream_unreachable', upstreamName, `${upstreamName} sent a response head over ${maxHead} bytes`, { responseStarted: false }));
+        // Keep one buffer: no re-concatenation of every earlier chunk on the next one.
+        if (chunks.length > 1) chunks.splice(0, chunks.length, all);
         return;
       }
       up.off('data', onData);

@@ -41,4 +41,18 @@ describe('bind targets', () => {
     t.resolve('cn=c,dc=example,dc=com');
     assert.notEqual(t.resolve('cn=a,dc=example,dc=com'), again, 'the oldest was forgotten');
   });
+
+  it('remembers only served DNs of a bounded length (bind DNs come from the client)', () => {
+    const p = provider('p', 'dc=example,dc=com');
+    const t = new BindTargets();
+    t.reset([p]);
+    const long = `cn=${'a'.repeat(2000)},dc=example,dc=com`;
+    const first = t.resolve(long);
+    assert.equal(first.kind, 'ok');
+    assert.notEqual(t.resolve(long), first, 'a long DN is resolved again');
+    const huge = 'x'.repeat(100_000);
+    assert.deepEqual(t.resolve(huge), { kind: 'invalid' });
+    const unserved = t.resolve('cn=x,dc=other');
+    assert.notEqual(t.resolve('cn=x,dc=other'), unserved, 'a DN no provider serves is not remembered');
+  });
 });

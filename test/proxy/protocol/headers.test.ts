@@ -9,8 +9,8 @@ import {
   basicAuthorization,
   identityHeaders,
   sanitizeRequestHeaders,
-  stripHopByHop,
 } from '../../../src/proxy/protocol/headers.ts';
+import { withoutHopByHop } from '../../../src/proxy/upstream/headers.ts';
 import { P1, provider } from './fixtures.ts';
 
 function claims(extra: Record<string, unknown> = {}): ProxyClaims {
@@ -127,10 +127,10 @@ describe('sanitizeRequestHeaders (checklist 14)', () => {
   });
 });
 
-describe('stripHopByHop', () => {
+describe('withoutHopByHop (the one hop-by-hop filter, upstream/headers.ts)', () => {
   it('removes the RFC 9110 §7.6.1 set and headers named in Connection', () => {
     assert.ok(HOP_BY_HOP.includes('transfer-encoding'));
-    const out = stripHopByHop({
+    const out = withoutHopByHop({
       connection: 'keep-alive, X-Secret , close',
       'keep-alive': 'timeout=5',
       'x-secret': 's',
@@ -143,9 +143,8 @@ describe('stripHopByHop', () => {
     });
     assert.deepEqual(out, { host: 'app', accept: '*/*' });
   });
-  it('keeps a WebSocket upgrade when asked', () => {
-    const out = stripHopByHop({ connection: 'Upgrade', upgrade: 'websocket', 'sec-websocket-key': 'k' }, { keepUpgrade: true });
-    assert.deepEqual(out, { connection: 'upgrade', upgrade: 'websocket', 'sec-websocket-key': 'k' });
-    assert.deepEqual(stripHopByHop({ upgrade: 'websocket' }, { keepUpgrade: true }), {});
+  it('keeps the WebSocket upgrade pair when asked', () => {
+    const out = withoutHopByHop({ connection: 'Upgrade', upgrade: 'websocket', 'sec-websocket-key': 'k' }, new Set(['connection', 'upgrade']));
+    assert.deepEqual(out, { connection: 'Upgrade', upgrade: 'websocket', 'sec-websocket-key': 'k' });
   });
 });

@@ -48,6 +48,11 @@ async function sql<R extends pg.QueryResultRow>(url: string, text: string, value
   }
 }
 
+/** Rows in the table, expired ones included (what `size()` does not count). */
+async function rowCount(url: string): Promise<number> {
+  return (await sql<{ n: number }>(url, 'SELECT count(*)::int AS n FROM authentik_outpost.proxy_session'))[0]!.n;
+}
+
 before(async () => {
   logs = captureLogs('debug');
   server = await startPostgres();
@@ -82,16 +87,16 @@ describe('PostgresSessionStore', () => {
     await new Promise((r) => setTimeout(r, 400));
     assert.equal(await s.get('short'), undefined);
     assert.equal(await s.size(), 1);
-    assert.equal((await sql<{ n: number }>(url, 'SELECT count(*)::int AS n FROM authentik_outpost.proxy_session'))[0]!.n, 2);
+    assert.equal(await rowCount(url), 2);
     assert.equal(await s.sweep(), 1);
-    assert.equal((await sql<{ n: number }>(url, 'SELECT count(*)::int AS n FROM authentik_outpost.proxy_session'))[0]!.n, 1);
+    assert.equal(await rowCount(url), 1);
   });
 
   it('sweeps in the background on its timer', async () => {
     const url = await freshDatabase();
     const s = await started(url, { sweepIntervalMs: 100 });
     await s.set('short', session({}), 50);
-    await waitFor('the sweep', async () => (await sql<{ n: number }>(url, 'SELECT count(*)::int AS n FROM authentik_outpost.proxy_session'))[0]!.n === 0, 5000);
+    await waitFor('the sweep', async () => (await rowCount(url)) === 0, 5000);
   });
 
   it('deletes on a ttl of zero or less', async () => {
@@ -119,6 +124,16 @@ describe('PostgresSessionStore', () => {
     assert.equal(await s.deleteByUser('alice'), 1);
     assert.equal(await s.delete('d'), true);
     assert.equal(await s.size(), 0);
+  });
+
+  it('refuses a session it could not read back, and reads an oversized row as no session', async () => {
+    const url = await freshDatabase();
+    const s = await started(url);
+    await assert.rejects(s.set('big', session({ sub: 'u' }, 1, { rawToken: 'x'.repeat(300_000) }), 60_000), RangeError);
+    await s.set('a', session({ sub: 'u' }), 60_000);
+    await sql(url, `UPDATE authentik_outpost.proxy_session SET raw_token = repeat('x', 300000) WHERE id = 'a'`);
+    assert.equal(await s.get('a'), undefined);
+    assert.equal(s.up, true, 'bad data is not an outage');
   });
 
   it('treats an unreadable row as no session', async () => {

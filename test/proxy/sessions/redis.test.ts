@@ -278,12 +278,37 @@ describe('RedisSessionStore: replicas sharing one server', () => {
     await raw.set(`${REDIS_KEY_PREFIX}:version`, JSON.stringify({ v: 99, claims: {}, createdAt: 1, expiresAt: 1, providerPk: 1, outpostPk: 'o', rawToken: 't' }));
     await raw.set(`${REDIS_KEY_PREFIX}:array`, '[1,2]');
     await raw.hset(`${REDIS_KEY_PREFIX}:hash`, 'f', 'v');
-    for (const id of ['notjson', 'shape', 'version', 'array', 'hash']) assert.equal(await store.get(id), undefined, id);
+    await raw.set(`${REDIS_KEY_PREFIX}:claimsarray`, JSON.stringify({ v: 1, claims: [1], createdAt: 1, expiresAt: 1, providerPk: 1, outpostPk: 'o', rawToken: 't' }));
+    await raw.set(`${REDIS_KEY_PREFIX}:oversized`, JSON.stringify({ v: 1, claims: {}, createdAt: 1, expiresAt: 1, providerPk: 1, outpostPk: 'o', rawToken: 'x'.repeat(300_000) }));
+    for (const id of ['notjson', 'shape', 'version', 'array', 'hash', 'claimsarray', 'oversized']) assert.equal(await store.get(id), undefined, id);
     assert.equal(logs.lines.filter((l) => /malformed session/.test(String(l['event']))).length, 1);
     assert.equal(store.up, true, 'bad data is not an outage');
     // Deleting by index tolerates them too.
     await raw.zadd(`${REDIS_KEY_PREFIX}_sid:S`, Date.now() + 60_000, 'notjson', Date.now() + 60_000, 'hash');
     assert.equal(await store.deleteBySid('S'), 0);
+  });
+
+  it('refuses a session it could not read back, and an over-long ID', async () => {
+    const { store } = await h.store(server.url(h.db()));
+    await assert.rejects(store.set('big', session({ sub: 'u' }, 1, { rawToken: 'x'.repeat(300_000) }), 60_000), RangeError);
+    await assert.rejects(store.set('i'.repeat(201), session({ sub: 'u' }), 60_000), RangeError);
+    assert.equal(await store.size(), 0);
+  });
+
+  it('an invalidation message it cannot trust flushes everything instead of naming IDs', async () => {
+    const db = h.db();
+    const url = server.url(db);
+    const { store } = await h.store(url);
+    const raw = h.raw(url);
+    const seen: Invalidation[] = [];
+    store.onInvalidate((ids) => seen.push(ids));
+    const channel = `${REDIS_KEY_PREFIX}_invalidate:${db}`;
+    await raw.publish(channel, JSON.stringify(['a', 'b']));
+    await raw.publish(channel, JSON.stringify(Array.from({ length: 10_001 }, (_, i) => `id-${i}`)));
+    await raw.publish(channel, JSON.stringify(['ok', 'x'.repeat(201)]));
+    await raw.publish(channel, JSON.stringify(['ok', 7]));
+    await waitFor('four invalidations', () => seen.length === 4, 5000);
+    assert.deepEqual(seen, [['a', 'b'], undefined, undefined, undefined]);
   });
 
   it('close() quits both of its connections', async () => {
