@@ -5,7 +5,7 @@
 // 55 MB less at rest (see README, "Memory"). Identifiers are kept (readable stack traces);
 // linked source maps sit beside the chunks for `NODE_OPTIONS=--enable-source-maps`.
 // Usage: node scripts/build.ts [--outdir dist] [--metafile path]
-import { build, type Metafile } from 'esbuild';
+import { build, type Metafile, type Plugin } from 'esbuild';
 import { rmSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -17,6 +17,21 @@ const ROOT = resolve(new URL('..', import.meta.url).pathname);
  * ws and pg, the colour detection of ioredis's `debug`): left out, and absent from the image.
  */
 export const OPTIONAL_EXTERNALS: readonly string[] = ['bufferutil', 'utf-8-validate', 'pg-native', 'supports-color'];
+
+/**
+ * Node's `http` module has lazy getters (`WebSocket`, `CloseEvent`, `MessageEvent`) that load
+ * Node's own copy of undici. An ESM import of `node:http` reads every export, so it loads that
+ * copy (about 10 MB at rest) for nothing; through require() the getters stay untouched.
+ */
+const httpThroughRequire: Plugin = {
+  name: 'http-through-require',
+  setup(b) {
+    b.onResolve({ filter: /^(node:)?http$/ }, (args) =>
+      args.namespace === 'require-builtin' ? { path: 'node:http', external: true } : { path: 'node:http', namespace: 'require-builtin' },
+    );
+    b.onLoad({ filter: /.*/, namespace: 'require-builtin' }, (args) => ({ contents: `module.exports = require(${JSON.stringify(args.path)});`, loader: 'js' }));
+  },
+};
 
 export interface BuildResult {
   readonly outdir: string;
@@ -43,6 +58,7 @@ export async function buildOutpost(outdir: string): Promise<BuildResult> {
     metafile: true,
     logLevel: 'warning',
     external: [...OPTIONAL_EXTERNALS],
+    plugins: [httpThroughRequire],
     // CommonJS packages (pino, prom-client, ioredis, …) call require() for Node's modules.
     banner: { js: "import { createRequire as __outpostRequire } from 'node:module'; const require = __outpostRequire(import.meta.url);" },
   });

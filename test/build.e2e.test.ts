@@ -5,7 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -80,6 +80,13 @@ describe('the production build', () => {
     assert.deepEqual(radius.filter((f) => f.startsWith('src/ldap/') || f.startsWith('src/proxy/')), []);
     const main = chunkInputs(meta, 'src/main.ts');
     assert.deepEqual(main.filter((f) => /^src\/(ldap|radius|proxy)\//.test(f)), []);
+  });
+
+  it('loads node:http through require, so Node does not load its own undici (3 MB at rest)', () => {
+    const files = Object.keys(meta.outputs).filter((f) => f.endsWith('.js'));
+    const esmHttp = files.filter((f) => /\bfrom\s*["']node:http["']|import\s*["']node:http["']/.test(readFileSync(join(ROOT, f), 'utf8')));
+    assert.deepEqual(esmHttp, []);
+    assert.ok(files.some((f) => readFileSync(join(ROOT, f), 'utf8').includes('require("node:http")')), 'node:http is still used, through require');
   });
 
   it('answers radclient (RADIUS)', async () => {

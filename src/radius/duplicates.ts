@@ -2,7 +2,7 @@
 // Authenticator. A retransmission of a request still being processed is not run again; one
 // that arrives after the answer gets that same answer, so a one-time code is not used twice
 // (authentik ran the flow again). Bounded in size and time.
-import { LRUCache } from 'lru-cache';
+import { LruMap } from '../lru-map.ts';
 
 export type Seen = { readonly kind: 'new' } | { readonly kind: 'in-flight' } | { readonly kind: 'answered'; readonly reply: Buffer };
 
@@ -19,10 +19,10 @@ export function requestKey(address: string, port: number, identifier: number, au
 
 export class DuplicateCache {
   private readonly inFlight = new Set<string>();
-  private readonly answered: LRUCache<string, Buffer>;
+  private readonly answered: LruMap<string, Buffer>;
 
   constructor(opts: DuplicateOptions) {
-    this.answered = new LRUCache<string, Buffer>({ max: opts.max, ttl: opts.ttlMs });
+    this.answered = new LruMap<string, Buffer>({ max: opts.max, ttlMs: opts.ttlMs });
   }
 
   /** Look the request up; a `new` one is marked in flight until `answer` or `abandon`. */

@@ -15,7 +15,7 @@
 // settings key on the signed fact, which takes the shared secret to forge.
 //
 // Pure apart from the clock passed in; bounded in memory.
-import { LRUCache } from 'lru-cache';
+import { LruMap } from '../lru-map.ts';
 import type { MessageAuthenticatorPolicy } from '../config/index.ts';
 import { AttributeType, RadiusCode, hasAttribute, type RadiusPacket } from './protocol/index.ts';
 
@@ -33,11 +33,11 @@ export interface Enforcement {
 
 /** Client addresses that sent a valid Message-Authenticator in an Access-Request, and since when. */
 export class MaClients {
-  private readonly learned: LRUCache<string, Date>;
+  private readonly learned: LruMap<string, Date>;
 
   /** `max` addresses at most; the least recently seen is forgotten first (it learns again). */
   constructor(max: number) {
-    this.learned = new LRUCache<string, Date>({ max });
+    this.learned = new LruMap<string, Date>({ max });
   }
 
   /** When `address` first sent a Message-Authenticator in an Access-Request; undefined if never (or forgotten). */

@@ -83,7 +83,7 @@ describe('DuplicateCache', () => {
     assert.equal(c.check(k).kind, 'new', 'after the TTL a retransmission is a new request');
   });
 
-  it('keeps at most `max` answers (least recently used go first)', () => {
+  it('keeps at most `max` answers (the oldest go first)', () => {
     const c = cache(30_000, 3);
     const keys = [0, 1, 2, 3].map((i) => requestKey('127.0.0.1', 2000 + i, i, AUTH_A));
     for (const k of keys) {

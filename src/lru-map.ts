@@ -1,0 +1,89 @@
+// A Map bounded in entries and, optionally, in age. lru-cache allocates its arrays for `max`
+// entries up front (about 1.5 MB at 65,536, whether it holds anything or not); this grows with
+// what it holds, so a RADIUS outpost at rest keeps its large bounds for free.
+
+export interface LruMapOptions {
+  /** Entries kept at most; beyond it the first to leave goes. */
+  readonly max: number;
+  /**
+   * How long an entry lives after it was set. With a TTL, entries leave in the order they were
+   * set (all live equally long, so the oldest is at the front); without one, the least recently
+   * read or written leaves first.
+   */
+  readonly ttlMs?: number;
+  readonly now?: () => number;
+}
+
+interface Slot<V> {
+  readonly value: V;
+  readonly expires: number;
+}
+
+export class LruMap<K, V> {
+  private readonly slots = new Map<K, Slot<V>>();
+  private readonly max: number;
+  private readonly ttlMs: number | undefined;
+  private readonly now: () => number;
+
+  constructor(opts: LruMapOptions) {
+    if (!Number.isInteger(opts.max) || opts.max < 1) throw new RangeError(`LruMap max must be a positive integer, not ${opts.max}`);
+    this.max = opts.max;
+    this.ttlMs = opts.ttlMs;
+    this.now = opts.now ?? Date.now;
+  }
+
+  /** The live value of `key`; without a TTL, reading makes it the most recently used. */
+  get(key: K): V | undefined {
+    const slot = this.live(key);
+    if (slot === undefined) return undefined;
+    if (this.ttlMs === undefined) {
+      this.slots.delete(key);
+      this.slots.set(key, slot);
+    }
+    return slot.value;
+  }
+
+  /** Whether `key` has a live value; does not count as a use. */
+  has(key: K): boolean {
+    return this.live(key) !== undefined;
+  }
+
+  set(key: K, value: V): void {
+    const now = this.now();
+    this.slots.delete(key);
+    this.slots.set(key, { value, expires: this.ttlMs === undefined ? Infinity : now + this.ttlMs });
+    if (this.ttlMs !== undefined) this.dropExpired(now);
+    while (this.slots.size > this.max) {
+      const first = this.slots.keys().next();
+      if (first.done === true) break;
+      this.slots.delete(first.value);
+    }
+  }
+
+  delete(key: K): boolean {
+    return this.slots.delete(key);
+  }
+
+  /** Entries held, counting expired ones not yet dropped. */
+  get size(): number {
+    return this.slots.size;
+  }
+
+  private live(key: K): Slot<V> | undefined {
+    const slot = this.slots.get(key);
+    if (slot === undefined) return undefined;
+    if (slot.expires <= this.now()) {
+      this.slots.delete(key);
+      return undefined;
+    }
+    return slot;
+  }
+
+  /** Expired entries sit at the front (see `ttlMs`): drop them, so the map holds only live ones. */
+  private dropExpired(now: number): void {
+    for (const [key, slot] of this.slots) {
+      if (slot.expires > now) return;
+      this.slots.delete(key);
+    }
+  }
+}
