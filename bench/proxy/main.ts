@@ -10,6 +10,7 @@
 // The outposts run the production build (scripts/build.ts), as the image does.
 // Usage: npm run bench:proxy [-- --seconds 5 --connections 32 --rounds 3 --backends memory,postgres,redis
 //                             --sessions 10000 --store-sessions 100000 --only 'proxy mode']
+//        BENCH_OUTPOST_NODE_OPTIONS='--cpu-prof --cpu-prof-dir=/tmp/prof' to profile the outposts
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -44,7 +45,7 @@ const { values } = parseArgs({
     backends: { type: 'string', default: BACKENDS.join(',') },
     sessions: { type: 'string', default: '10000' },
     'store-sessions': { type: 'string', default: '100000' },
-    // e.g. --only 'proxy mode' to profile one kind of target (the ratios then need both of a pair).
+    // e.g. --only 'proxy mode|proxy_pass' to profile one kind of target (names containing any of the `|` parts; the ratios need both of a pair).
     only: { type: 'string' },
   },
 });
@@ -208,12 +209,13 @@ async function main(): Promise<void> {
   const load1 = loadavg()[0]!;
   out(`Proxy benchmark: wrk -t1 -c${CONNECTIONS}, ${SECONDS} s per run, ${ROUNDS} rounds round-robin (medians shown); backends ${SELECTED.join(', ')}`);
   out(
-    `${availableParallelism()} CPUs shared by wrk, nginx (1 worker), the outposts (1 event loop each) and the trivial endpoint; load average ${fmt(load1, 2)}` +
+    `${availableParallelism()} CPUs shared by wrk, two nginx (1 worker each: the upstream; proxy_pass and auth_request), the outposts (1 event loop each) and the trivial endpoint; load average ${fmt(load1, 2)}` +
       (load1 > 0.5 ? ' -- the machine is busy: expect lower and noisier numbers' : ''),
   );
   const dir = mkdtempSync(join(tmpdir(), 'bench-proxy-'));
   const children: ChildProcess[] = [];
   let nginx: Nginx | undefined;
+  let upstreamNginx: Nginx | undefined;
   let pg: PostgresServer | undefined;
   let redis: RedisServer | undefined;
   const stores: SharedSessionStore[] = [];
@@ -253,7 +255,8 @@ async function main(): Promise<void> {
       children.push(o.child);
       outposts.push(o);
     }
-    nginx = await startNginx(dir, { upstream: upstream!, proxyPass: proxyPass!, auth: [...outposts.map((o) => ({ port: o.authPort, target: Number(new URL(o.origin).port) })), { port: authTrivial!, target: trivialPort! }] });
+    upstreamNginx = await startNginx(join(dir, 'nginx-upstream'), { upstream: upstream!, auth: [] });
+    nginx = await startNginx(join(dir, 'nginx'), { proxyPass: proxyPass!, upstreamTarget: upstream!, auth: [...outposts.map((o) => ({ port: o.authPort, target: Number(new URL(o.origin).port) })), { port: authTrivial!, target: trivialPort! }] });
     await until('the trivial endpoint', async () => (await fetch(`http://127.0.0.1:${trivialPort}/`)).ok, 10_000);
     await until('the Node floor proxy', async () => (await call(`http://127.0.0.1:${floorPort}`, '/', { host: APP_HOST })).body === UPSTREAM_BODY, 10_000);
 
@@ -282,16 +285,17 @@ async function main(): Promise<void> {
     if (trivialAuth.status !== 200 || trivialAuth.headers['x-authentik-username'] !== 'alice') throw new Error(`auth_request -> trivial answered ${trivialAuth.status}`);
 
     const ng = nginx;
+    const up = upstreamNginx;
     const everyTarget: Target[] = [
-      { name: 'nginx proxy_pass', kind: 'proxy', url: `http://127.0.0.1:${proxyPass}/`, headers: { Host: APP_HOST }, pids: () => [ng.workerPid()] },
-      { name: 'Node floor proxy', kind: 'proxy', url: `http://127.0.0.1:${floorPort}/`, headers: { Host: APP_HOST }, pids: () => [floor.pid ?? 0, ng.workerPid()] },
+      { name: 'nginx proxy_pass', kind: 'proxy', url: `http://127.0.0.1:${proxyPass}/`, headers: { Host: APP_HOST }, pids: () => [ng.workerPid(), up.workerPid()] },
+      { name: 'Node floor proxy', kind: 'proxy', url: `http://127.0.0.1:${floorPort}/`, headers: { Host: APP_HOST }, pids: () => [floor.pid ?? 0, up.workerPid()] },
       ...outposts.map((o): Target => ({
         name: `outpost proxy mode [${o.backend}]`,
         kind: 'proxy',
         backend: o.backend,
         url: `${o.origin}/`,
         headers: { Host: APP_HOST, Cookie: cookies.get(o.backend)!.app },
-        pids: () => [o.pid, ng.workerPid()],
+        pids: () => [o.pid, up.workerPid()],
         handled: () => metricSum(o.metricsPort, 'authentik_outpost_proxy_upstream_response_duration_seconds_count'),
       })),
       { name: 'auth_request -> trivial', kind: 'auth', url: `http://127.0.0.1:${authTrivial}/`, headers: { Host: FWD_HOST }, pids: () => [trivial.pid ?? 0, ng.workerPid()] },
@@ -305,7 +309,7 @@ async function main(): Promise<void> {
         handled: () => metricSum(o.metricsPort, 'authentik_outpost_proxy_request_duration_seconds_count'),
       })),
     ];
-    const targets = everyTarget.filter((t) => values.only === undefined || t.name.includes(values.only));
+    const targets = everyTarget.filter((t) => values.only === undefined || values.only.split('|').some((o) => t.name.includes(o)));
 
     for (const t of targets) await measure(t, 2); // warm-up: JIT, keep-alive pools, store caches
     const results = new Map<string, Measured[]>(targets.map((t) => [t.name, []]));
@@ -331,7 +335,7 @@ async function main(): Promise<void> {
     out('');
     const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
     for (const r of rows) out(r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd());
-    out('(server CPU: the serving process + the nginx worker; nginx proxy_pass: the nginx worker alone)');
+    out("(server CPU: the serving process + the nginx worker it uses: the upstream's when proxying, the auth_request front's for forward auth)");
     out(`every round, req/s: ${targets.map((t) => `${t.name} ${results.get(t.name)!.map((m) => fmt(m.run.rps)).join('/')}`).join('; ')}`);
 
     let bad = 0;
@@ -461,6 +465,7 @@ async function main(): Promise<void> {
   } finally {
     for (const s of stores) await s.close().catch(() => {});
     await nginx?.stop();
+    await upstreamNginx?.stop();
     for (const c of children.reverse()) await stopChild(c);
     await pg?.destroy();
     await redis?.stop();

@@ -1,7 +1,11 @@
-// A throwaway nginx (one worker, like the outpost's one event loop): the static upstream every
-// proxy forwards to, `proxy_pass` to it (the reference for proxy mode), and the same
-// `auth_request` location once per auth target: each outpost (one per session backend) and a
-// trivial endpoint (the reference for forward auth). authentik's documented nginx snippet, with upstream keepalive.
+// Throwaway nginx instances (one worker each, like the outpost's one event loop). One serves the
+// static upstream every proxy forwards to. Another runs `proxy_pass` to it (the reference for
+// proxy mode) and the same `auth_request` location once per auth target: each outpost (one per
+// session backend) and a trivial endpoint (the reference for forward auth); authentik's
+// documented nginx snippet, with upstream keepalive. The upstream is a process of its own, as
+// an application is: served by the proxying worker itself, nginx would reach it without a
+// socket write that wakes another process, which no real deployment (and no other proxy in the
+// bench) gets.
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -9,10 +13,11 @@ import { join } from 'node:path';
 import { until } from '../support.ts';
 
 export interface NginxPorts {
-  /** Static upstream: 200 with a small body. */
-  upstream: number;
-  /** `proxy_pass` to the upstream. */
-  proxyPass: number;
+  /** Serve the static upstream here: 200 with a small body. */
+  upstream?: number;
+  /** Listen here with `proxy_pass` to the upstream at `upstreamTarget`. */
+  proxyPass?: number;
+  upstreamTarget?: number;
   /** Per target: nginx listens on `port` and asks `target`'s `/outpost.goauthentik.io/auth/nginx`, then serves a static file. */
   auth: readonly { port: number; target: number }[];
 }
@@ -52,6 +57,28 @@ function authServer(port: number, authTarget: string, www: string): string {
   }`;
 }
 
+function upstreamServer(port: number): string {
+  return `
+  server {
+    listen 127.0.0.1:${port};
+    location / { default_type application/json; return 200 '${UPSTREAM_BODY.trimEnd()}\\n'; }
+  }`;
+}
+
+function proxyPassServer(port: number, target: number): string {
+  return `
+  upstream upstream_pool { server 127.0.0.1:${target}; keepalive 64; keepalive_requests 1000000; }
+  server {
+    listen 127.0.0.1:${port};
+    location / {
+      proxy_pass http://upstream_pool;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_set_header Host $host;
+    }
+  }`;
+}
+
 function config(dir: string, ports: NginxPorts): string {
   const www = join(dir, 'www');
   return `user root;
@@ -69,20 +96,8 @@ http {
   uwsgi_temp_path ${dir}/tmp/uwsgi;
   scgi_temp_path ${dir}/tmp/scgi;
   default_type text/plain;
-  server {
-    listen 127.0.0.1:${ports.upstream};
-    location / { default_type application/json; return 200 '${UPSTREAM_BODY.trimEnd()}\\n'; }
-  }
-  upstream upstream_pool { server 127.0.0.1:${ports.upstream}; keepalive 64; keepalive_requests 1000000; }
-  server {
-    listen 127.0.0.1:${ports.proxyPass};
-    location / {
-      proxy_pass http://upstream_pool;
-      proxy_http_version 1.1;
-      proxy_set_header Connection "";
-      proxy_set_header Host $host;
-    }
-  }
+${ports.upstream === undefined ? '' : upstreamServer(ports.upstream)}
+${ports.proxyPass === undefined || ports.upstreamTarget === undefined ? '' : proxyPassServer(ports.proxyPass, ports.upstreamTarget)}
 ${ports.auth.map((a) => authServer(a.port, `127.0.0.1:${a.target}`, www)).join('\n')}
 }
 `;
@@ -101,7 +116,9 @@ export async function startNginx(dir: string, ports: NginxPorts): Promise<Nginx>
     await once(child, 'exit');
   };
   try {
-    await until('nginx', async () => (await fetch(`http://127.0.0.1:${ports.upstream}/`)).ok, 10_000);
+    // Answering on its first port (the upstream, else proxy_pass: its upstream is started first).
+    const probe = ports.upstream ?? ports.proxyPass ?? ports.auth[0]?.port;
+    await until('nginx', async () => (await fetch(`http://127.0.0.1:${probe}/`)).status > 0, 10_000);
   } catch (err) {
     await stop();
     throw new Error(`${(err as Error).message}; nginx error log:\n${readFileSync(join(dir, 'error.log'), 'utf8').slice(-2000)}`);

@@ -76,6 +76,8 @@ export interface ProxyOptions {
   maxSessions: number;
   /** Where sessions live: in this process, or in a store that replicas share. */
   sessionStore: SessionStoreConfig;
+  /** Logged-in GET/HEAD requests of proxy-mode apps served on the fast path (proxy/fast/). */
+  fastPath: boolean;
 }
 
 /** `AUTHENTIK_PROXY__SESSION_BACKEND` and what the chosen backend needs. */
@@ -314,6 +316,7 @@ export function loadConfig(opts: LoadOptions = {}): OutpostConfig {
     maxHeaderBytes: int('AUTHENTIK_PROXY__MAX_HEADER_SIZE', 32 * 1024, 1024),
     maxSessions: int('AUTHENTIK_PROXY__MAX_SESSIONS', 100_000, 1),
     sessionStore: parseSessionStore(get, opts.onWarning ?? (() => {})),
+    fastPath: parseBool(get('AUTHENTIK_PROXY__FAST_PATH') ?? 'true', 'AUTHENTIK_PROXY__FAST_PATH'),
   };
   // Node's own rule (storeHTTPOptions): with a request timeout, the headers must come first.
   if (proxy.headersTimeoutMs <= 0) throw new ConfigError('AUTHENTIK_PROXY__HEADERS_TIMEOUT: must be greater than 0');

@@ -18,6 +18,7 @@ import { rawBadGateway } from './upstream/bad-gateway.ts';
 import { ProxyMetrics } from './metrics.ts';
 import { AppConfigError, compileApp, type ProxyApp } from './handlers/app.ts';
 import { handleRequest, type PipelineDeps } from './handlers/pipeline.ts';
+import { FastProxy } from './handlers/fast-proxy.ts';
 import { sessionsFromConfig, type ProxySessions } from './sessions/from-config.ts';
 import { handleUpgrade } from './handlers/upgrade.ts';
 
@@ -49,6 +50,7 @@ export class ProxyListener implements Listener<ProxyProviderConfig> {
     sni: new Map(),
   };
   private server: ProxyServer | undefined;
+  private fast: FastProxy | undefined;
   private fallback: SecureContext | undefined;
   private _ports: { httpPort?: number; httpsPort?: number } = {};
 
@@ -132,6 +134,7 @@ export class ProxyListener implements Listener<ProxyProviderConfig> {
       },
       defaultCertificate: { certPem: fallback.certPem, keyPem: fallback.keyPem },
       proxyProtocol: { trusted: this.trusted },
+      ...(config.proxy.fastPath ? { fast: (this.fast = new FastProxy(this.deps, { keepAliveTimeoutMs: config.proxy.keepAliveTimeoutMs })) } : {}),
       handler: {
         handle: (req: IncomingMessage, res: ServerResponse, scheme: Scheme) => {
           void handleRequest(req, res, scheme, this.deps);
@@ -152,6 +155,7 @@ export class ProxyListener implements Listener<ProxyProviderConfig> {
 
   async stop(deadline: AbortSignal): Promise<void> {
     await this.server?.stop(deadline);
+    this.fast?.close();
     await this.upstreams.close(deadline.aborted);
     await this.sessions.close();
     this.headerAuth.clear();

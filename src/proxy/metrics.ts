@@ -15,6 +15,8 @@ export class ProxyMetrics {
   readonly sessionStoreUp: Gauge<'backend'>;
   /** Not in authentik: failed session store operations, by operation (get, set, delete, …). */
   readonly sessionStoreErrors: Counter<'backend' | 'operation'>;
+  /** Not in authentik: requests served on the fast path (proxy/fast/); the others went through Node's HTTP server. */
+  readonly fastPath: Counter;
 
   constructor(registry: Registry) {
     const registers = [registry];
@@ -34,6 +36,7 @@ export class ProxyMetrics {
     });
     this.refused = new Counter({ name: 'authentik_outpost_proxy_refused_total', help: 'Requests refused before reaching an application (unknown host, draining)', labelNames: ['reason'], registers });
     this.sessionStoreUp = new Gauge({ name: 'authentik_outpost_proxy_session_store_up', help: 'Whether the proxy session store answers (1) or not (0)', labelNames: ['backend'], registers });
+    this.fastPath = new Counter({ name: 'authentik_outpost_proxy_fast_path_requests_total', help: 'Proxy-mode requests served on the fast path', registers });
     this.sessionStoreErrors = new Counter({ name: 'authentik_outpost_proxy_session_store_errors_total', help: 'Failed proxy session store operations', labelNames: ['backend', 'operation'], registers });
   }
 }

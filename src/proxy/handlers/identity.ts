@@ -10,6 +10,11 @@ export interface IdentityHeaders {
   readonly headers: Readonly<Record<string, string>>;
   /** The same, names lower-cased, for the upstream request (`Set` semantics over the client's). */
   readonly lower: readonly (readonly [string, string])[];
+  /**
+   * Names of `lower` that are not `x-authentik-*` (Basic `authorization`, `additionalHeaders`):
+   * the client's headers of those names are replaced. Usually none (undefined).
+   */
+  readonly otherNames: ReadonlySet<string> | undefined;
 }
 
 interface Entry extends IdentityHeaders {
@@ -29,13 +34,20 @@ export function identityHeadersFor(auth: Authenticated, app: ProxyApp, version: 
   const hit = cache.get(auth.claims);
   if (hit !== undefined && hit.app === app && hit.rawToken === auth.rawToken && hit.version === version) return hit;
   const headers = authHeaders(auth.claims, app.config, { rawToken: auth.rawToken, jwksUri: app.oidc.jwksUri, outpostName: app.outpostName, version });
+  const lower = Object.freeze(Object.entries(headers).map(([k, v]) => [k.toLowerCase(), v] as const));
   const entry: Entry = {
     app,
     rawToken: auth.rawToken,
     version,
     headers: Object.freeze(headers),
-    lower: Object.freeze(Object.entries(headers).map(([k, v]) => [k.toLowerCase(), v] as const)),
+    lower,
+    otherNames: otherNames(lower),
   };
   cache.set(auth.claims, entry);
   return entry;
+}
+
+function otherNames(lower: readonly (readonly [string, string])[]): ReadonlySet<string> | undefined {
+  const names = lower.map(([k]) => k).filter((k) => !k.startsWith('x-authentik-'));
+  return names.length > 0 ? new Set(names) : undefined;
 }

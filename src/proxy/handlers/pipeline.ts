@@ -135,34 +135,67 @@ async function endpoints(s: RequestState, app: ProxyApp, path: string, deps: Pip
 
 /** authentik's access log line: the request URI as the event, its keys (never a cookie or query secret). */
 function accessLog(s: RequestState, deps: PipelineDeps): void {
-  const seconds = (performance.now() - s.started) / 1000;
-  const method = s.req.method ?? 'GET';
-  // The host label is the app's external host (bounded), never a client-chosen value.
-  const hostLabel = s.app?.external.host ?? '';
-  deps.metrics.requests.observe({ outpost_name: s.app?.outpostName ?? deps.current().outpostName, method, host: hostLabel, type: s.type }, seconds);
-  if (s.type === 'ping') return;
-  const status = s.res.statusCode;
-  if (!deps.logger.isLevelEnabled(status >= 500 ? 'error' : 'info')) return;
-  const fields = {
-    host: s.host.slice(0, 255),
-    method,
+  writeAccessLog(deps, {
+    app: s.app,
+    type: s.type,
+    method: s.req.method ?? 'GET',
+    host: s.host,
     scheme: s.scheme,
     remote: s.client.address,
-    status,
+    status: s.res.statusCode,
     size: Number(s.res.getHeader('content-length') ?? 0),
-    runtime: (seconds * 1000).toFixed(3),
-    user_agent: String(s.req.headers['user-agent'] ?? '').slice(0, 255),
-    ...(s.auth ? { user: s.auth.claims.preferred_username || s.auth.claims.sub } : {}),
+    seconds: (performance.now() - s.started) / 1000,
+    userAgent: s.req.headers['user-agent'],
+    user: s.auth ? s.auth.claims.preferred_username || s.auth.claims.sub : undefined,
+    path: s.url.pathname,
+    logger: s.logged?.(),
+  });
+}
+
+/** One answered request, as the access log and the request metric see it. */
+export interface AccessEntry {
+  readonly app: ProxyApp | undefined;
+  readonly type: RequestState['type'];
+  readonly method: string;
+  /** The routing host (client-chosen: cut to 255 characters here). */
+  readonly host: string;
+  readonly scheme: Scheme;
+  readonly remote: string;
+  readonly status: number;
+  readonly size: number;
+  readonly seconds: number;
+  readonly userAgent: string | undefined;
+  readonly user: string | undefined;
+  /** The path only: a query may carry a code, a state or a token. */
+  readonly path: string;
+  /** The request's own logger, when it wrote a line before (the access line then uses it too). */
+  readonly logger: Logger | undefined;
+}
+
+/** The request-duration metric and authentik's access log line (spec §9.2). */
+export function writeAccessLog(deps: Pick<PipelineDeps, 'logger' | 'metrics' | 'current'>, e: AccessEntry): void {
+  // The host label is the app's external host (bounded), never a client-chosen value.
+  const hostLabel = e.app?.external.host ?? '';
+  deps.metrics.requests.observe({ outpost_name: e.app?.outpostName ?? deps.current().outpostName, method: e.method, host: hostLabel, type: e.type }, e.seconds);
+  if (e.type === 'ping') return;
+  if (!deps.logger.isLevelEnabled(e.status >= 500 ? 'error' : 'info')) return;
+  const fields = {
+    host: e.host.slice(0, 255),
+    method: e.method,
+    scheme: e.scheme,
+    remote: e.remote,
+    status: e.status,
+    size: e.size,
+    runtime: (e.seconds * 1000).toFixed(3),
+    user_agent: String(e.userAgent ?? '').slice(0, 255),
+    ...(e.user !== undefined ? { user: e.user } : {}),
   };
-  // The path only: a query may carry a code, a state or a token.
-  const event = s.url.pathname;
   // When the request wrote no line before, its request id goes in the fields of a logger built
   // once per app (no child per request, and no wildcard redaction over these flat fields).
-  const used = s.logged?.();
-  const log = used ?? accessLogger(deps.logger, s.app);
-  const line = used ? fields : { request_id: randomUUID(), ...fields };
-  if (status >= 500) log.error(line, event);
-  else log.info(line, event);
+  const log = e.logger ?? accessLogger(deps.logger, e.app);
+  const line = e.logger ? fields : { request_id: randomUUID(), ...fields };
+  if (e.status >= 500) log.error(line, e.path);
+  else log.info(line, e.path);
 }
 
 /**

@@ -9,6 +9,7 @@ import { SessionStoreUnavailableError } from '../sessions/shared.ts';
 import type { ProxySession, SessionStore } from '../sessions/store.ts';
 import type { ProxyApp } from './app.ts';
 import type { RequestState } from './request.ts';
+import type { Logger } from '../../log.ts';
 
 /** A stored session as the handlers use it: its claims validated on the way out of the store. */
 export interface StoredSession {
@@ -41,8 +42,13 @@ const parsedClaims = new WeakMap<object, ProxyClaims>();
 
 /** Reads the cookie: the verified session id (any of the values sent) or undefined. */
 export function cookieSessionId(s: RequestState, app: ProxyApp): string | undefined {
+  return sessionIdFromCookie(s.req.headers.cookie, app);
+}
+
+/** The verified session id in a `Cookie` header (any of the app's cookie values sent), or undefined. */
+export function sessionIdFromCookie(cookieHeader: string | undefined, app: ProxyApp): string | undefined {
   let cache = verifiedCookies.get(app);
-  for (const v of readCookies(s.req.headers.cookie, app.cookieName)) {
+  for (const v of readCookies(cookieHeader, app.cookieName)) {
     const hit = cache?.get(v);
     if (hit !== undefined) return hit;
     const id = verifySessionId(v, app.config.cookie_secret);
@@ -60,7 +66,7 @@ export async function loadSession(s: RequestState, app: ProxyApp, store: Session
   const id = cookieSessionId(s, app);
   s.sessionId = id;
   if (id === undefined) return undefined;
-  const read = await readStored(s, app, store, id);
+  const read = await readSessionById(id, app, store, () => s.log);
   return read.kind === 'found' ? read.session : undefined;
 }
 
@@ -69,7 +75,7 @@ export function readSession(s: RequestState, app: ProxyApp, store: SessionStore)
   const id = cookieSessionId(s, app);
   s.sessionId = id;
   if (id === undefined) return Promise.resolve({ kind: 'none' });
-  return readStored(s, app, store, id);
+  return readSessionById(id, app, store, () => s.log);
 }
 
 /**
@@ -78,20 +84,21 @@ export function readSession(s: RequestState, app: ProxyApp, store: SessionStore)
  * one replica is not verified again by each of the others within the minute.
  */
 export async function loadHeaderSession(s: RequestState, app: ProxyApp, store: SessionStore, id: string): Promise<StoredSession | undefined> {
-  const read = await readStored(s, app, store, id);
+  const read = await readSessionById(id, app, store, () => s.log);
   if (read.kind !== 'found') return undefined;
   const age = Date.now() - read.session.createdAt;
   return age >= 0 && age < HEADER_AUTH_TTL_MS ? read.session : undefined;
 }
 
-async function readStored(s: RequestState, app: ProxyApp, store: SessionStore, id: string): Promise<SessionRead> {
+/** The session stored under `id`, when it is this provider's, alive and readable; `log` is asked for only when a line is written. */
+export async function readSessionById(id: string, app: ProxyApp, store: SessionStore, log: () => Logger): Promise<SessionRead> {
   let stored: ProxySession | undefined;
   try {
     stored = await store.get(id);
   } catch (err) {
     // The store's own failures are counted and logged (rate-limited) where the store is built.
-    if (err instanceof SessionStoreUnavailableError) s.log.debug({ err: { message: err.message } }, 'session store unavailable; treated as no session');
-    else s.log.warn({ err: { message: (err as Error)?.message ?? String(err) } }, 'session store read failed; treated as no session');
+    if (err instanceof SessionStoreUnavailableError) log().debug({ err: { message: err.message } }, 'session store unavailable; treated as no session');
+    else log().warn({ err: { message: (err as Error)?.message ?? String(err) } }, 'session store read failed; treated as no session');
     return { kind: 'unavailable' };
   }
   if (!stored || stored.providerPk !== app.config.pk || stored.outpostPk !== app.outpostPk) return { kind: 'none' };
@@ -105,7 +112,7 @@ async function readStored(s: RequestState, app: ProxyApp, store: SessionStore, i
   if (parsed === undefined) {
     const claims = parseClaims(raw);
     if (!claims.ok) {
-      s.log.warn({ error: claims.error }, 'stored session has unreadable claims; treated as no session');
+      log().warn({ error: claims.error }, 'stored session has unreadable claims; treated as no session');
       await forget(store, id);
       return { kind: 'none' };
     }

@@ -14,6 +14,7 @@ import type { Logger } from '../../log.ts';
 import type { CidrMatcher } from '../../net/cidr.ts';
 import { LogLimiter } from '../../net/log-limiter.ts';
 import { acceptProxyProtocol, type ProxyPreamble } from '../../net/proxy-preamble.ts';
+import { installFastPath, type FastFront, type FastHandler } from '../fast/front.ts';
 
 export interface ServerTimeouts {
   /** Node's `headersTimeout`: the whole header block must arrive within this. */
@@ -49,6 +50,8 @@ export interface ProxyServerOptions {
    * the wait for a trusted peer's first bytes and header.
    */
   proxyProtocol?: { trusted: CidrMatcher<unknown>; timeoutMs?: number };
+  /** Serves the plain requests of the HTTP listener before Node's server does (fast/front.ts). */
+  fast?: FastHandler;
   logger: Logger;
 }
 
@@ -60,6 +63,7 @@ export class ProxyServer {
   private readonly servers = new Map<Scheme, Server>();
   private readonly upgraded = new Set<Duplex>();
   private readonly preambles: ProxyPreamble[] = [];
+  private front: FastFront | undefined;
   private _stopping = false;
 
   constructor(opts: ProxyServerOptions) {
@@ -122,6 +126,15 @@ export class ProxyServer {
         socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
       });
     }
+    if (this.opts.fast) {
+      this.front = installFastPath(http, {
+        handler: this.opts.fast,
+        maxHeaderBytes: timeouts.maxHeaderBytes,
+        headersTimeoutMs: timeouts.headersTimeoutMs,
+        keepAliveTimeoutMs: timeouts.keepAliveTimeoutMs,
+        stopping: () => this._stopping,
+      });
+    }
     https.on('tlsClientError', (err: Error) => logger.debug({ err: { message: err.message, code: (err as NodeJS.ErrnoException).code } }, 'TLS handshake failed'));
     this.acceptProxyHeaders(http, https);
     const ports = { httpPort: 0, httpsPort: 0 };
@@ -164,6 +177,7 @@ export class ProxyServer {
     this.servers.clear();
     const closed = servers.map((srv) => new Promise<void>((resolve) => srv.close(() => resolve())));
     for (const srv of servers) srv.closeIdleConnections();
+    this.front?.closeIdle();
     // Sockets still sending their PROXY header carry no request yet: idle too.
     for (const p of this.preambles) p.destroyPending();
     // Websockets have no request to finish: they are closed at once.
@@ -179,6 +193,7 @@ export class ProxyServer {
         // Connections that finish their request become idle: keep closing them.
         const tick = setInterval(() => {
           for (const srv of servers) srv.closeIdleConnections();
+          this.front?.closeIdle();
         }, 50);
         tick.unref();
         void all.then(() => {
@@ -189,6 +204,7 @@ export class ProxyServer {
       });
     }
     for (const srv of servers) srv.closeAllConnections();
+    this.front?.destroyAll();
     await all;
     this.opts.logger.info('HTTP servers stopped');
   }

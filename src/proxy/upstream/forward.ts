@@ -152,6 +152,9 @@ export function forwardRequest(opts: ForwardOptions): Promise<ForwardResult> {
         if (clientGone) c.abort(new Error('client closed the connection'));
       },
       onResponseStart(c, statusCode, responseHeaders, statusMessage) {
+        // An interim answer (103 Early Hints): the final head follows; writing this one as the
+        // response's head would make the next one fail.
+        if (statusCode < 200) return;
         if (clientGone || res.destroyed) {
           c.abort(new Error('client closed the connection'));
           return;

@@ -2,7 +2,7 @@
 // core that the login page performs (authorize → the flow executor API → authorize again).
 import { strict as assert } from 'node:assert';
 import type { IncomingHttpHeaders } from 'node:http';
-import { request } from 'undici';
+import { request, type Dispatcher } from 'undici';
 import type { DevCore } from '../../../src/devcore/index.ts';
 
 export interface Reply {
@@ -41,12 +41,17 @@ export class Jar {
   }
 }
 
-export async function call(origin: string, path: string, opts: { method?: string; host?: string; headers?: Record<string, string>; jar?: Jar; body?: string } = {}): Promise<Reply> {
+/** `dispatcher`: a client of the caller's (e.g. one new connection per request); default undici's global pool. */
+export async function call(
+  origin: string,
+  path: string,
+  opts: { method?: string; host?: string; headers?: Record<string, string>; jar?: Jar; body?: string; dispatcher?: Dispatcher } = {},
+): Promise<Reply> {
   const headers: Record<string, string> = { ...opts.headers };
   if (opts.host) headers['host'] = opts.host;
   const cookie = opts.jar?.header();
   if (cookie && headers['cookie'] === undefined) headers['cookie'] = cookie;
-  const res = await request(`${origin}${path}`, { method: (opts.method ?? 'GET') as 'GET', headers, body: opts.body });
+  const res = await request(`${origin}${path}`, { method: (opts.method ?? 'GET') as 'GET', headers, body: opts.body, ...(opts.dispatcher ? { dispatcher: opts.dispatcher } : {}) });
   const body = await res.body.text();
   const sc = res.headers['set-cookie'];
   const setCookies = sc === undefined ? [] : Array.isArray(sc) ? sc : [sc];

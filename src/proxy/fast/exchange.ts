@@ -1,0 +1,263 @@
+// One request through the fast path: its bytes to an upstream connection, the response head
+// read strictly (protocol/http1.ts) and rewritten for the client as the slow path's would be
+// (hop-by-hop names gone, `X-Powered-By`, `Date`, keep-alive), the body streamed with
+// backpressure and its end found from its framing, so that the upstream connection is reused
+// only after a complete, well-framed response.
+//
+// * Failure before the response head: rejects `UpstreamError` (`responseStarted: false`), nothing
+//   written; the caller sends the 502 page. A reused connection that fails before any byte of
+//   an answer (the upstream closed it while idle) rejects `StaleConnectionError`: the caller
+//   retries once on a new one (a GET or HEAD without a body).
+// * After the head: the client socket is destroyed (a cut body must not look whole), and the
+//   promise rejects `upstream_reset`.
+// * Timeouts as the slow path's: `headersTimeoutMs` until the head, `bodyTimeoutMs` idle between
+//   chunks, not counted while the client is slow (the upstream is paused then).
+import { STATUS_CODES } from 'node:http';
+import type { Socket } from 'node:net';
+import { ChunkedBodyReader, readResponseHead, type ResponseHead } from '../protocol/http1.ts';
+import { HOP_BY_HOP, POWERED_BY } from '../upstream/headers.ts';
+import { UpstreamError } from '../upstream/errors.ts';
+import type { UpstreamConnection, UpstreamSink } from './upstream-pool.ts';
+
+/** The largest upstream response head read (Node's own default limit). */
+const MAX_RESPONSE_HEAD_BYTES = 16 * 1024;
+
+export class StaleConnectionError extends Error {
+  override readonly name = 'StaleConnectionError';
+}
+
+export interface ExchangeOptions {
+  readonly client: Socket;
+  /** Held by the exchange until it settles (its `sink`). */
+  readonly upstream: UpstreamConnection;
+  /** The upstream's origin, for errors and logs. */
+  readonly origin: string;
+  readonly method: 'GET' | 'HEAD';
+  /** The whole request, head and (empty) body. */
+  readonly request: string;
+  /** The client connection is closed after this response (`Connection: close` is sent). */
+  readonly closeAfter: boolean;
+  /** `Keep-Alive: timeout=N` when the connection stays open. */
+  readonly keepAliveSeconds: number;
+  /** The current `Date` header value. */
+  readonly date: () => string;
+  readonly headersTimeoutMs: number;
+  readonly bodyTimeoutMs: number;
+}
+
+export interface ExchangeResult {
+  readonly status: number;
+  /** The response's `Content-Length` as sent (0 without one), for the access log. */
+  readonly size: number;
+  /** The upstream connection may carry another request. */
+  readonly reusable: boolean;
+}
+
+/** The response head for the client. `chunked`: the body goes chunked (as the upstream sent it, or chunked by us from a close-delimited one). */
+export function clientHead(head: ResponseHead, o: Pick<ExchangeOptions, 'closeAfter' | 'keepAliveSeconds' | 'date'>, chunked: boolean): string {
+  const listed = connectionTokens(head.headers);
+  let out = `HTTP/1.1 ${head.status} ${head.reason !== '' ? head.reason : (STATUS_CODES[head.status] ?? 'unknown')}\r\n`;
+  let date = false;
+  for (const [name, value] of head.headers) {
+    if (HOP_BY_HOP.has(name) || name === 'x-powered-by' || (listed !== undefined && listed.has(name))) continue;
+    if (name === 'date') date = true;
+    out += `${name}: ${value}\r\n`;
+  }
+  out += `x-powered-by: ${POWERED_BY}\r\n`;
+  if (!date) out += `date: ${o.date()}\r\n`;
+  out += o.closeAfter ? 'connection: close\r\n' : `connection: keep-alive\r\nkeep-alive: timeout=${o.keepAliveSeconds}\r\n`;
+  if (chunked) out += 'transfer-encoding: chunked\r\n';
+  return `${out}\r\n`;
+}
+
+function connectionTokens(headers: ResponseHead['headers']): Set<string> | undefined {
+  let out: Set<string> | undefined;
+  for (const [name, value] of headers) {
+    if (name !== 'connection') continue;
+    for (const t of value.split(',')) {
+      const token = t.trim().toLowerCase();
+      if (token !== '') (out ??= new Set()).add(token);
+    }
+  }
+  return out;
+}
+
+const CHUNK_END = Buffer.from('\r\n');
+const LAST_CHUNK = Buffer.from('0\r\n\r\n');
+
+export function exchange(o: ExchangeOptions): Promise<ExchangeResult> {
+  return new Promise<ExchangeResult>((resolve, reject) => new Exchange(o, resolve, reject).start());
+}
+
+/** One exchange: the sink of its upstream connection's events until it settles. */
+class Exchange implements UpstreamSink {
+  private readonly o: ExchangeOptions;
+  private readonly resolve: (r: ExchangeResult) => void;
+  private readonly reject: (err: Error) => void;
+  private buf: Buffer | undefined;
+  private head: ResponseHead | undefined;
+  private received = false;
+  private remaining = 0;
+  private chunked: ChunkedBodyReader | undefined;
+  private settled = false;
+  private waitingDrain = false;
+
+  constructor(o: ExchangeOptions, resolve: (r: ExchangeResult) => void, reject: (err: Error) => void) {
+    this.o = o;
+    this.resolve = resolve;
+    this.reject = reject;
+  }
+
+  start(): void {
+    const { upstream, client } = this.o;
+    upstream.sink = this;
+    if (this.o.headersTimeoutMs > 0) upstream.socket.setTimeout(this.o.headersTimeoutMs);
+    client.on('close', this.onClientClose);
+    upstream.socket.write(this.o.request, 'latin1');
+  }
+
+  data(chunk: Buffer): void {
+    this.received = true;
+    if (this.head !== undefined) return this.body(chunk, undefined);
+    let buf = this.buf === undefined ? chunk : Buffer.concat([this.buf, chunk]);
+    for (;;) {
+      const r = readResponseHead(buf, MAX_RESPONSE_HEAD_BYTES, this.o.method);
+      if (r.kind === 'incomplete') {
+        this.buf = buf;
+        return;
+      }
+      if (r.kind === 'invalid') return this.broken(`invalid response (${r.reason})`);
+      if (r.kind === 'interim') {
+        buf = buf.subarray(r.length);
+        if (buf.length === 0) return;
+        continue;
+      }
+      const head = (this.head = r.head);
+      this.buf = undefined;
+      this.o.upstream.socket.setTimeout(this.o.bodyTimeoutMs);
+      if (head.framing.kind === 'length') this.remaining = head.framing.length;
+      if (head.framing.kind === 'chunked') this.chunked = new ChunkedBodyReader();
+      return this.body(buf.subarray(head.length), clientHead(head, this.o, head.framing.kind === 'close' || head.framing.kind === 'chunked'));
+    }
+  }
+
+  end(): void {
+    if (this.head !== undefined && this.head.framing.kind === 'close') {
+      this.o.client.write(LAST_CHUNK);
+      return this.done(false);
+    }
+    this.broken('connection closed');
+  }
+
+  error(err: Error): void {
+    this.broken(err.message, err);
+  }
+
+  close(): void {
+    this.broken('connection closed');
+  }
+
+  timeout(): void {
+    // A slow client paused the upstream: its silence is ours.
+    if (this.waitingDrain) return;
+    if (this.head === undefined) {
+      return this.fail(new UpstreamError('upstream_timeout', this.o.origin, `${this.o.origin} did not answer within ${this.o.headersTimeoutMs} ms`, { responseStarted: false }));
+    }
+    this.broken(`no data for ${this.o.bodyTimeoutMs} ms`);
+  }
+
+  /** Bytes after the head: forward what belongs to this body; settle when it ended. */
+  private body(bytes: Buffer, headText: string | undefined): void {
+    const h = this.head!;
+    switch (h.framing.kind) {
+      case 'none':
+        this.forward(undefined, headText, false);
+        return this.done(bytes.length === 0 && h.keepAlive);
+      case 'length': {
+        const take = Math.min(this.remaining, bytes.length);
+        this.remaining -= take;
+        const ok = this.forward(take === bytes.length ? bytes : bytes.subarray(0, take), headText, false);
+        if (this.remaining === 0) return this.done(take === bytes.length && h.keepAlive);
+        return this.backpressure(ok);
+      }
+      case 'chunked': {
+        const n = this.chunked!.feed(bytes);
+        if (n === -1) {
+          this.forward(undefined, headText, false);
+          return this.broken(`invalid chunked body (${this.chunked!.error ?? 'framing'})`);
+        }
+        const ok = this.forward(n === bytes.length ? bytes : bytes.subarray(0, n), headText, false);
+        if (this.chunked!.done) return this.done(n === bytes.length && h.keepAlive);
+        return this.backpressure(ok);
+      }
+      case 'close':
+        return this.backpressure(this.forward(bytes, headText, true));
+    }
+  }
+
+  /** Head and body bytes to the client as one write (one syscall); false when the client's buffer is full. */
+  private forward(bytes: Buffer | undefined, headText: string | undefined, closeDelimited: boolean): boolean {
+    const parts: Buffer[] = [];
+    if (headText !== undefined) parts.push(Buffer.from(headText, 'latin1'));
+    if (bytes !== undefined && bytes.length > 0) {
+      if (closeDelimited) parts.push(Buffer.from(`${bytes.length.toString(16)}\r\n`, 'latin1'), bytes, CHUNK_END);
+      else parts.push(bytes);
+    }
+    if (parts.length === 0) return true;
+    return this.o.client.write(parts.length === 1 ? parts[0]! : Buffer.concat(parts));
+  }
+
+  private backpressure(ok: boolean): void {
+    if (ok || this.waitingDrain) return;
+    this.waitingDrain = true;
+    this.o.upstream.socket.pause();
+    this.o.client.once('drain', this.onDrain);
+  }
+
+  private readonly onDrain = (): void => {
+    this.waitingDrain = false;
+    this.o.upstream.socket.resume();
+  };
+
+  private readonly onClientClose = (): void => {
+    if (this.settled) return;
+    this.settle();
+    this.o.upstream.socket.destroy();
+    this.reject(new UpstreamError('client_aborted', this.o.origin, 'client went away during the response', { responseStarted: this.head !== undefined }));
+  };
+
+  private settle(): void {
+    this.settled = true;
+    this.o.upstream.sink = undefined;
+    this.o.client.off('close', this.onClientClose);
+    if (this.waitingDrain) {
+      this.o.client.off('drain', this.onDrain);
+      this.o.upstream.socket.resume();
+    }
+  }
+
+  private done(reusable: boolean): void {
+    if (this.settled) return;
+    this.settle();
+    if (!reusable) this.o.upstream.socket.destroy();
+    const head = this.head!;
+    this.resolve({ status: head.status, size: head.framing.kind === 'length' ? head.framing.length : 0, reusable });
+  }
+
+  private fail(err: Error): void {
+    if (this.settled) return;
+    this.settle();
+    this.o.upstream.socket.destroy();
+    if (this.head !== undefined) this.o.client.destroy();
+    this.reject(err);
+  }
+
+  private broken(what: string, cause?: unknown): void {
+    const { origin } = this.o;
+    if (this.head !== undefined) {
+      return this.fail(new UpstreamError('upstream_reset', origin, `${origin} failed during the response: ${what}`, { responseStarted: true, cause }));
+    }
+    if (this.o.upstream.reused && !this.received) return this.fail(new StaleConnectionError(`${origin} closed the idle connection`, { cause }));
+    this.fail(new UpstreamError('upstream_unreachable', origin, `cannot reach ${origin}: ${what}`, { responseStarted: false, cause }));
+  }
+}
