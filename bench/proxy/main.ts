@@ -9,7 +9,7 @@
 // and each shared backend with 100,000 sessions in its store, read back through the outpost.
 // The outposts run the production build (scripts/build.ts), as the image does.
 // Usage: npm run bench:proxy [-- --seconds 5 --connections 32 --rounds 3 --backends memory,postgres,redis
-//                             --sessions 10000 --store-sessions 100000 --only 'proxy mode']
+//                             --sessions 10000 --store-sessions 100000 --only 'proxy mode|proxy_pass' --no-fast-path]
 //        BENCH_OUTPOST_NODE_OPTIONS='--cpu-prof --cpu-prof-dir=/tmp/prof' to profile the outposts
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
@@ -45,6 +45,8 @@ const { values } = parseArgs({
     backends: { type: 'string', default: BACKENDS.join(',') },
     sessions: { type: 'string', default: '10000' },
     'store-sessions': { type: 'string', default: '100000' },
+    // The outposts without their fast path (AUTHENTIK_PROXY__FAST_PATH=false): every request through node:http and undici.
+    'no-fast-path': { type: 'boolean', default: false },
     // e.g. --only 'proxy mode|proxy_pass' to profile one kind of target (names containing any of the `|` parts; the ratios need both of a pair).
     only: { type: 'string' },
   },
@@ -166,6 +168,7 @@ async function startOutpost(backend: Backend, main: string, coreUrl: string, sto
       AUTHENTIK_LISTEN__RADIUS: `127.0.0.1:${radius}`,
       AUTHENTIK_LOG_LEVEL: 'error',
       AUTHENTIK_PROXY__SESSION_BACKEND: backend,
+      AUTHENTIK_PROXY__FAST_PATH: values['no-fast-path'] ? 'false' : 'true',
       ...(backend === 'postgres' && storeUrl ? { AUTHENTIK_PROXY__POSTGRES_URL: storeUrl } : {}),
       ...(backend === 'redis' && storeUrl ? { AUTHENTIK_PROXY__REDIS_URL: storeUrl } : {}),
       // e.g. BENCH_OUTPOST_NODE_OPTIONS="--cpu-prof --cpu-prof-dir=/tmp/prof" to profile the outposts.
@@ -207,7 +210,10 @@ async function measure(t: Target, seconds: number): Promise<Measured> {
 
 async function main(): Promise<void> {
   const load1 = loadavg()[0]!;
-  out(`Proxy benchmark: wrk -t1 -c${CONNECTIONS}, ${SECONDS} s per run, ${ROUNDS} rounds round-robin (medians shown); backends ${SELECTED.join(', ')}`);
+  out(
+    `Proxy benchmark: wrk -t1 -c${CONNECTIONS}, ${SECONDS} s per run, ${ROUNDS} rounds round-robin (medians shown); backends ${SELECTED.join(', ')}` +
+      (values['no-fast-path'] ? '; the outposts without their fast path' : ''),
+  );
   out(
     `${availableParallelism()} CPUs shared by wrk, two nginx (1 worker each: the upstream; proxy_pass and auth_request), the outposts (1 event loop each) and the trivial endpoint; load average ${fmt(load1, 2)}` +
       (load1 > 0.5 ? ' -- the machine is busy: expect lower and noisier numbers' : ''),
