@@ -6,7 +6,7 @@
 import { strict as assert } from 'node:assert';
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import { after, before, describe, test } from 'node:test';
-import { browserLogin, call, Jar, startProxyStack, type ProxyStack } from '../e2e/support.ts';
+import { browserLogin, call, Jar, startProxyStack, until, type ProxyStack } from '../e2e/support.ts';
 import { Client } from 'undici';
 import type { Reply } from '../support/client.ts';
 
@@ -55,6 +55,11 @@ function answer(path: string, socket: Socket, head: string): boolean {
       socket.write('HTTP/1.1 200 OK\r\ncontent-length: 1000\r\n\r\nonly ten b');
       setTimeout(() => socket.destroy(), 20);
       return false;
+    case '/slow': {
+      const body = JSON.stringify({ path, slow: true });
+      setTimeout(() => socket.write(`HTTP/1.1 200 OK\r\ncontent-length: ${body.length}\r\n\r\n${body}`), 400);
+      return true;
+    }
     case '/garbage':
       socket.write('HTTP/1.1 200 OK\r\ncontent-length: 5\r\ntransfer-encoding: chunked\r\n\r\n0\r\n\r\n');
       return true;
@@ -309,6 +314,37 @@ describe('the proxy fast path', () => {
     const before = upstream.connections;
     for (let i = 0; i < 20; i++) assert.equal((await get('fast', `/reuse-${i}`)).status, 200);
     assert.ok(upstream.connections - before <= 1, `${upstream.connections - before} new upstream connections for 20 requests`);
+  });
+
+  test('stopping: an idle connection is closed at once, a response in flight is finished first, then its connection closed', async () => {
+    const edit = (doc: Parameters<NonNullable<Parameters<typeof startProxyStack>[0]['edit']>>[0]) => {
+      for (const p of doc.providers ?? []) if (p.type === 'proxy' && p.name === 'p1-proxy') p.internal_host = `http://127.0.0.1:${upstream.port}`;
+    };
+    const stack = await startProxyStack({ authentikVersion: '2026.8', edit });
+    try {
+      const jar = new Jar();
+      assert.equal((await browserLogin(stack, `${APP}/`, jar, new Jar())).status, 302);
+      const req = (p: string) => `GET ${p} HTTP/1.1\r\nHost: ${HOST}\r\nCookie: ${jar.header()}\r\n\r\n`;
+      // Idle: one request answered, the connection kept open.
+      const idle = connect(stack.httpPort, '127.0.0.1');
+      idle.on('error', () => {});
+      let idleText = '';
+      idle.on('data', (d: Buffer) => (idleText += d.toString('latin1')));
+      const idleClosed = new Promise<number>((resolve) => idle.on('close', () => resolve(Date.now())));
+      idle.write(req('/before-stop'));
+      await until('the first answer', () => idleText.includes('"/before-stop"'));
+      // Busy: a request the upstream answers in 400 ms.
+      const busy = rawOn(stack.httpPort, [req('/slow')], (t) => t.includes('"slow":true'));
+      await new Promise((r) => setTimeout(r, 100));
+      const started = Date.now();
+      await stack.listener.stop(AbortSignal.timeout(5_000));
+      const stoppedAfter = Date.now() - started;
+      assert.ok((await idleClosed) - started < 300, 'the idle connection was closed at once');
+      assert.match(await busy, /^HTTP\/1\.1 200 OK[\s\S]*"slow":true/, 'the response in flight was finished');
+      assert.ok(stoppedAfter < 2_000, `stop waited for the response only (${stoppedAfter} ms)`);
+    } finally {
+      await stack.close();
+    }
   });
 
   test('an upstream that is down: the 502 page, as through the pipeline', async () => {
