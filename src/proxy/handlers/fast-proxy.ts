@@ -63,7 +63,8 @@ export class FastProxy implements FastHandler {
     if (path.startsWith(PREFIX)) return 'slow';
     // Header auth (and its 401 page) is the slow path's.
     if (head.headers['authorization'] !== undefined) return 'slow';
-    if (q !== -1 && target.includes('X-authentik-')) {
+    // Parsed as the pipeline parses it (a name may be percent-encoded).
+    if (q !== -1) {
       const query = new URLSearchParams(target.slice(q + 1));
       if (hasSignature(query, 'X-authentik-auth-callback') || hasSignature(query, 'X-authentik-logout')) return 'slow';
     }

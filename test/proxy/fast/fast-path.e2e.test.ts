@@ -8,6 +8,7 @@ import { createServer, connect, type Server, type Socket } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { browserLogin, call, Jar, startProxyStack, until, type ProxyStack } from '../e2e/support.ts';
 import { Client } from 'undici';
+import type { SeedDocument } from '../../../src/devcore/seed.ts';
 import type { Reply } from '../support/client.ts';
 
 const APP = 'https://app.example.com';
@@ -135,6 +136,13 @@ function rawOn(port: number, chunks: readonly string[], done: (text: string) => 
   });
 }
 
+/** The seed edit pointing P1 (proxy mode) at `port`. */
+function toUpstream(port: number): (doc: SeedDocument) => void {
+  return (doc) => {
+    for (const p of doc.providers ?? []) if (p.type === 'proxy' && p.name === 'p1-proxy') p.internal_host = `http://127.0.0.1:${port}`;
+  };
+}
+
 async function fastCount(stack: ProxyStack): Promise<number> {
   const text = await (await fetch(`${stack.outpost.metricsUrl}/metrics`)).text();
   const m = /^authentik_outpost_proxy_fast_path_requests_total (\d+)/m.exec(text);
@@ -165,9 +173,7 @@ describe('the proxy fast path', () => {
 
   before(async () => {
     upstream = await startRawUpstream();
-    const edit = (doc: Parameters<NonNullable<Parameters<typeof startProxyStack>[0]['edit']>>[0]) => {
-      for (const p of doc.providers ?? []) if (p.type === 'proxy' && p.name === 'p1-proxy') p.internal_host = `http://127.0.0.1:${upstream.port}`;
-    };
+    const edit = toUpstream(upstream.port);
     stacks.fast = await startProxyStack({ authentikVersion: '2026.8', edit });
     stacks.slow = await startProxyStack({ authentikVersion: '2026.8', edit, env: { AUTHENTIK_PROXY__FAST_PATH: 'false' } });
     for (const k of ['fast', 'slow'] as const) {
@@ -266,6 +272,19 @@ describe('the proxy fast path', () => {
     assert.equal(upstream.heads.size, hits);
   });
 
+  test('a login signature in the query, even percent-encoded, is the pipeline\'s, never the upstream\'s', async () => {
+    const before = await fastCount(stacks.fast);
+    // A callback without code or state: the pipeline refuses it (and leaves the session alone).
+    for (const q of ['X-authentik-auth-callback=true', 'X%2Dauthentik%2Dauth-callback=true']) {
+      const client = new Client(origin('fast'));
+      const r = await call(origin('fast'), `/signed?${q}`, { host: HOST, headers: { cookie: jars.fast.header()! }, dispatcher: client });
+      await client.close();
+      assert.notEqual(r.status, 200, `${q}: ${r.status}`);
+      assert.equal(upstream.heads.has(`/signed?${q}`), false, q);
+    }
+    assert.equal(await fastCount(stacks.fast), before);
+  });
+
   test('smuggling attempts are not taken by the fast path: Node answers them as before', async () => {
     const cookie = jars.fast.header();
     const te = await rawOn(
@@ -317,10 +336,7 @@ describe('the proxy fast path', () => {
   });
 
   test('stopping: an idle connection is closed at once, a response in flight is finished first, then its connection closed', async () => {
-    const edit = (doc: Parameters<NonNullable<Parameters<typeof startProxyStack>[0]['edit']>>[0]) => {
-      for (const p of doc.providers ?? []) if (p.type === 'proxy' && p.name === 'p1-proxy') p.internal_host = `http://127.0.0.1:${upstream.port}`;
-    };
-    const stack = await startProxyStack({ authentikVersion: '2026.8', edit });
+    const stack = await startProxyStack({ authentikVersion: '2026.8', edit: toUpstream(upstream.port) });
     try {
       const jar = new Jar();
       assert.equal((await browserLogin(stack, `${APP}/`, jar, new Jar())).status, 302);
