@@ -15,12 +15,14 @@
 import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import { ChunkedBodyReader, readResponseHead, type ResponseHead } from '../protocol/http1.ts';
-import { HOP_BY_HOP, POWERED_BY } from '../upstream/headers.ts';
+import { connectionTokens, HOP_BY_HOP, POWERED_BY } from '../upstream/headers.ts';
 import { UpstreamError } from '../upstream/errors.ts';
 import type { UpstreamConnection, UpstreamSink } from './upstream-pool.ts';
 
 /** The largest upstream response head read (Node's own default limit). */
 const MAX_RESPONSE_HEAD_BYTES = 16 * 1024;
+/** Interim (1xx) heads skipped before the answer at most: each refreshes the timeout, so an endless stream of them would hold the exchange forever. */
+const MAX_INTERIM = 8;
 
 export class StaleConnectionError extends Error {
   override readonly name = 'StaleConnectionError';
@@ -54,32 +56,27 @@ export interface ExchangeResult {
 }
 
 /** The response head for the client. `chunked`: the body goes chunked (as the upstream sent it, or chunked by us from a close-delimited one). */
-export function clientHead(head: ResponseHead, o: Pick<ExchangeOptions, 'closeAfter' | 'keepAliveSeconds' | 'date'>, chunked: boolean): string {
-  const listed = connectionTokens(head.headers);
+function clientHead(head: ResponseHead, o: Pick<ExchangeOptions, 'closeAfter' | 'keepAliveSeconds' | 'date'>, chunked: boolean): string {
+  let connection: string[] | undefined;
+  for (const [name, value] of head.headers) if (name === 'connection') (connection ??= []).push(value);
+  const listed = connectionTokens(connection);
   let out = `HTTP/1.1 ${head.status} ${head.reason !== '' ? head.reason : (STATUS_CODES[head.status] ?? 'unknown')}\r\n`;
   let date = false;
   for (const [name, value] of head.headers) {
-    if (HOP_BY_HOP.has(name) || name === 'x-powered-by' || (listed !== undefined && listed.has(name))) continue;
+    if (HOP_BY_HOP.has(name) || name === 'x-powered-by' || listed.has(name)) continue;
     if (name === 'date') date = true;
     out += `${name}: ${value}\r\n`;
   }
   out += `x-powered-by: ${POWERED_BY}\r\n`;
   if (!date) out += `date: ${o.date()}\r\n`;
-  out += o.closeAfter ? 'connection: close\r\n' : `connection: keep-alive\r\nkeep-alive: timeout=${o.keepAliveSeconds}\r\n`;
+  out += connectionFields(o.closeAfter, o.keepAliveSeconds);
   if (chunked) out += 'transfer-encoding: chunked\r\n';
   return `${out}\r\n`;
 }
 
-function connectionTokens(headers: ResponseHead['headers']): Set<string> | undefined {
-  let out: Set<string> | undefined;
-  for (const [name, value] of headers) {
-    if (name !== 'connection') continue;
-    for (const t of value.split(',')) {
-      const token = t.trim().toLowerCase();
-      if (token !== '') (out ??= new Set()).add(token);
-    }
-  }
-  return out;
+/** What Node's server says of the connection: closing, or kept alive for `keepAliveSeconds`. */
+export function connectionFields(closeAfter: boolean, keepAliveSeconds: number): string {
+  return closeAfter ? 'connection: close\r\n' : `connection: keep-alive\r\nkeep-alive: timeout=${keepAliveSeconds}\r\n`;
 }
 
 const CHUNK_END = Buffer.from('\r\n');
@@ -97,6 +94,7 @@ class Exchange implements UpstreamSink {
   private buf: Buffer | undefined;
   private head: ResponseHead | undefined;
   private received = false;
+  private interim = 0;
   private remaining = 0;
   private chunked: ChunkedBodyReader | undefined;
   private settled = false;
@@ -128,6 +126,7 @@ class Exchange implements UpstreamSink {
       }
       if (r.kind === 'invalid') return this.broken(`invalid response (${r.reason})`);
       if (r.kind === 'interim') {
+        if (++this.interim > MAX_INTERIM) return this.broken(`more than ${MAX_INTERIM} interim responses`);
         buf = buf.subarray(r.length);
         if (buf.length === 0) return;
         continue;

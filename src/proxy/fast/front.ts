@@ -41,8 +41,6 @@ export interface FastFrontOptions {
 }
 
 export interface FastFront {
-  /** Connections the front still holds. */
-  readonly size: number;
   /** Close the connections that are between requests (shutdown, stage 1); the others close after their response. */
   closeIdle(): void;
   /** Destroy every connection the front holds (shutdown, last stage). */
@@ -67,9 +65,6 @@ export function installFastPath(server: Server, opts: FastFrontOptions): FastFro
     connections.add(new FastConnection(socket, opts, handOver, (c) => connections.delete(c)));
   });
   return {
-    get size(): number {
-      return connections.size;
-    },
     closeIdle(): void {
       for (const c of connections) c.closeIfIdle();
     },

@@ -5,21 +5,20 @@
 // signature, a backend override, a TLS upstream) is `slow`: decided before anything is written,
 // and Node's server then handles it with the full pipeline.
 import { randomUUID } from 'node:crypto';
-import type { Socket } from 'node:net';
 import type { Logger } from '../../log.ts';
 import { isSpoofableHeader, requestHost, trustedClient } from '../protocol/index.ts';
 import type { SimpleRequestHead } from '../protocol/http1.ts';
-import { exchange, StaleConnectionError, type ExchangeResult } from '../fast/exchange.ts';
+import { connectionFields, exchange, StaleConnectionError, type ExchangeResult } from '../fast/exchange.ts';
 import type { FastHandler, FastRequest } from '../fast/front.ts';
 import { UpstreamPool, type UpstreamAddress } from '../fast/upstream-pool.ts';
-import { badGatewayHtml } from '../upstream/bad-gateway.ts';
+import { badGatewayHtml, rawBadGateway } from '../upstream/bad-gateway.ts';
 import { UpstreamError } from '../upstream/errors.ts';
-import { HOP_BY_HOP, POWERED_BY } from '../upstream/headers.ts';
+import { HOP_BY_HOP } from '../upstream/headers.ts';
 import type { ProxyApp } from './app.ts';
 import { hasSignature } from './forward-auth.ts';
 import { writeAccessLog, type PipelineDeps } from './pipeline.ts';
 import { identityHeadersFor, type IdentityHeaders } from './identity.ts';
-import type { Authenticated } from './request.ts';
+import { requestUrl, type Authenticated } from './request.ts';
 import { readSessionById, sessionIdFromCookie } from './session.ts';
 
 const PREFIX = '/outpost.goauthentik.io';
@@ -48,6 +47,7 @@ export class FastProxy implements FastHandler {
   private readonly deps: PipelineDeps;
   private readonly pool = new UpstreamPool();
   private readonly date = new HttpDate();
+  private readonly addresses = new WeakMap<URL, UpstreamAddress>();
   private readonly keepAliveSeconds: number;
 
   constructor(deps: PipelineDeps, opts: FastProxyOptions) {
@@ -63,9 +63,9 @@ export class FastProxy implements FastHandler {
     if (path.startsWith(PREFIX)) return 'slow';
     // Header auth (and its 401 page) is the slow path's.
     if (head.headers['authorization'] !== undefined) return 'slow';
-    // Parsed as the pipeline parses it (a name may be percent-encoded).
+    // The query as the pipeline reads it (a URL: names percent-decoded, a fragment cut off).
     if (q !== -1) {
-      const query = new URLSearchParams(target.slice(q + 1));
+      const query = requestUrl('http', head.headers['host'], target).searchParams;
       if (hasSignature(query, 'X-authentik-auth-callback') || hasSignature(query, 'X-authentik-logout')) return 'slow';
     }
     const client = trustedClient(req.socket.remoteAddress, head.headers, this.deps.trusted);
@@ -77,6 +77,13 @@ export class FastProxy implements FastHandler {
     const id = sessionIdFromCookie(head.headers['cookie'], app);
     if (id === undefined) return 'slow';
     return this.withSession(req, app, id, { started: performance.now(), host, remote: client.address, path });
+  }
+
+  /** An app's upstream as a socket address, made once per compiled app (its URL object). */
+  private addressOf(upstream: URL): UpstreamAddress {
+    let to = this.addresses.get(upstream);
+    if (to === undefined) this.addresses.set(upstream, (to = { host: upstream.hostname.replace(/^\[(.*)\]$/, '$1'), port: Number(upstream.port) || 80 }));
+    return to;
   }
 
   /** Close the idle upstream connections (shutdown). */
@@ -121,7 +128,7 @@ export class FastProxy implements FastHandler {
   /** The exchange with the upstream (one retry on an idle connection the upstream had closed); a 502 page when it failed before answering. */
   private async forward(req: FastRequest, app: ProxyApp, auth: Authenticated, remote: string, logger: () => Logger): Promise<{ status: number; size: number }> {
     const upstream = app.upstream!;
-    const to: UpstreamAddress = { host: upstream.hostname.replace(/^\[(.*)\]$/, '$1'), port: Number(upstream.port) || 80 };
+    const to = this.addressOf(upstream);
     const request = upstreamRequestText(req.head, identityHeadersFor(auth, app, this.deps.version), remote);
     const started = performance.now();
     let status = 0;
@@ -172,31 +179,18 @@ export class FastProxy implements FastHandler {
 
   /** authentik's 502 page (the detail shown: the user is logged in); returns its length. */
   private badGateway(req: FastRequest, detail: string): number {
-    const body = badGatewayHtml(detail);
-    const length = Buffer.byteLength(body);
-    const socket: Socket = req.socket;
-    if (socket.destroyed) return length;
-    socket.write(
-      'HTTP/1.1 502 Bad Gateway\r\n' +
-        'content-type: text/html; charset=utf-8\r\n' +
-        `content-length: ${length}\r\n` +
-        'cache-control: no-store\r\n' +
-        `x-powered-by: ${POWERED_BY}\r\n` +
-        `date: ${this.date.now()}\r\n` +
-        (req.closeAfter ? 'connection: close\r\n' : `connection: keep-alive\r\nkeep-alive: timeout=${this.keepAliveSeconds}\r\n`) +
-        '\r\n' +
-        (req.head.method === 'HEAD' ? '' : body),
-    );
-    return length;
+    const page = rawBadGateway(detail, `Date: ${this.date.now()}\r\n${connectionFields(req.closeAfter, this.keepAliveSeconds)}`, req.head.method === 'HEAD');
+    if (!req.socket.destroyed) req.socket.write(page);
+    return Buffer.byteLength(badGatewayHtml(detail));
   }
 }
 
 /**
- * The upstream request, in one pass over the client's headers: what `headersForUpstream` and
- * `upstreamRequestHeaders` make for the slow path (client `X-authentik-*`, `_` names and
+ * The upstream request, in one pass over the client's headers: what `upstreamHeaders`
+ * (proxy-mode.ts) and `upstreamRequestHeaders` make for the slow path (client `X-authentik-*`, `_` names and
  * hop-by-hop names gone, identity set, `X-Forwarded-For` appended, `X-Forwarded-Host` set), no body.
  */
-export function upstreamRequestText(head: SimpleRequestHead, identity: IdentityHeaders, remote: string): string {
+function upstreamRequestText(head: SimpleRequestHead, identity: IdentityHeaders, remote: string): string {
   let text = `${head.method} ${head.target} HTTP/1.1\r\n`;
   let xff: string | undefined;
   const headers = head.headers;

@@ -51,8 +51,12 @@ export function renderBadGateway(res: ServerResponse, detail?: string): boolean 
   return true;
 }
 
-/** The same page as a raw HTTP/1.1 response, for a socket taken over by an upgrade. */
-export function rawBadGateway(detail?: string): string {
+/**
+ * The same page as a raw HTTP/1.1 response: for a socket taken over by an upgrade (the default
+ * `Connection: close`), or the fast path's connection (`fields`: its `Date` and keep-alive
+ * lines, each ending in CRLF). `headOnly` for a HEAD request.
+ */
+export function rawBadGateway(detail?: string, fields = 'Connection: close\r\n', headOnly = false): string {
   const body = badGatewayHtml(detail);
   return (
     'HTTP/1.1 502 Bad Gateway\r\n' +
@@ -60,7 +64,8 @@ export function rawBadGateway(detail?: string): string {
     `Content-Length: ${Buffer.byteLength(body)}\r\n` +
     'Cache-Control: no-store\r\n' +
     `X-Powered-By: ${POWERED_BY}\r\n` +
-    'Connection: close\r\n\r\n' +
-    body
+    fields +
+    '\r\n' +
+    (headOnly ? '' : body)
   );
 }

@@ -13,7 +13,8 @@ export type HeaderMap = Readonly<Record<string, string | readonly string[] | num
 /** Lower-cased names listed in `Connection` (each is hop-by-hop for this message). */
 const NONE: ReadonlySet<string> = new Set();
 
-function connectionTokens(value: unknown): ReadonlySet<string> {
+/** Lower-cased names listed in `Connection` values (one value, or several). */
+export function connectionTokens(value: unknown): ReadonlySet<string> {
   if (value === undefined) return NONE;
   const out = new Set<string>();
   const values = Array.isArray(value) ? value : value === undefined ? [] : [value];

@@ -282,6 +282,10 @@ describe('the proxy fast path', () => {
       assert.notEqual(r.status, 200, `${q}: ${r.status}`);
       assert.equal(upstream.heads.has(`/signed?${q}`), false, q);
     }
+    // A fragment (no browser sends one, a raw client may) is not part of the query, for either path.
+    const fragment = await rawOn(stacks.fast.httpPort, [`GET /signed?X-authentik-auth-callback=true#x HTTP/1.1\r\nHost: ${HOST}\r\nCookie: ${jars.fast.header()}\r\nConnection: close\r\n\r\n`], () => false);
+    assert.doesNotMatch(fragment, /^HTTP\/1\.1 200 /, fragment.slice(0, 200));
+    assert.equal([...upstream.heads.keys()].some((k) => k.startsWith('/signed')), false);
     assert.equal(await fastCount(stacks.fast), before);
   });
 
