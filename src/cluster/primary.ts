@@ -7,13 +7,13 @@ import cluster, { type Worker } from 'node:cluster';
 import { AggregatorRegistry, Registry } from 'prom-client';
 import type { OutpostConfig } from '../config/index.ts';
 import { named, type Logger } from '../log.ts';
+import { backoffDelay, type BackoffPolicy } from '../agent/backoff.ts';
 import { MetricsServer } from '../agent/metrics-server.ts';
 import { EXIT_CANNOT_START, isMessage, type MetricsRequest, type MetricsResponse, type ReadyMessage } from './protocol.ts';
 
-/** A worker's first restart waits this long, doubling per quick death up to RESTART_MAX_MS. */
-const RESTART_MIN_MS = 1_000;
-const RESTART_MAX_MS = 30_000;
-/** A worker that ran this long before dying is restarted after RESTART_MIN_MS again. */
+/** A worker's first restart waits 1 s, doubling per quick death up to 30 s (no jitter: one primary). */
+const RESTART_BACKOFF: BackoffPolicy = { initialMs: 1_000, maxMs: 30_000, jitter: 0 };
+/** A worker that ran this long before dying is restarted after the first delay again. */
 const HEALTHY_RUN_MS = 60_000;
 /** A worker that does not send its metrics within this is left out of one /metrics answer. */
 const METRICS_TIMEOUT_MS = 2_000;
@@ -111,7 +111,7 @@ export async function runPrimary(config: OutpostConfig, logger: Logger): Promise
       return;
     }
     slot.failures = Date.now() - slot.startedAt >= HEALTHY_RUN_MS ? 1 : slot.failures + 1;
-    const delayMs = Math.min(RESTART_MIN_MS * 2 ** (slot.failures - 1), RESTART_MAX_MS);
+    const delayMs = backoffDelay(slot.failures, RESTART_BACKOFF);
     log.error({ worker: worker.id, pid, ...(signal ? { signal } : { code }), restartInMs: delayMs }, 'worker exited unexpectedly; restarting it');
     slot.restart = setTimeout(() => {
       fork(slot);

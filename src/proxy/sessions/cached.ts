@@ -45,7 +45,8 @@ const DEFAULT_CACHE_TTL_MS = 5000;
 export class CachedSessionStore implements SessionStore {
   readonly backend: SharedSessionStore;
   private readonly entries = new Map<string, Entry>();
-  private readonly inflight = new Map<string, Promise<ProxySession | undefined>>();
+  /** Reads on their way, by ID, with the epoch each started in (only a read of the current epoch is joined). */
+  private readonly inflight = new Map<string, { readonly epoch: number; readonly read: Promise<ProxySession | undefined> }>();
   private readonly pending: PendingDeletion[] = [];
   private readonly ttlMs: number;
   private readonly max: number;
@@ -91,9 +92,10 @@ export class CachedSessionStore implements SessionStore {
       }
     }
     if (this.draining) await this.draining;
-    const running = this.inflight.get(id);
-    if (running) return running;
     const epoch = this.epoch;
+    // A read that started before a deletion or a write may bring back what is gone: not joined.
+    const running = this.inflight.get(id);
+    if (running?.epoch === epoch) return running.read;
     const read = this.backend.get(id).then(
       (session) => {
         if (session !== undefined && epoch === this.epoch && this.cacheable()) this.remember(id, session);
@@ -103,22 +105,24 @@ export class CachedSessionStore implements SessionStore {
         this.onError?.('get', err);
         throw err;
       },
-    );
-    const tracked = read.finally(() => this.inflight.delete(id));
-    this.inflight.set(id, tracked);
-    return tracked;
+    ).finally(() => {
+      if (this.inflight.get(id)?.read === read) this.inflight.delete(id);
+    });
+    this.inflight.set(id, { epoch, read });
+    return read;
   }
 
   async set(id: string, session: ProxySession, ttlMs: number): Promise<void> {
     this.entries.delete(id);
-    this.epoch++;
+    const epoch = ++this.epoch;
     try {
       await this.backend.set(id, session, ttlMs);
     } catch (err) {
       this.onError?.('set', err);
       throw err;
     }
-    if (ttlMs > 0 && this.cacheable()) this.remember(id, session, ttlMs);
+    // Not kept when an invalidation or another write came meanwhile (it may name this ID).
+    if (ttlMs > 0 && epoch === this.epoch && this.cacheable()) this.remember(id, session, ttlMs);
   }
 
   delete(id: string): Promise<boolean> {

@@ -23,7 +23,7 @@ interface Entry {
   sub: string | undefined;
 }
 
-export const DEFAULT_MAX_SESSIONS = 10_000;
+const DEFAULT_MAX_SESSIONS = 10_000;
 
 export class MemorySessionStore implements SessionStore {
   // Map order is the LRU order: a read moves the entry to the end, eviction takes the first.

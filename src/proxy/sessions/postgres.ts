@@ -123,26 +123,29 @@ export class PostgresSessionStore implements SharedSessionStore {
     this.log = opts.logger;
     this.opTimeoutMs = opts.opTimeoutMs ?? DEFAULT_OP_TIMEOUT_MS;
     this.redact = urlRedactor(opts.url);
-    const config: pg.PoolConfig = {
+    // Both the pool's connections and the LISTEN connection.
+    const connection: pg.ClientConfig = {
       connectionString: opts.url,
       // What the URL does not set: the URL (sslmode, application_name…) wins over these.
       fallback_application_name: 'authentik-outpost',
       connectionTimeoutMillis: this.opTimeoutMs,
       query_timeout: this.opTimeoutMs,
+      keepAlive: true,
+      keepAliveInitialDelayMillis: 10_000,
+    };
+    this.pool = new pg.Pool({
+      ...connection,
       statement_timeout: this.opTimeoutMs,
       lock_timeout: this.opTimeoutMs,
       idle_in_transaction_session_timeout: Math.max(10_000, this.opTimeoutMs * 5),
-      keepAlive: true,
-      keepAliveInitialDelayMillis: 10_000,
       max: opts.poolSize ?? 10,
       idleTimeoutMillis: 30_000,
-    };
-    this.pool = new pg.Pool(config);
+    });
     // An idle connection dropped (server restart, idle timeout of a pooler): not necessarily an
     // outage, so the probe decides. Without this listener the process would crash.
     this.pool.on('error', () => this.probeSoon());
     this.channel = new ListenChannel({
-      config: { connectionString: opts.url, fallback_application_name: 'authentik-outpost', connectionTimeoutMillis: this.opTimeoutMs, query_timeout: this.opTimeoutMs, keepAlive: true, keepAliveInitialDelayMillis: 10_000 },
+      config: connection,
       channel: CHANNEL,
       logger: this.log,
       timeoutMs: this.opTimeoutMs,
@@ -302,8 +305,7 @@ export class PostgresSessionStore implements SharedSessionStore {
     if (!this.started) throw new SessionStoreUnavailableError('postgres', `${operation}: not connected yet`);
     if (!this._up) throw new SessionStoreUnavailableError('postgres', `${operation}: unreachable, reconnecting`);
     try {
-      const result = await bounded(work(), this.opTimeoutMs);
-      return result;
+      return await bounded(work(), this.opTimeoutMs);
     } catch (err) {
       if (!isDataError(err)) this.setUp(false);
       throw this.unavailable(operation, err);

@@ -34,6 +34,7 @@ import {
 import { sessionSid, sessionSub, type ProxySession } from './store.ts';
 
 export const REDIS_KEY_PREFIX = 'authentik_outpost:proxy_session';
+const SESSION_PREFIX = `${REDIS_KEY_PREFIX}:`;
 const SID_PREFIX = `${REDIS_KEY_PREFIX}_sid:`;
 const SUB_PREFIX = `${REDIS_KEY_PREFIX}_sub:`;
 /** The first connection includes DNS, TCP, TLS and AUTH, and a failure ends the outpost's start: be generous. */
@@ -337,7 +338,7 @@ export class RedisSessionStore implements SharedSessionStore {
       const seen = new Set<string>();
       let cursor = '0';
       do {
-        const [next, keys] = await this.main.scan(cursor, 'MATCH', `${REDIS_KEY_PREFIX}:*`, 'COUNT', SCAN_COUNT);
+        const [next, keys] = await this.main.scan(cursor, 'MATCH', `${SESSION_PREFIX}*`, 'COUNT', SCAN_COUNT);
         for (const k of keys) seen.add(k);
         cursor = next;
         // Timed out already: stop scanning for nobody.
@@ -361,7 +362,7 @@ export class RedisSessionStore implements SharedSessionStore {
     const n = await this.op(`deleteBy${name === 'sid' ? 'Sid' : 'User'}`, () =>
       this.eval(DELETE_INDEXED, [(name === 'sid' ? SID_PREFIX : SUB_PREFIX) + value], [
         name, value, providerPk === undefined ? '' : String(providerPk),
-        `${REDIS_KEY_PREFIX}:`, SID_PREFIX, SUB_PREFIX, this.channel,
+        SESSION_PREFIX, SID_PREFIX, SUB_PREFIX, this.channel,
       ]));
     return typeof n === 'number' ? n : 0;
   }
@@ -505,7 +506,7 @@ export class RedisSessionStore implements SharedSessionStore {
 
 // ---- helpers -------------------------------------------------------------------------------
 
-const key = (id: string): string => `${REDIS_KEY_PREFIX}:${id}`;
+const key = (id: string): string => SESSION_PREFIX + id;
 const WRONG_TYPE = Symbol('wrong type');
 
 interface ParsedRedisUrl {

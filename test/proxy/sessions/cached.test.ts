@@ -171,6 +171,23 @@ describe('CachedSessionStore', () => {
     assert.equal(await store.get('a'), undefined);
   });
 
+  it('a read asked for after a deletion does not join a read that started before it', async () => {
+    const { backend, store } = setup();
+    await backend.inner.set('a', session(), 60_000);
+    let release!: () => void;
+    backend.gate = new Promise((r) => (release = r));
+    const before = store.get('a');
+    await new Promise((r) => setImmediate(r));
+    // Sign-out on this replica while the first read is still on its way with the old row.
+    await store.delete('a');
+    const after = store.get('a');
+    release();
+    backend.gate = undefined;
+    assert.ok(await before, 'the earlier read returns what it read');
+    assert.equal(await after, undefined, 'the later read asked the backend again');
+    assert.equal(backend.reads, 2);
+  });
+
   it('drops its own copy on delete and on set, and keeps what it wrote', async () => {
     const { backend, store } = setup();
     const s = session();

@@ -38,6 +38,13 @@ async function started(url: string, opts: Partial<PostgresSessionStoreOptions> =
   return s;
 }
 
+/** Every invalidation `s` reports from now on. */
+function invalidations(s: PostgresSessionStore): Invalidation[] {
+  const heard: Invalidation[] = [];
+  s.onInvalidate((ids) => heard.push(ids));
+  return heard;
+}
+
 async function sql<R extends pg.QueryResultRow>(url: string, text: string, values: unknown[] = []): Promise<R[]> {
   const c = new pg.Client({ connectionString: url });
   await c.connect();
@@ -161,10 +168,8 @@ describe('PostgresSessionStore', () => {
     const url = await freshDatabase();
     const a = await started(url);
     const b = await started(url);
-    const seen: Invalidation[] = [];
-    b.onInvalidate((ids) => seen.push(ids));
-    const mine: Invalidation[] = [];
-    a.onInvalidate((ids) => mine.push(ids));
+    const seen = invalidations(b);
+    const mine = invalidations(a);
     await a.set('one', session({ sub: 'u', sid: 'x' }), 60_000);
     await a.delete('one');
     await waitFor('the delete notification', () => seen.some((ids) => ids?.includes('one')), 3000);
@@ -209,8 +214,7 @@ describe('PostgresSessionStore', () => {
     const url = await freshDatabase();
     const s = await started(url);
     const other = await started(url);
-    const seen: Invalidation[] = [];
-    s.onInvalidate((ids) => seen.push(ids));
+    const seen = invalidations(s);
     await s.set('kept', session({ sub: 'u' }), 60_000);
     await server.stop();
     try {

@@ -8,7 +8,7 @@ import { RedisSessionStore, REDIS_KEY_PREFIX, parseRedisUrl, type RedisSessionSt
 import { SessionStoreUnavailableError, type Invalidation } from '../../../src/proxy/sessions/shared.ts';
 import type { ProxySession } from '../../../src/proxy/sessions/store.ts';
 import { captureLogs, type CapturedLogs } from '../../support/logs.ts';
-import { startRedis, type RedisServer } from '../../support/redis.ts';
+import { startRedis, type RedisServer, type RedisServerOptions } from '../../support/redis.ts';
 import { freePort } from '../../support/reverse-proxy.ts';
 import { waitFor } from '../../support/wait.ts';
 
@@ -18,24 +18,51 @@ function session(claims: Record<string, unknown>, providerPk = 1, extra: Partial
   return { claims, createdAt: 1_000, expiresAt: 2_000, providerPk, outpostPk: 'o1', rawToken: RAW_TOKEN, ...extra };
 }
 
-/** Stores and raw clients made by a suite, closed after it. */
+/** A suite's redis-servers, stores and raw clients, all closed after it. */
 interface Harness {
+  /** The server `harness({ server })` started before the suite's tests. */
+  readonly server: RedisServer;
+  /** Another server, for one test. */
+  startServer(): Promise<RedisServer>;
   /** A fresh database per test keeps tests apart on one server. */
   db(): number;
   store(url: string, opts?: Partial<RedisSessionStoreOptions>): Promise<{ store: RedisSessionStore; logs: CapturedLogs }>;
   raw(url: string): Redis;
-  cleanup(): Promise<void>;
 }
 
-function harness(): Harness {
+/** Registers the suite's hooks: with `server`, one redis-server started before its tests; everything it made closed after them. */
+function harness(opts: { server?: RedisServerOptions } = {}): Harness {
   let next = 0;
+  let shared: RedisServer | undefined;
+  const servers: RedisServer[] = [];
   const stores: RedisSessionStore[] = [];
   const raws: Redis[] = [];
+  if (opts.server !== undefined) {
+    const serverOpts = opts.server;
+    before(async () => {
+      shared = await startRedis(serverOpts);
+      servers.push(shared);
+    });
+  }
+  after(async () => {
+    await Promise.all(stores.splice(0).map((s) => s.close()));
+    for (const r of raws.splice(0)) r.disconnect();
+    await Promise.all(servers.splice(0).map((s) => s.stop()));
+  });
   return {
+    get server() {
+      if (shared === undefined) throw new Error('this suite started no shared redis-server');
+      return shared;
+    },
+    async startServer() {
+      const server = await startRedis();
+      servers.push(server);
+      return server;
+    },
     db: () => next++ % 16,
-    async store(url, opts = {}) {
+    async store(url, storeOpts = {}) {
       const logs = captureLogs('debug');
-      const store = new RedisSessionStore({ url, logger: logs.logger, probeIntervalMs: 100, ...opts });
+      const store = new RedisSessionStore({ url, logger: logs.logger, probeIntervalMs: 100, ...storeOpts });
       stores.push(store);
       await store.start();
       return { store, logs };
@@ -46,26 +73,14 @@ function harness(): Harness {
       raws.push(r);
       return r;
     },
-    async cleanup() {
-      await Promise.all(stores.splice(0).map((s) => s.close()));
-      for (const r of raws.splice(0)) r.disconnect();
-    },
   };
 }
 
 describe('RedisSessionStore: the session store contract', () => {
-  let server: RedisServer;
-  const h = harness();
-  before(async () => {
-    server = await startRedis();
-  });
-  after(async () => {
-    await h.cleanup();
-    await server?.stop();
-  });
+  const h = harness({ server: {} });
 
   it('returns what was set: claims, redirect and the raw token', async () => {
-    const { store } = await h.store(server.url(h.db()));
+    const { store } = await h.store(h.server.url(h.db()));
     const s = session({ sub: 'u1', sid: 's1', groups: ['a', 'b'], nested: { x: 1 } }, 7, { redirect: 'https://app.example/after' });
     await store.set('a', s, 60_000);
     assert.deepEqual(await store.get('a'), s);
@@ -80,7 +95,7 @@ describe('RedisSessionStore: the session store contract', () => {
   });
 
   it('forgets a session after its ttl', async () => {
-    const { store } = await h.store(server.url(h.db()));
+    const { store } = await h.store(h.server.url(h.db()));
     await store.set('short', session({ sid: 'x' }), 150);
     await store.set('long', session({ sid: 'x' }), 60_000);
     assert.ok(await store.get('short'));
@@ -91,7 +106,7 @@ describe('RedisSessionStore: the session store contract', () => {
   });
 
   it('deletes on a ttl of zero or less (a cookie Max-Age <= 0)', async () => {
-    const { store } = await h.store(server.url(h.db()));
+    const { store } = await h.store(h.server.url(h.db()));
     await store.set('a', session({ sid: 's' }), 60_000);
     await store.set('a', session({ sid: 's' }), 0);
     assert.equal(await store.get('a'), undefined);
@@ -101,7 +116,7 @@ describe('RedisSessionStore: the session store contract', () => {
   });
 
   it('delete says whether something was deleted', async () => {
-    const { store } = await h.store(server.url(h.db()));
+    const { store } = await h.store(h.server.url(h.db()));
     await store.set('a', session({ sub: 'u' }), 60_000);
     assert.equal(await store.delete('a'), true);
     assert.equal(await store.delete('a'), false);
@@ -110,7 +125,7 @@ describe('RedisSessionStore: the session store contract', () => {
   });
 
   it('deleteBySid deletes that core session across providers, and only it', async () => {
-    const { store } = await h.store(server.url(h.db()));
+    const { store } = await h.store(h.server.url(h.db()));
     await store.set('p1', session({ sub: 'u', sid: 'S' }, 1), 60_000);
     await store.set('p2', session({ sub: 'u', sid: 'S' }, 2), 60_000);
     await store.set('other', session({ sub: 'u', sid: 'T' }, 1), 60_000);
@@ -125,7 +140,7 @@ describe('RedisSessionStore: the session store contract', () => {
   });
 
   it('deleteBySid leaves a session that was replaced under another sid', async () => {
-    const { store } = await h.store(server.url(h.db()));
+    const { store } = await h.store(h.server.url(h.db()));
     await store.set('a', session({ sub: 'u', sid: 'old' }), 60_000);
     await store.set('a', session({ sub: 'u', sid: 'new' }), 60_000);
     assert.equal(await store.deleteBySid('old'), 0);
@@ -134,7 +149,7 @@ describe('RedisSessionStore: the session store contract', () => {
   });
 
   it('drops an index member whose session no longer carries that claim, without deleting the session', async () => {
-    const url = server.url(h.db());
+    const url = h.server.url(h.db());
     const { store } = await h.store(url);
     const raw = h.raw(url);
     await store.set('a', session({ sub: 'u', sid: 'mine' }), 60_000);
@@ -148,7 +163,7 @@ describe('RedisSessionStore: the session store contract', () => {
   });
 
   it('deleteByUser deletes the user\'s sessions of one provider, or of all', async () => {
-    const { store } = await h.store(server.url(h.db()));
+    const { store } = await h.store(h.server.url(h.db()));
     await store.set('u-p1', session({ sub: 'u', sid: 's1' }, 1), 60_000);
     await store.set('u-p2', session({ sub: 'u', sid: 's2' }, 2), 60_000);
     await store.set('u-p2b', session({ sub: 'u', sid: 's3' }, 2), 60_000);
@@ -165,7 +180,7 @@ describe('RedisSessionStore: the session store contract', () => {
   });
 
   it('size counts live sessions, not the index keys', async () => {
-    const url = server.url(h.db());
+    const url = h.server.url(h.db());
     const { store } = await h.store(url);
     assert.equal(await store.size(), 0);
     for (let i = 0; i < 25; i++) await store.set(`id${i}`, session({ sub: `u${i % 3}`, sid: `s${i}` }), 60_000);
@@ -177,7 +192,7 @@ describe('RedisSessionStore: the session store contract', () => {
   });
 
   it('keeps each index alive as long as its longest-lived member, and prunes expired members', async () => {
-    const url = server.url(h.db());
+    const url = h.server.url(h.db());
     const { store } = await h.store(url);
     const raw = h.raw(url);
     await store.set('long', session({ sub: 'u', sid: 'S' }), 60_000);
@@ -193,18 +208,10 @@ describe('RedisSessionStore: the session store contract', () => {
 });
 
 describe('RedisSessionStore: replicas sharing one server', () => {
-  let server: RedisServer;
-  const h = harness();
-  before(async () => {
-    server = await startRedis();
-  });
-  after(async () => {
-    await h.cleanup();
-    await server?.stop();
-  });
+  const h = harness({ server: {} });
 
   it('a second store sees the first one\'s sessions and receives its invalidations', async () => {
-    const url = server.url(h.db());
+    const url = h.server.url(h.db());
     const a = (await h.store(url)).store;
     const b = (await h.store(url)).store;
     const seenByA: Invalidation[] = [];
@@ -232,8 +239,8 @@ describe('RedisSessionStore: replicas sharing one server', () => {
   });
 
   it('stores on different databases of one server do not see each other', async () => {
-    const a = (await h.store(server.url(h.db()))).store;
-    const b = (await h.store(server.url(h.db()))).store;
+    const a = (await h.store(h.server.url(h.db()))).store;
+    const b = (await h.store(h.server.url(h.db()))).store;
     const heard: Invalidation[] = [];
     b.onInvalidate((ids) => heard.push(ids));
     await a.set('x', session({ sid: 'S' }), 60_000);
@@ -244,7 +251,7 @@ describe('RedisSessionStore: replicas sharing one server', () => {
   });
 
   it('reports a lost subscriber connection, and hears deletions again once resubscribed', async () => {
-    const url = server.url(h.db());
+    const url = h.server.url(h.db());
     const a = (await h.store(url)).store;
     const b = (await h.store(url)).store;
     const heard: Invalidation[] = [];
@@ -270,7 +277,7 @@ describe('RedisSessionStore: replicas sharing one server', () => {
   });
 
   it('reads a malformed value as absent and warns once', async () => {
-    const url = server.url(h.db());
+    const url = h.server.url(h.db());
     const { store, logs } = await h.store(url);
     const raw = h.raw(url);
     await raw.set(`${REDIS_KEY_PREFIX}:notjson`, '{nope');
@@ -289,7 +296,7 @@ describe('RedisSessionStore: replicas sharing one server', () => {
   });
 
   it('refuses a session it could not read back, and an over-long ID', async () => {
-    const { store } = await h.store(server.url(h.db()));
+    const { store } = await h.store(h.server.url(h.db()));
     await assert.rejects(store.set('big', session({ sub: 'u' }, 1, { rawToken: 'x'.repeat(300_000) }), 60_000), RangeError);
     await assert.rejects(store.set('i'.repeat(201), session({ sub: 'u' }), 60_000), RangeError);
     assert.equal(await store.size(), 0);
@@ -297,7 +304,7 @@ describe('RedisSessionStore: replicas sharing one server', () => {
 
   it('an invalidation message it cannot trust flushes everything instead of naming IDs', async () => {
     const db = h.db();
-    const url = server.url(db);
+    const url = h.server.url(db);
     const { store } = await h.store(url);
     const raw = h.raw(url);
     const seen: Invalidation[] = [];
@@ -312,7 +319,7 @@ describe('RedisSessionStore: replicas sharing one server', () => {
   });
 
   it('close() quits both of its connections', async () => {
-    const url = server.url(h.db());
+    const url = h.server.url(h.db());
     const raw = h.raw(url);
     const names = async () => (await raw.client('LIST') as string).split('\n').filter((l) => /name=authentik-outpost-proxy-sessions/.test(l)).length;
     const before = await names();
@@ -329,18 +336,10 @@ describe('RedisSessionStore: replicas sharing one server', () => {
 
 describe('RedisSessionStore: authentication and start-up', () => {
   const PASSWORD = 'p4ss/w:rd@with%chars';
-  let server: RedisServer;
-  const h = harness();
-  before(async () => {
-    server = await startRedis({ password: PASSWORD });
-  });
-  after(async () => {
-    await h.cleanup();
-    await server?.stop();
-  });
+  const h = harness({ server: { password: PASSWORD } });
 
   it('connects with the password from the URL and a database number', async () => {
-    const url = server.url(5);
+    const url = h.server.url(5);
     const { store, logs } = await h.store(url);
     await store.set('a', session({ sub: 'u' }), 60_000);
     assert.ok(await store.get('a'));
@@ -353,13 +352,13 @@ describe('RedisSessionStore: authentication and start-up', () => {
   it('a wrong password fails start() with a clear error that does not carry it', async () => {
     const wrong = 'not-the-password-42';
     const logs = captureLogs('debug');
-    const store = new RedisSessionStore({ url: server.url(0, wrong), logger: logs.logger, probeIntervalMs: 0 });
+    const store = new RedisSessionStore({ url: h.server.url(0, wrong), logger: logs.logger, probeIntervalMs: 0 });
     const err = await store.start().then(() => undefined, (e: unknown) => e);
     assert.ok(err instanceof SessionStoreUnavailableError, String(err));
     assert.match(err.message, /cannot connect to redis:\/\/127\.0\.0\.1:\d+\/0: .*(WRONGPASS|invalid|auth)/i);
     for (const text of [err.message, String(err.stack), JSON.stringify(err), String((err.cause as Error | undefined)?.message), ...logs.raw]) {
       assert.ok(!text.includes(wrong), `no password in: ${text}`);
-      assert.ok(!text.includes(server.url(0, wrong)));
+      assert.ok(!text.includes(h.server.url(0, wrong)));
     }
     assert.equal(store.up, false);
     await store.close();
@@ -388,15 +387,9 @@ describe('RedisSessionStore: authentication and start-up', () => {
 
 describe('RedisSessionStore: a store that hangs, stops or restarts', () => {
   const h = harness();
-  const servers: RedisServer[] = [];
-  after(async () => {
-    await h.cleanup();
-    await Promise.all(servers.map((s) => s.stop()));
-  });
 
   it('a hung server makes operations fail within the bound, and `up` follows it down and back', async () => {
-    const server = await startRedis();
-    servers.push(server);
+    const server = await h.startServer();
     const opTimeoutMs = 400;
     const { store } = await h.store(server.url(0), { opTimeoutMs });
     const health: boolean[] = [];
@@ -427,8 +420,7 @@ describe('RedisSessionStore: a store that hangs, stops or restarts', () => {
   });
 
   it('a restarted server: fails fast while gone, `up` and the channel come back, caches are told to flush', async () => {
-    const server = await startRedis();
-    servers.push(server);
+    const server = await h.startServer();
     const { store } = await h.store(server.url(0), { opTimeoutMs: 1_000 });
     const heard: Invalidation[] = [];
     store.onInvalidate((ids) => heard.push(ids));
@@ -457,8 +449,7 @@ describe('RedisSessionStore: a store that hangs, stops or restarts', () => {
   });
 
   it('a stopped server makes operations fail at once, not after a timeout', async () => {
-    const server = await startRedis();
-    servers.push(server);
+    const server = await h.startServer();
     const { store } = await h.store(server.url(0), { opTimeoutMs: 3_000 });
     await server.stop();
     await waitFor('`up` to go false', () => !store.up, 10_000);
