@@ -36,7 +36,9 @@ export function upstreamHeaders(s: RequestState, app: ProxyApp, version: string)
 /** `/start` with `rd` = the request's path and query on the external origin (the websocket path too). */
 export function startUrl(app: ProxyApp, url: URL): string {
   // authentik 2024.x drops the query here (#24966, fixed in 2026); we keep it.
-  const back = new URL(`${url.pathname}${url.search}`, app.external.origin);
+  // Joined as text: resolved against the origin, a path `//host/…` would name another host
+  // (and `//` alone is no URL at all).
+  const back = new URL(`${app.external.origin}${url.pathname}${url.search}`);
   return `${app.outpostBase}/start?rd=${encodeURIComponent(back.href)}`;
 }
 

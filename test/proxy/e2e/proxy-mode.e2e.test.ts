@@ -44,6 +44,14 @@ for (const version of AUTHENTIK_VERSIONS) {
       assert.equal(stack.upstream.hits.length, hits);
     });
 
+    test('#8 a path starting with // stays a path of the app: /start comes back to it, never to another host', async () => {
+      for (const path of ['//', '//evil.example/x?y=1', '//?x=1']) {
+        const r = await call(origin, path, { host: 'app.example.com' });
+        assert.equal(r.status, 302, `${path}: ${r.status} ${r.body.slice(0, 100)}`);
+        assert.equal(r.location, `${APP}/outpost.goauthentik.io/start?rd=${encodeURIComponent(`${APP}${path}`)}`, path);
+      }
+    });
+
     test('#4 X-Forwarded-Host from a trusted peer routes to P1', async () => {
       const r = await call(origin, '/', { host: 'outpost:9000', headers: { 'x-forwarded-host': 'app.example.com' } });
       assert.equal(r.status, 302);
