@@ -1,5 +1,6 @@
 // JSON logs shaped like authentik's: keys `event`, `level`, `logger`, `timestamp`.
 import { pino, type Logger, type LevelWithSilent } from 'pino';
+import { BatchedWriter } from './log-writer.ts';
 
 export type { Logger };
 
@@ -83,10 +84,10 @@ function serializeErr(err: unknown): unknown {
 }
 
 /**
- * stdout gets log lines in batches: one write per 4 KiB, or what has gathered every 100 ms.
- * Each write goes through libuv's thread pool (a hand-off and a wake-up each way), which cost
- * more than a cached LDAP bind itself when every bind and search wrote its own line. A line
- * waits at most LOG_FLUSH_MS; pino writes what is left synchronously when the process exits.
+ * stdout gets log lines in batches (log-writer.ts): one write per 4 KiB, or what has gathered
+ * every 100 ms. Each write goes through libuv's thread pool (a hand-off and a wake-up each way),
+ * which cost more than a cached LDAP bind itself when every bind and search wrote its own line.
+ * A line waits at most LOG_FLUSH_MS; what is left is written synchronously when the process exits.
  */
 const LOG_BATCH_BYTES = 4096;
 const LOG_FLUSH_MS = 100;
@@ -101,6 +102,19 @@ function isoTimestamp(): string {
     stamp = `,"timestamp":"${new Date(now).toISOString()}"`;
   }
   return stamp;
+}
+
+/**
+ * A line written as pino writes `logger[level](fields, event)` (level, timestamp, the logger's
+ * bindings, the fields, `event`), from fields the caller serialized: `,"key":value…`, each value
+ * JSON. For a hot path whose fields are flat, fixed and never secret (the proxy's access line):
+ * pino's per-line work over each key (serializers, formatters, redaction, escaping) was most of
+ * such a line's cost. The caller checks the level first (`isLevelEnabled`).
+ */
+export function writeLine(logger: Logger, level: 'info' | 'error', fields: string, event: string): void {
+  const l = logger as unknown as Record<symbol, unknown>;
+  const stream = l[pino.symbols.streamSym] as { write(line: string): unknown };
+  stream.write(`{"level":"${level}"${isoTimestamp()}${l[pino.symbols.chindingsSym] as string}${fields},"event":${JSON.stringify(event)}}\n`);
 }
 
 export interface RootLoggerOptions {
@@ -126,7 +140,7 @@ export function createRootLogger(opts: RootLoggerOptions): Logger {
       serializers: { err: serializeErr },
       redact: { paths: PINO_PATHS, censor: CENSOR },
     },
-    opts.destination ?? pino.destination(opts.batch === false ? { dest: 1, sync: true } : { dest: 1, sync: false, minLength: LOG_BATCH_BYTES, periodicFlush: LOG_FLUSH_MS }),
+    opts.destination ?? (opts.batch === false ? pino.destination({ dest: 1, sync: true }) : new BatchedWriter(1, { minBytes: LOG_BATCH_BYTES, flushMs: LOG_FLUSH_MS })),
   );
 }
 

@@ -49,7 +49,7 @@ export interface ExchangeOptions {
 
 export interface ExchangeResult {
   readonly status: number;
-  /** The response's `Content-Length` as sent (0 without one), for the access log. */
+  /** The body's bytes passed to the client (without chunk framing), for the access log. */
   readonly size: number;
   /** The upstream connection may carry another request. */
   readonly reusable: boolean;
@@ -96,6 +96,8 @@ class Exchange implements UpstreamSink {
   private received = false;
   private interim = 0;
   private remaining = 0;
+  /** Body bytes passed on (close-delimited and length-framed bodies; a chunked one's reader counts its own). */
+  private sent = 0;
   private chunked: ChunkedBodyReader | undefined;
   private settled = false;
   private waitingDrain = false;
@@ -109,7 +111,9 @@ class Exchange implements UpstreamSink {
   start(): void {
     const { upstream, client } = this.o;
     upstream.sink = this;
-    if (this.o.headersTimeoutMs > 0) upstream.socket.setTimeout(this.o.headersTimeoutMs);
+    // Until the head; most answers come whole in one read, so the body's timeout is set only
+    // when the body goes on past the head's read (`data`).
+    upstream.setTimeoutMs(this.o.headersTimeoutMs);
     client.on('close', this.onClientClose);
     upstream.socket.write(this.o.request, 'latin1');
   }
@@ -133,10 +137,11 @@ class Exchange implements UpstreamSink {
       }
       const head = (this.head = r.head);
       this.buf = undefined;
-      this.o.upstream.socket.setTimeout(this.o.bodyTimeoutMs);
       if (head.framing.kind === 'length') this.remaining = head.framing.length;
       if (head.framing.kind === 'chunked') this.chunked = new ChunkedBodyReader();
-      return this.body(buf.subarray(head.length), clientHead(head, this.o, head.framing.kind === 'close' || head.framing.kind === 'chunked'));
+      this.body(buf.subarray(head.length), clientHead(head, this.o, head.framing.kind === 'close' || head.framing.kind === 'chunked'));
+      if (!this.settled) this.o.upstream.setTimeoutMs(this.o.bodyTimeoutMs);
+      return;
     }
   }
 
@@ -175,6 +180,7 @@ class Exchange implements UpstreamSink {
       case 'length': {
         const take = Math.min(this.remaining, bytes.length);
         this.remaining -= take;
+        this.sent += take;
         const ok = this.forward(take === bytes.length ? bytes : bytes.subarray(0, take), headText, false);
         if (this.remaining === 0) return this.done(take === bytes.length && h.keepAlive);
         return this.backpressure(ok);
@@ -190,6 +196,7 @@ class Exchange implements UpstreamSink {
         return this.backpressure(ok);
       }
       case 'close':
+        this.sent += bytes.length;
         return this.backpressure(this.forward(bytes, headText, true));
     }
   }
@@ -240,7 +247,7 @@ class Exchange implements UpstreamSink {
     this.settle();
     if (!reusable) this.o.upstream.socket.destroy();
     const head = this.head!;
-    this.resolve({ status: head.status, size: head.framing.kind === 'length' ? head.framing.length : 0, reusable });
+    this.resolve({ status: head.status, size: this.chunked?.dataBytes ?? this.sent, reusable });
   }
 
   private fail(err: Error): void {

@@ -3,6 +3,10 @@
 // events to whichever exchange holds it (`sink`); idle, any event closes it. An idle connection
 // is closed after `idleMs` (before the upstream's own keep-alive timeout, like undici's 4 s),
 // and at most `maxIdle` wait per upstream.
+//
+// Timers cost: a socket's timeout is changed only when the value differs (`timeoutMs`), and idle
+// connections expire by their timestamp, checked when taken and by one sweep per pool, so the
+// common request re-arms no timer.
 import { connect, type Socket } from 'node:net';
 
 export interface UpstreamPoolOptions {
@@ -34,8 +38,10 @@ export class UpstreamConnection {
   reused = false;
   /** The exchange holding it; undefined while idle. */
   sink: UpstreamSink | undefined;
-  /** Called when an idle connection goes (closed by the upstream, timed out, sent stray bytes). */
-  onIdleEnd: (() => void) | undefined;
+  /** While idle: the pool's list it waits in, and since when (Date.now()). */
+  idleIn: UpstreamConnection[] | undefined;
+  idleSince = 0;
+  private timeoutMs = -1;
 
   constructor(socket: Socket) {
     this.socket = socket;
@@ -47,9 +53,24 @@ export class UpstreamConnection {
     socket.on('timeout', () => (this.sink ? this.sink.timeout() : this.dropIdle()));
   }
 
+  /** The socket's inactivity timeout, set only when it changes (0: none). */
+  setTimeoutMs(ms: number): void {
+    if (ms === this.timeoutMs) return;
+    this.timeoutMs = ms;
+    this.socket.setTimeout(ms);
+  }
+
+  /** Out of its idle list (taken, or gone). */
+  unlist(): void {
+    const list = this.idleIn;
+    if (list === undefined) return;
+    this.idleIn = undefined;
+    const i = list.lastIndexOf(this);
+    if (i !== -1) list.splice(i, 1);
+  }
+
   private dropIdle(): void {
-    this.onIdleEnd?.();
-    this.onIdleEnd = undefined;
+    this.unlist();
     this.socket.destroy();
   }
 }
@@ -59,27 +80,37 @@ export class UpstreamPool {
   private readonly idleMs: number;
   private readonly maxIdle: number;
   private readonly connectTimeoutMs: number;
+  private readonly sweeper: NodeJS.Timeout;
   private closed = false;
 
   constructor(opts: UpstreamPoolOptions = {}) {
     this.idleMs = opts.idleMs ?? 4_000;
     this.maxIdle = opts.maxIdle ?? 128;
     this.connectTimeoutMs = opts.connectTimeoutMs ?? 10_000;
+    // An idle connection lives between idleMs and 1.5 × idleMs when not taken meanwhile.
+    this.sweeper = setInterval(() => this.sweep(), Math.max(1, Math.floor(this.idleMs / 2))).unref();
   }
 
   /** An idle connection to `to` (unless `fresh`), or a new one (connecting; writes are queued until it is up). */
   acquire(to: UpstreamAddress, fresh = false): UpstreamConnection {
     const list = fresh ? undefined : this.idle.get(key(to));
-    while (list !== undefined && list.length > 0) {
-      const conn = list.pop()!;
-      conn.onIdleEnd = undefined;
-      if (conn.socket.destroyed || !conn.socket.writable) continue;
-      conn.reused = true;
-      return conn;
+    if (list !== undefined && list.length > 0) {
+      const now = Date.now();
+      while (list.length > 0) {
+        const conn = list.pop()!;
+        conn.idleIn = undefined;
+        if (conn.socket.destroyed || !conn.socket.writable || now - conn.idleSince >= this.idleMs) {
+          conn.socket.destroy();
+          continue;
+        }
+        conn.reused = true;
+        return conn;
+      }
     }
     const socket = connect({ host: to.host, port: to.port, noDelay: true });
-    socket.setTimeout(this.connectTimeoutMs);
-    return new UpstreamConnection(socket);
+    const conn = new UpstreamConnection(socket);
+    conn.setTimeoutMs(this.connectTimeoutMs);
+    return conn;
   }
 
   /** Back to the pool after a complete exchange (its sink already cleared). */
@@ -89,20 +120,31 @@ export class UpstreamPool {
     let list = this.idle.get(k);
     if (!list) this.idle.set(k, (list = []));
     if (list.length >= this.maxIdle) return void conn.socket.destroy();
+    conn.idleIn = list;
+    conn.idleSince = Date.now();
     list.push(conn);
-    const idle = list;
-    conn.onIdleEnd = () => {
-      const i = idle.indexOf(conn);
-      if (i !== -1) idle.splice(i, 1);
-    };
-    conn.socket.setTimeout(this.idleMs);
   }
 
   /** Close every idle connection (in-flight ones are their exchange's); later releases close theirs. */
   close(): void {
     this.closed = true;
-    for (const list of this.idle.values()) for (const c of list) c.socket.destroy();
+    clearInterval(this.sweeper);
+    for (const list of this.idle.values()) for (const c of list.splice(0)) c.socket.destroy();
     this.idle.clear();
+  }
+
+  /** Close the connections idle for idleMs or more (the oldest are first in each list). */
+  private sweep(): void {
+    const before = Date.now() - this.idleMs;
+    for (const [k, list] of this.idle) {
+      let n = 0;
+      while (n < list.length && list[n]!.idleSince <= before) n++;
+      for (const c of list.splice(0, n)) {
+        c.idleIn = undefined;
+        c.socket.destroy();
+      }
+      if (list.length === 0) this.idle.delete(k);
+    }
   }
 }
 

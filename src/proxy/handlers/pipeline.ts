@@ -4,7 +4,7 @@
 // spec §9.2), the request-duration metric, the request's signal.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { randomUUID } from 'node:crypto';
-import type { Logger } from '../../log.ts';
+import { writeLine, type Logger } from '../../log.ts';
 import { isProxyError, noAppBody, ProxyError, requestHost, trustedClient, ENVOY_PREFIX, type Router } from '../protocol/index.ts';
 import type { CidrMatcher } from '../../net/cidr.ts';
 import type { ProxyMetrics } from '../metrics.ts';
@@ -143,7 +143,7 @@ function accessLog(s: RequestState, deps: PipelineDeps): void {
     scheme: s.scheme,
     remote: s.client.address,
     status: s.res.statusCode,
-    size: Number(s.res.getHeader('content-length') ?? 0),
+    size: s.proxied?.bytes ?? Number(s.res.getHeader('content-length') ?? 0),
     seconds: (performance.now() - s.started) / 1000,
     userAgent: s.req.headers['user-agent'],
     user: s.auth ? s.auth.claims.preferred_username || s.auth.claims.sub : undefined,
@@ -178,32 +178,19 @@ export function writeAccessLog(deps: Pick<PipelineDeps, 'logger' | 'metrics' | '
   const hostLabel = e.app?.external.host ?? '';
   deps.metrics.requests.observe({ outpost_name: e.app?.outpostName ?? deps.current().outpostName, method: e.method, host: hostLabel, type: e.type }, e.seconds);
   if (e.type === 'ping') return;
-  if (!deps.logger.isLevelEnabled(e.status >= 500 ? 'error' : 'info')) return;
-  const fields = {
-    host: e.host.slice(0, 255),
-    method: e.method,
-    scheme: e.scheme,
-    remote: e.remote,
-    status: e.status,
-    size: e.size,
-    runtime: (e.seconds * 1000).toFixed(3),
-    user_agent: String(e.userAgent ?? '').slice(0, 255),
-    ...(e.user !== undefined ? { user: e.user } : {}),
-  };
-  // When the request wrote no line before, its request id goes in the fields of a logger built
-  // once per app (no child per request, and no wildcard redaction over these flat fields).
-  const log = e.logger ?? accessLogger(deps.logger, e.app);
-  const line = e.logger ? fields : { request_id: randomUUID(), ...fields };
-  if (e.status >= 500) log.error(line, e.path);
-  else log.info(line, e.path);
+  const level = e.status >= 500 ? 'error' : 'info';
+  if (!deps.logger.isLevelEnabled(level)) return;
+  // authentik's keys, serialized here (writeLine): flat strings and numbers, none of them secret.
+  let fields =
+    `,"host":${JSON.stringify(e.host.slice(0, 255))},"method":${JSON.stringify(e.method)},"scheme":"${e.scheme}","remote":${JSON.stringify(e.remote)}` +
+    `,"status":${e.status},"size":${e.size},"runtime":"${(e.seconds * 1000).toFixed(3)}","user_agent":${JSON.stringify(String(e.userAgent ?? '').slice(0, 255))}`;
+  if (e.user !== undefined) fields += `,"user":${JSON.stringify(e.user)}`;
+  // A request that wrote a line before has a logger with its request id; the others get one
+  // here, on a logger made once per app (no child per request).
+  if (e.logger !== undefined) writeLine(e.logger, level, fields, e.path);
+  else writeLine(accessLogger(deps.logger, e.app), level, `,"request_id":"${randomUUID()}"${fields}`, e.path);
 }
 
-/**
- * Top-level redaction only: the access line's fields are flat strings and numbers, so the root's
- * `*.name` paths (which only reach into nested objects) can never match them, and checking each
- * field against them is most of the line's cost. The same names are still redacted at the top.
- */
-const ACCESS_REDACT = ['token', 'password', 'secret', 'shared_secret', 'cookie', 'authorization', 'rawToken', 'raw_token', 'client_secret', 'cookie_secret'];
 const accessLoggers = new WeakMap<Logger, WeakMap<ProxyApp | typeof NO_APP, Logger>>();
 const NO_APP = {};
 
@@ -213,7 +200,7 @@ function accessLogger(root: Logger, app: ProxyApp | undefined): Logger {
   const key = app ?? NO_APP;
   let log = byApp.get(key);
   if (!log) {
-    log = root.child(app ? { name: app.config.name } : {}, { redact: { paths: ACCESS_REDACT, censor: '[redacted]' } });
+    log = root.child(app ? { name: app.config.name } : {});
     byApp.set(key, log);
   }
   return log;

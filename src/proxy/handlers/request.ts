@@ -39,6 +39,8 @@ export interface RequestState {
   readonly cookies: string[];
   /** Metric `type`. */
   type: 'app' | 'ping' | 'static';
+  /** A proxied answer's body bytes so far (the access line's `size`; other answers have a Content-Length). */
+  proxied?: { bytes: number };
 }
 
 /**

@@ -439,6 +439,7 @@ export class ChunkedBodyReader {
   #digits = 0;
   #lineBytes = 0;
   #trailerBytes = 0;
+  #dataBytes = 0;
   #error: string | undefined;
 
   /**
@@ -470,10 +471,16 @@ export class ChunkedBodyReader {
     return this.#error;
   }
 
+  /** The body's data bytes so far (without the chunk framing). */
+  get dataBytes(): number {
+    return this.#dataBytes;
+  }
+
   /** Counts up to `available` data bytes; returns how many belonged to the chunk. */
   #skipData(available: number): number {
     const take = Math.min(this.#size, available);
     this.#size -= take;
+    this.#dataBytes += take;
     if (this.#size === 0) this.#state = S_DATA_CR;
     return take;
   }

@@ -41,12 +41,12 @@ export function renderBadGateway(res: ServerResponse, detail?: string): boolean 
   // Drop whatever the caller had staged (Set-Cookie, identity headers): none belong on an error.
   for (const name of res.getHeaderNames()) res.removeHeader(name);
   const body = badGatewayHtml(detail);
-  res.writeHead(502, {
-    'content-type': 'text/html; charset=utf-8',
-    'content-length': Buffer.byteLength(body),
-    'cache-control': 'no-store',
-    'x-powered-by': POWERED_BY,
-  });
+  // Set one by one (not through writeHead's object) so that the access line reads the length back.
+  res.setHeader('content-type', 'text/html; charset=utf-8');
+  res.setHeader('content-length', Buffer.byteLength(body));
+  res.setHeader('cache-control', 'no-store');
+  res.setHeader('x-powered-by', POWERED_BY);
+  res.writeHead(502);
   res.end(res.req?.method === 'HEAD' ? undefined : body);
   return true;
 }

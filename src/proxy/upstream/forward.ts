@@ -47,6 +47,8 @@ export interface ForwardOptions {
   setCookies?: readonly string[] | undefined;
   /** Called once the response head arrived (before it is written to the client). */
   onResponse?: ((info: { status: number; headersMs: number }) => void) | undefined;
+  /** Counts the body bytes passed to the client as they go (the access line is written when the response finishes, before this settles). */
+  sent?: { bytes: number } | undefined;
 }
 
 export interface ForwardResult {
@@ -81,7 +83,7 @@ export function forwardRequest(opts: ForwardOptions): Promise<ForwardResult> {
     let responseStarted = false;
     let headersMs = 0;
     let status = 0;
-    let bytes = 0;
+    const sent = opts.sent ?? { bytes: 0 };
     let clientGone = false;
     let waitingDrain = false;
     let body: PassThrough | null = null;
@@ -122,7 +124,7 @@ export function forwardRequest(opts: ForwardOptions): Promise<ForwardResult> {
       settled = true;
       cleanup();
       if (err) reject(err);
-      else resolve({ status, headersMs, durationMs: now() - started, bytes });
+      else resolve({ status, headersMs, durationMs: now() - started, bytes: sent.bytes });
     };
 
     if (opts.signal?.aborted) {
@@ -176,7 +178,7 @@ export function forwardRequest(opts: ForwardOptions): Promise<ForwardResult> {
       },
       onResponseData(c, chunk) {
         if (res.destroyed) return;
-        bytes += chunk.length;
+        sent.bytes += chunk.length;
         if (!res.write(chunk) && !waitingDrain) {
           waitingDrain = true;
           c.pause();

@@ -210,6 +210,34 @@ describe('the proxy fast path', () => {
     assert.ok(fastHead.some((l) => l.startsWith('x-authentik-jwt: ey')));
   });
 
+  test('the access line: authentik\'s keys, the same on both paths (the path only, never the query)', async () => {
+    const sizes: number[] = [];
+    for (const k of ['fast', 'slow'] as const) {
+      const r = await get(k, `/logged-${k}?code=secret-code`, { headers: { 'user-agent': 'agent "quoted"' } });
+      assert.equal(r.status, 200);
+      sizes.push(Buffer.byteLength(r.body));
+    }
+    const line = (k: 'fast' | 'slow') => {
+      const found = stacks[k].outpost.logs.lines.filter((l) => l['event'] === `/logged-${k}`);
+      assert.equal(found.length, 1, `one access line on the ${k} path`);
+      const { timestamp, request_id, runtime, event, ...rest } = found[0]!;
+      assert.match(String(timestamp), /Z$/);
+      assert.match(String(request_id), /^[0-9a-f-]{36}$/);
+      assert.match(String(runtime), /^\d+\.\d{3}$/);
+      return { keys: Object.keys(found[0]!), rest };
+    };
+    const fast = line('fast');
+    const slow = line('slow');
+    assert.equal(sizes[0], sizes[1]);
+    assert.deepEqual(fast.rest, slow.rest);
+    assert.deepEqual(fast.keys, slow.keys);
+    assert.deepEqual(fast.rest, {
+      level: 'info', logger: 'authentik.outpost.proxyv2.application', name: 'p1-proxy',
+      host: HOST, method: 'GET', scheme: 'http', remote: '127.0.0.1', status: 200, size: sizes[0], user_agent: 'agent "quoted"', user: 'alice',
+    });
+    assert.ok(!stacks.fast.outpost.logs.raw.some((l) => l.includes('secret-code')));
+  });
+
   for (const path of ['/chunked', '/close', '/nocontent', '/hints', '/cookies']) {
     test(`the upstream's framing and headers reach the client as through the pipeline: ${path}`, async () => {
       const before = await fastCount(stacks.fast);
@@ -217,6 +245,10 @@ describe('the proxy fast path', () => {
       const slow = await get('slow', path);
       assert.deepEqual(visible(fast), visible(slow));
       assert.equal(await fastCount(stacks.fast), before + 1);
+      // The access line's size: the body's bytes as the client got them, on both paths.
+      const size = (k: 'fast' | 'slow') => stacks[k].outpost.logs.lines.findLast((l) => l['event'] === path)?.['size'];
+      assert.equal(size('fast'), Buffer.byteLength(fast.body));
+      assert.equal(size('slow'), Buffer.byteLength(slow.body));
       if (path === '/cookies') {
         assert.equal(fast.status, 201);
         assert.deepEqual(fast.setCookies, ['a=1; Path=/', 'b=2']);
@@ -376,6 +408,12 @@ describe('the proxy fast path', () => {
       assert.equal(slow.status, 502);
       assert.equal(fast.headers['content-type'], slow.headers['content-type']);
       assert.match(fast.body, /Error proxying to upstream server: cannot reach/);
+      for (const [k, r] of [['fast', fast], ['slow', slow]] as const) {
+        const line = stacks[k].outpost.logs.lines.findLast((l) => l['event'] === '/down');
+        assert.equal(line?.['status'], 502, k);
+        assert.equal(line?.['level'], 'error', k);
+        assert.equal(line?.['size'], Buffer.byteLength(r.body), `${k}: the access line's size is the page's`);
+      }
     } finally {
       upstream = await startRawUpstream();
     }

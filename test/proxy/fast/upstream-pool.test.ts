@@ -1,0 +1,88 @@
+// The fast path's upstream pool: an idle connection is reused while fresh, never after idleMs,
+// and closed by the pool's sweep even when nobody asks for it again; at most maxIdle wait.
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { createServer, type Server, type Socket } from 'node:net';
+import { once } from 'node:events';
+import { UpstreamPool, type UpstreamAddress } from '../../../src/proxy/fast/upstream-pool.ts';
+
+describe('UpstreamPool', () => {
+  let server: Server;
+  const accepted: Socket[] = [];
+  let to: UpstreamAddress;
+  before(async () => {
+    server = createServer((s) => {
+      accepted.push(s);
+      s.on('error', () => {});
+    });
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const a = server.address();
+    if (a === null || typeof a === 'string') throw new Error('no port');
+    to = { host: '127.0.0.1', port: a.port };
+  });
+  after(async () => {
+    for (const s of accepted) s.destroy();
+    server.close();
+  });
+
+  const connected = async (conn: { socket: Socket }) => {
+    if (conn.socket.connecting) await once(conn.socket, 'connect');
+  };
+  const closedByPeer = (n: number) => new Promise<void>((resolve) => accepted[n]!.once('close', () => resolve()));
+
+  it('reuses a fresh idle connection, and makes a new one when asked for a fresh one', async () => {
+    const pool = new UpstreamPool({ idleMs: 10_000 });
+    try {
+      const a = pool.acquire(to);
+      await connected(a);
+      assert.equal(a.reused, false);
+      pool.release(to, a);
+      const b = pool.acquire(to);
+      assert.equal(b, a);
+      assert.equal(b.reused, true);
+      pool.release(to, b);
+      const c = pool.acquire(to, true);
+      assert.notEqual(c, a);
+      c.socket.destroy();
+    } finally {
+      pool.close();
+    }
+  });
+
+  it('never hands out a connection idle for idleMs or more, and its sweep closes it unasked', async () => {
+    const pool = new UpstreamPool({ idleMs: 100 });
+    try {
+      const first = accepted.length;
+      const a = pool.acquire(to);
+      await connected(a);
+      pool.release(to, a);
+      await new Promise((r) => setTimeout(r, 110));
+      const b = pool.acquire(to);
+      assert.notEqual(b, a, 'the stale connection was not reused');
+      assert.equal(a.socket.destroyed, true);
+      await connected(b);
+      pool.release(to, b);
+      // Nobody asks again: the sweep (every idleMs / 2) closes it within 1.5 × idleMs.
+      const closed = closedByPeer(first + 1);
+      const t0 = Date.now();
+      await closed;
+      assert.ok(Date.now() - t0 < 400, 'closed by the sweep');
+    } finally {
+      pool.close();
+    }
+  });
+
+  it('keeps at most maxIdle per upstream and closes every idle connection on close()', async () => {
+    const pool = new UpstreamPool({ idleMs: 10_000, maxIdle: 2 });
+    const conns = [pool.acquire(to), pool.acquire(to), pool.acquire(to)];
+    await Promise.all(conns.map(connected));
+    for (const c of conns) pool.release(to, c);
+    assert.deepEqual(
+      conns.map((c) => c.socket.destroyed),
+      [false, false, true],
+    );
+    pool.close();
+    assert.ok(conns.every((c) => c.socket.destroyed));
+  });
+});
