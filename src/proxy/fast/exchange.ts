@@ -79,7 +79,6 @@ export function connectionFields(closeAfter: boolean, keepAliveSeconds: number):
   return closeAfter ? 'connection: close\r\n' : `connection: keep-alive\r\nkeep-alive: timeout=${keepAliveSeconds}\r\n`;
 }
 
-const CHUNK_END = Buffer.from('\r\n');
 const LAST_CHUNK = Buffer.from('0\r\n\r\n');
 
 export function exchange(o: ExchangeOptions): Promise<ExchangeResult> {
@@ -125,7 +124,8 @@ class Exchange implements UpstreamSink {
     for (;;) {
       const r = readResponseHead(buf, MAX_RESPONSE_HEAD_BYTES, this.o.method);
       if (r.kind === 'incomplete') {
-        this.buf = buf;
+        // A view of the read buffer is copied: the next read reuses it.
+        this.buf = buf === chunk ? Buffer.from(chunk) : buf;
         return;
       }
       if (r.kind === 'invalid') return this.broken(`invalid response (${r.reason})`);
@@ -201,16 +201,22 @@ class Exchange implements UpstreamSink {
     }
   }
 
-  /** Head and body bytes to the client as one write (one syscall); false when the client's buffer is full. */
+  /**
+   * Head and body bytes to the client as one write (one syscall), copied out of the read buffer
+   * (the next read reuses it while the write may still be queued); false when the client's
+   * buffer is full.
+   */
   private forward(bytes: Buffer | undefined, headText: string | undefined, closeDelimited: boolean): boolean {
-    const parts: Buffer[] = [];
-    if (headText !== undefined) parts.push(Buffer.from(headText, 'latin1'));
-    if (bytes !== undefined && bytes.length > 0) {
-      if (closeDelimited) parts.push(Buffer.from(`${bytes.length.toString(16)}\r\n`, 'latin1'), bytes, CHUNK_END);
-      else parts.push(bytes);
-    }
-    if (parts.length === 0) return true;
-    return this.o.client.write(parts.length === 1 ? parts[0]! : Buffer.concat(parts));
+    const n = bytes === undefined ? 0 : bytes.length;
+    if (headText === undefined && n === 0) return true;
+    const head = headText ?? '';
+    const sizeLine = closeDelimited && n > 0 ? `${n.toString(16)}\r\n` : '';
+    const out = Buffer.allocUnsafe(head.length + sizeLine.length + n + (sizeLine === '' ? 0 : 2));
+    let off = out.write(head, 0, 'latin1');
+    off += out.write(sizeLine, off, 'latin1');
+    if (n > 0) off += bytes!.copy(out, off);
+    if (sizeLine !== '') out.write('\r\n', off, 'latin1');
+    return this.o.client.write(out);
   }
 
   private backpressure(ok: boolean): void {

@@ -25,6 +25,7 @@ export interface UpstreamAddress {
 
 /** What an exchange hears of its upstream connection. */
 export interface UpstreamSink {
+  /** `chunk` is a view of the pool's read buffer, valid during the call only: copy what is kept or written later. */
   data(chunk: Buffer): void;
   end(): void;
   error(err: Error): void;
@@ -43,15 +44,30 @@ export class UpstreamConnection {
   idleSince = 0;
   private timeoutMs = -1;
 
-  constructor(socket: Socket) {
+  /** Connects to `to`; reads go into `readBuffer` (shared: see UpstreamSink.data). */
+  constructor(to: UpstreamAddress, readBuffer: Buffer) {
+    // `onread` (Node's documented option for client sockets): each read lands in the shared
+    // buffer and comes straight here, without the stream machinery's per-chunk work.
+    const socket = connect({
+      host: to.host,
+      port: to.port,
+      noDelay: true,
+      onread: { buffer: readBuffer, callback: this.onRead },
+    });
     this.socket = socket;
-    socket.on('data', (chunk: Buffer) => (this.sink ? this.sink.data(chunk) : this.dropIdle()));
     socket.on('end', () => (this.sink ? this.sink.end() : this.dropIdle()));
     // Errors reach the exchange, or close an idle connection: never the process.
     socket.on('error', (err: Error) => (this.sink ? this.sink.error(err) : this.dropIdle()));
     socket.on('close', () => (this.sink ? this.sink.close() : this.dropIdle()));
     socket.on('timeout', () => (this.sink ? this.sink.timeout() : this.dropIdle()));
   }
+
+  private readonly onRead = (n: number, buf: Uint8Array): boolean => {
+    if (this.sink) this.sink.data(Buffer.from(buf.buffer, buf.byteOffset, n));
+    else this.dropIdle();
+    // Keep reading: a paused exchange pauses the socket itself (backpressure).
+    return true;
+  };
 
   /** The socket's inactivity timeout, set only when it changes (0: none). */
   setTimeoutMs(ms: number): void {
@@ -81,6 +97,8 @@ export class UpstreamPool {
   private readonly maxIdle: number;
   private readonly connectTimeoutMs: number;
   private readonly sweeper: NodeJS.Timeout;
+  /** Every connection's reads land here, one at a time (the event loop runs one callback at once). */
+  private readonly readBuffer = Buffer.allocUnsafe(64 * 1024);
   private closed = false;
 
   constructor(opts: UpstreamPoolOptions = {}) {
@@ -107,8 +125,7 @@ export class UpstreamPool {
         return conn;
       }
     }
-    const socket = connect({ host: to.host, port: to.port, noDelay: true });
-    const conn = new UpstreamConnection(socket);
+    const conn = new UpstreamConnection(to, this.readBuffer);
     conn.setTimeoutMs(this.connectTimeoutMs);
     return conn;
   }

@@ -14,6 +14,8 @@ import type { Reply } from '../support/client.ts';
 const APP = 'https://app.example.com';
 const HOST = 'app.example.com';
 const BIG = 4 * 1024 * 1024;
+/** A body whose every byte depends on its position (printable ASCII): a reused read buffer or a misplaced chunk shows. */
+const PATTERN = Buffer.from(Array.from({ length: BIG }, (_, i) => 0x21 + ((i * 7 + (i >> 13)) % 90)));
 
 /** A raw upstream: one answer per path, keep-alive, each request head recorded as received. */
 interface RawUpstream {
@@ -21,6 +23,8 @@ interface RawUpstream {
   /** Request heads received (lines after the request line, names lower-cased), by path. */
   readonly heads: Map<string, string[]>;
   readonly connections: number;
+  /** Which connection (1, 2, …) carried each path. */
+  readonly connectionOf: Map<string, number>;
   close(): Promise<void>;
 }
 
@@ -46,10 +50,26 @@ function answer(path: string, socket: Socket, head: string): boolean {
           'keep-alive: timeout=9\r\nproxy-authenticate: Basic\r\nx-powered-by: upstream\r\ncontent-length: 2\r\n\r\nok',
       );
       return true;
-    case '/big': {
+    case '/big':
       socket.write(`HTTP/1.1 200 OK\r\ncontent-type: application/octet-stream\r\ncontent-length: ${BIG}\r\n\r\n`);
-      const chunk = Buffer.alloc(64 * 1024, 0x61);
-      for (let i = 0; i < BIG / chunk.length; i++) socket.write(chunk);
+      for (let i = 0; i < BIG; i += 65_000) socket.write(PATTERN.subarray(i, i + 65_000));
+      return true;
+    case '/big-chunked': {
+      // The head in three writes, then chunks of uneven sizes, each size line written apart from its data.
+      const head = 'HTTP/1.1 200 OK\r\ncontent-type: application/octet-stream\r\ntransfer-encoding: chunked\r\n\r\n';
+      socket.write(head.slice(0, 10));
+      setTimeout(() => socket.write(head.slice(10, 40)), 5);
+      setTimeout(() => {
+        socket.write(head.slice(40));
+        let i = 0;
+        for (let n = 1; i < BIG; n = (n * 31 + 7) % 100_003) {
+          const part = PATTERN.subarray(i, i + n + 1);
+          i += part.length;
+          socket.write(`${part.length.toString(16)}\r\n`);
+          socket.write(Buffer.concat([part, Buffer.from('\r\n')]));
+        }
+        socket.write('0\r\n\r\n');
+      }, 10);
       return true;
     }
     case '/reset':
@@ -72,10 +92,11 @@ function answer(path: string, socket: Socket, head: string): boolean {
 
 async function startRawUpstream(): Promise<RawUpstream> {
   const heads = new Map<string, string[]>();
+  const connectionOf = new Map<string, number>();
   let connections = 0;
   const sockets = new Set<Socket>();
   const server: Server = createServer((socket) => {
-    connections++;
+    const n = ++connections;
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
     socket.on('error', () => {});
@@ -87,7 +108,8 @@ async function startRawUpstream(): Promise<RawUpstream> {
         buf = buf.slice(end + 4);
         const [line, ...fields] = head.split('\r\n');
         const path = line!.split(' ')[1]!;
-        heads.set(path, fields.map((f) => f.replace(/^([^:]+):/, (_, n: string) => `${n.toLowerCase()}:`)).sort());
+        heads.set(path, fields.map((f) => f.replace(/^([^:]+):/, (_, name: string) => `${name.toLowerCase()}:`)).sort());
+        connectionOf.set(path, n);
         if (!answer(path, socket, head)) return;
       }
     });
@@ -97,6 +119,7 @@ async function startRawUpstream(): Promise<RawUpstream> {
   return {
     port,
     heads,
+    connectionOf,
     get connections() {
       return connections;
     },
@@ -341,10 +364,40 @@ describe('the proxy fast path', () => {
     assert.equal(await fastCount(stacks.fast), before);
   });
 
-  test('a large body streams through with backpressure and arrives whole', async () => {
-    const r = await get('fast', '/big');
-    assert.equal(r.status, 200);
-    assert.equal(r.body.length, BIG);
+  test('a large body streams through with backpressure and arrives whole, byte for byte (length-framed and chunked, head in pieces)', async () => {
+    for (const path of ['/big', '/big-chunked']) {
+      const before = await fastCount(stacks.fast);
+      const r = await get('fast', path);
+      assert.equal(r.status, 200);
+      assert.equal(await fastCount(stacks.fast), before + 1, 'on the fast path');
+      assert.equal(r.body.length, BIG, path);
+      assert.ok(r.body === PATTERN.toString('latin1'), `${path}: the body arrived unchanged`);
+    }
+    // Clients that stop reading now and then, several at once (their upstream reads share one
+    // buffer): the outpost pauses each upstream, and nothing is lost, reordered or overwritten.
+    const stalling = (path: string) =>
+      new Promise<Buffer>((resolve, reject) => {
+        const socket = connect(stacks.fast.httpPort, '127.0.0.1');
+        const chunks: Buffer[] = [];
+        let reads = 0;
+        socket.on('connect', () => socket.write(`GET ${path} HTTP/1.1\r\nHost: ${HOST}\r\nCookie: ${jars.fast.header()}\r\nConnection: close\r\n\r\n`));
+        socket.on('data', (d: Buffer) => {
+          chunks.push(d);
+          // Stalled long enough for the kernel's buffers to fill and the outpost's writes to queue.
+          if (++reads % 64 === 1) {
+            socket.pause();
+            setTimeout(() => socket.resume(), 150);
+          }
+        });
+        socket.on('error', reject);
+        socket.on('close', () => resolve(Buffer.concat(chunks)));
+      });
+    const texts = await Promise.all(['/big', '/big', '/big', '/big'].map(stalling));
+    for (const text of texts) {
+      const bodyAt = text.indexOf('\r\n\r\n') + 4;
+      assert.match(text.subarray(0, 15).toString('latin1'), /^HTTP\/1\.1 200 /);
+      assert.ok(text.subarray(bodyAt).equals(PATTERN), 'each body arrived unchanged');
+    }
   });
 
   test('an upstream that resets mid-body: the client connection is cut, not a short body that looks whole', async () => {
@@ -362,7 +415,8 @@ describe('the proxy fast path', () => {
     assert.match(r.body, /Bad Gateway/);
     const next = await get('fast', '/after-garbage');
     assert.equal(next.status, 200);
-    assert.ok(upstream.connections > before, 'a new upstream connection after the bad answer');
+    assert.ok(upstream.connections >= before);
+    assert.notEqual(upstream.connectionOf.get('/after-garbage'), upstream.connectionOf.get('/garbage'), 'the connection of the bad answer was not used again');
   });
 
   test('upstream connections are kept alive and reused', async () => {

@@ -1,0 +1,84 @@
+// An exchange's bytes for the client are its own: the upstream connections' reads share one
+// buffer (onread), so whatever waits in a slow client's queue must have been copied out of it.
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { createServer, type Server, type Socket } from 'node:net';
+import { once } from 'node:events';
+import { Writable } from 'node:stream';
+import { exchange } from '../../../src/proxy/fast/exchange.ts';
+import { UpstreamPool, type UpstreamAddress } from '../../../src/proxy/fast/upstream-pool.ts';
+
+const SIZE = 1024 * 1024;
+/** Every byte depends on its position and on the response (`seed`): an overwritten byte shows. */
+const body = (seed: number) => Buffer.from(Array.from({ length: SIZE }, (_, i) => 0x21 + ((i * 7 + seed * 13 + (i >> 11)) % 90)));
+
+/** A client that keeps every chunk it is given, uncopied, and drains slowly (its writes queue). */
+class SlowClient extends Writable {
+  readonly kept: Buffer[] = [];
+  constructor() {
+    super({ highWaterMark: 16 * 1024 });
+  }
+  override _write(chunk: Buffer, _enc: BufferEncoding, cb: () => void): void {
+    this.kept.push(chunk);
+    setTimeout(cb, 1);
+  }
+}
+
+describe('fast-path exchange', () => {
+  let server: Server;
+  const sockets: Socket[] = [];
+  let to: UpstreamAddress;
+  before(async () => {
+    server = createServer((s) => {
+      sockets.push(s);
+      s.on('error', () => {});
+      s.on('data', (d: Buffer) => {
+        const seed = Number(/^GET \/(\d+)/.exec(d.toString('latin1'))?.[1] ?? 0);
+        s.write(`HTTP/1.1 200 OK\r\ncontent-length: ${SIZE}\r\n\r\n`);
+        const b = body(seed);
+        for (let i = 0; i < SIZE; i += 10_000) s.write(b.subarray(i, i + 10_000));
+      });
+    });
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const a = server.address();
+    if (a === null || typeof a === 'string') throw new Error('no port');
+    to = { host: '127.0.0.1', port: a.port };
+  });
+  after(() => {
+    for (const s of sockets) s.destroy();
+    server.close();
+  });
+
+  it('what waits for slow clients is not overwritten by other connections\' reads', async () => {
+    const pool = new UpstreamPool();
+    try {
+      const run = async (seed: number) => {
+        const client = new SlowClient();
+        const result = await exchange({
+          client: client as unknown as Socket,
+          upstream: pool.acquire(to),
+          origin: `http://127.0.0.1:${to.port}`,
+          method: 'GET',
+          request: `GET /${seed} HTTP/1.1\r\nhost: x\r\n\r\n`,
+          closeAfter: false,
+          keepAliveSeconds: 5,
+          date: () => 'Thu, 01 Jan 1970 00:00:00 GMT',
+          headersTimeoutMs: 5_000,
+          bodyTimeoutMs: 5_000,
+        });
+        await new Promise<void>((resolve) => client.end(resolve));
+        const all = Buffer.concat(client.kept);
+        return { result, body: all.subarray(all.indexOf('\r\n\r\n') + 4) };
+      };
+      const done = await Promise.all([1, 2, 3].map(run));
+      done.forEach(({ result, body: got }, i) => {
+        assert.equal(result.status, 200);
+        assert.equal(result.size, SIZE);
+        assert.ok(got.equals(body(i + 1)), `response ${i + 1} arrived as the upstream sent it`);
+      });
+    } finally {
+      pool.close();
+    }
+  });
+});
