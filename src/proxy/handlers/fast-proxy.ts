@@ -205,7 +205,7 @@ function upstreamRequestText(head: SimpleRequestHead, identity: IdentityHeaders,
     if (name === 'close' && !head.keepAlive) continue;
     text += `${name}: ${value}\r\n`;
   }
-  for (const [name, value] of identity.lower) text += `${name}: ${value}\r\n`;
+  text += identity.lines;
   if (remote !== '') text += `x-forwarded-for: ${xff ? `${xff}, ${remote}` : remote}\r\n`;
   else if (xff !== undefined) text += `x-forwarded-for: ${xff}\r\n`;
   return `${text}x-forwarded-host: ${headers['host']!}\r\nconnection: keep-alive\r\n\r\n`;
