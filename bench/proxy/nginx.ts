@@ -17,6 +17,8 @@ export interface NginxPorts {
   upstream?: number;
   /** Listen here with `proxy_pass` to the upstream at `upstreamTarget`. */
   proxyPass?: number;
+  /** Listen here with the same `proxy_pass`, doing what the outpost does besides: an access line per request (batched, to /dev/null as the outpost's stdout is in the bench) and X-Forwarded-For/-Host/-Proto. */
+  proxyPassLogged?: number;
   upstreamTarget?: number;
   /** Per target: nginx listens on `port` and asks `target`'s `/outpost.goauthentik.io/auth/nginx`, then serves a static file. */
   auth: readonly { port: number; target: number }[];
@@ -65,16 +67,23 @@ function upstreamServer(port: number): string {
   }`;
 }
 
-function proxyPassServer(port: number, target: number): string {
+function proxyPassServer(port: number, target: number, logged = false): string {
   return `
-  upstream upstream_pool { server 127.0.0.1:${target}; keepalive 64; keepalive_requests 1000000; }
+  upstream upstream_pool_${port} { server 127.0.0.1:${target}; keepalive 64; keepalive_requests 1000000; }
   server {
-    listen 127.0.0.1:${port};
+    listen 127.0.0.1:${port};${logged ? '\n    access_log /dev/null combined buffer=4k flush=100ms;' : ''}
     location / {
-      proxy_pass http://upstream_pool;
+      proxy_pass http://upstream_pool_${port};
       proxy_http_version 1.1;
       proxy_set_header Connection "";
-      proxy_set_header Host $host;
+      proxy_set_header Host $host;${
+        logged
+          ? `
+      proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+      proxy_set_header X-Forwarded-Host $host;
+      proxy_set_header X-Forwarded-Proto $scheme;`
+          : ''
+      }
     }
   }`;
 }
@@ -98,6 +107,7 @@ http {
   default_type text/plain;
 ${ports.upstream === undefined ? '' : upstreamServer(ports.upstream)}
 ${ports.proxyPass === undefined || ports.upstreamTarget === undefined ? '' : proxyPassServer(ports.proxyPass, ports.upstreamTarget)}
+${ports.proxyPassLogged === undefined || ports.upstreamTarget === undefined ? '' : proxyPassServer(ports.proxyPassLogged, ports.upstreamTarget, true)}
 ${ports.auth.map((a) => authServer(a.port, `127.0.0.1:${a.target}`, www)).join('\n')}
 }
 `;
