@@ -41,7 +41,9 @@ export class BatchedWriter {
     this.fd = fd;
     this.minBytes = opts.minBytes;
     this.maxPending = opts.maxPendingBytes ?? 16 * 1024 * 1024;
-    this.timer = setInterval(() => this.flush(), opts.flushMs).unref();
+    this.timer = setInterval(() => {
+      if (!this.writing) this.startWrite();
+    }, opts.flushMs).unref();
     process.once('exit', () => this.flushSync());
   }
 
@@ -58,19 +60,30 @@ export class BatchedWriter {
     return true;
   }
 
-  /** Start writing what is pending; `cb` once everything given so far is written (pino's `logger.flush(cb)`). */
+  /**
+   * pino's `logger.flush(cb)`: with `cb`, write what is pending and call back once everything
+   * given so far is written. Without one (the shutdown path calls it right before
+   * `process.exit`), write what is pending now, synchronously.
+   */
   flush(cb?: () => void): void {
-    if (cb) this.waiting.push(cb);
+    if (cb === undefined) return this.writePendingSync();
+    this.waiting.push(cb);
     if (!this.writing) this.startWrite();
   }
 
   /** Write what is pending now, synchronously (exit). */
   flushSync(): void {
     clearInterval(this.timer);
+    this.writePendingSync();
+  }
+
+  /** What waits (a write that met EAGAIN, then the pending lines), written now; a write in flight on the thread pool finishes there. */
+  private writePendingSync(): void {
     if (this.retry !== undefined) {
       clearTimeout(this.retry.timer);
       const { data, off } = this.retry;
       this.retry = undefined;
+      this.writing = false;
       this.writeAllSync(data, off);
     }
     const data = this.take();

@@ -89,6 +89,18 @@ describe('BatchedWriter', () => {
     assert.equal(out, 'a\nb\nc\n');
   });
 
+  it('flush() without a callback writes what is pending, without waiting for a batch (the shutdown path exits right after)', async () => {
+    const { out, code } = await run(`
+      const w = new BatchedWriter(1, { minBytes: 1 << 20, flushMs: 60000 });
+      w.write('before shutdown\\n');
+      w.flush();
+      // Killed at once: no exit handler runs, so the line was written by flush() itself.
+      process.kill(process.pid, 'SIGKILL');
+    `);
+    assert.equal(code, null);
+    assert.equal(out, 'before shutdown\n');
+  });
+
   it('drops what is beyond its bound and says how many once writing resumes', async () => {
     const { out } = await run(`
       const w = new BatchedWriter(1, { minBytes: 1 << 20, flushMs: 60000, maxPendingBytes: 100 });
