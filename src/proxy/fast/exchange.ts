@@ -124,8 +124,8 @@ class Exchange implements UpstreamSink {
     for (;;) {
       const r = readResponseHead(buf, MAX_RESPONSE_HEAD_BYTES, this.o.method);
       if (r.kind === 'incomplete') {
-        // A view of the read buffer is copied: the next read reuses it.
-        this.buf = buf === chunk ? Buffer.from(chunk) : buf;
+        // Copied: `buf` may be (a view of) the read buffer, which the next read reuses.
+        this.buf = Buffer.from(buf);
         return;
       }
       if (r.kind === 'invalid') return this.broken(`invalid response (${r.reason})`);

@@ -44,6 +44,12 @@ function answer(path: string, socket: Socket, head: string): boolean {
       socket.write('HTTP/1.1 103 Early Hints\r\nlink: </a.css>; rel=preload\r\n\r\n');
       socket.write(`HTTP/1.1 200 OK\r\ncontent-length: ${json.length}\r\n\r\n${json}`);
       return true;
+    case '/hints-split':
+      // An interim answer and the start of the final head in one read, the rest in a longer
+      // second read: the kept start must not be a view of a buffer the second read reuses.
+      socket.write('HTTP/1.1 103 Early Hints\r\nlink: </a.css>; rel=preload\r\n\r\nHTTP/1.1 200 OK\r\nx-first: 1');
+      setTimeout(() => socket.write(`\r\nx-long: ${'y'.repeat(300)}\r\ncontent-length: 2\r\n\r\nok`), 30);
+      return true;
     case '/cookies':
       socket.write(
         'HTTP/1.1 201 Made\r\nset-cookie: a=1; Path=/\r\nset-cookie: b=2\r\nconnection: keep-alive, x-private\r\nx-private: gone\r\n' +
@@ -261,7 +267,7 @@ describe('the proxy fast path', () => {
     assert.ok(!stacks.fast.outpost.logs.raw.some((l) => l.includes('secret-code')));
   });
 
-  for (const path of ['/chunked', '/close', '/nocontent', '/hints', '/cookies']) {
+  for (const path of ['/chunked', '/close', '/nocontent', '/hints', '/hints-split', '/cookies']) {
     test(`the upstream's framing and headers reach the client as through the pipeline: ${path}`, async () => {
       const before = await fastCount(stacks.fast);
       const fast = await get('fast', path);
@@ -279,6 +285,12 @@ describe('the proxy fast path', () => {
         assert.equal(fast.headers['proxy-authenticate'], undefined);
       }
       if (path === '/chunked') assert.equal(fast.body, 'hello, world');
+      if (path === '/hints-split') {
+        assert.equal(fast.status, 200);
+        assert.equal(fast.headers['x-first'], '1');
+        assert.equal(fast.headers['x-long'], 'y'.repeat(300));
+        assert.equal(fast.body, 'ok');
+      }
       if (path === '/close') assert.equal(fast.body, 'until the end');
     });
   }
