@@ -4,11 +4,15 @@
 // (sonic-boom) measures its whole pending buffer on every line, which cost about 2 µs a line
 // (more than the rest of a proxied request's log line).
 //
-// A line waits at most `flushMs`. At exit, what is pending is written synchronously (a write in
-// flight finishes on its own thread, as sonic-boom's does). When the reader does not keep up,
-// at most `maxPendingBytes` wait; lines beyond are dropped and counted, and a line says so once
-// writing resumes. A write error other than EAGAIN (stdout closed) stops the output, with one
-// line on stderr: logging never takes the process down.
+// A line waits at most `flushMs`. At exit (and on flush() without a callback), what is pending
+// is written synchronously; a write in flight on the thread pool finishes there, so its lines may
+// land after those (as sonic-boom's did), and the rest of a partial one is not written at exit.
+// When the reader does not keep up, at most `maxPendingBytes` wait besides the batch being
+// written (in flight or waiting to retry); lines beyond are dropped and counted, and a line says
+// so once writing resumes. A synchronous write that still meets EAGAIN after SYNC_EAGAIN_TRIES
+// gives up, and stderr says how many lines were lost (no later write may come to say it on
+// stdout). A write error other than EAGAIN (stdout closed) stops the output, with one line on
+// stderr: logging never takes the process down.
 import { write, writeSync } from 'node:fs';
 
 export interface BatchedWriterOptions {
@@ -22,6 +26,8 @@ export interface BatchedWriterOptions {
 
 const EAGAIN_RETRY_MS = 10;
 const SYNC_EAGAIN_TRIES = 1000;
+/** For Atomics.wait: a 1 ms sleep between synchronous EAGAIN retries. */
+const SLEEP = new Int32Array(new SharedArrayBuffer(4));
 
 export class BatchedWriter {
   private readonly fd: number;
@@ -79,28 +85,42 @@ export class BatchedWriter {
 
   /** What waits (a write that met EAGAIN, then the pending lines), written now; a write in flight on the thread pool finishes there. */
   private writePendingSync(): void {
+    let lost = 0;
     if (this.retry !== undefined) {
       clearTimeout(this.retry.timer);
       const { data, off } = this.retry;
       this.retry = undefined;
       this.writing = false;
-      this.writeAllSync(data, off);
+      lost = this.writeAllSync(data, off);
     }
     const data = this.take();
-    if (data !== undefined) this.writeAllSync(data, 0);
+    // Once a write gave up, the rest is counted lost at once rather than waiting another second.
+    if (data !== undefined) lost += lost === 0 ? this.writeAllSync(data, 0) : countLines(data, 0);
+    if (lost === 0) return;
+    // The process is exiting: no later write will say it on stdout.
+    try {
+      process.stderr.write(`log output: ${lost} log lines not written: stdout did not keep up\n`);
+    } catch {
+      // stderr is gone too: nothing left to tell.
+    }
   }
 
-  private writeAllSync(data: Buffer, from: number): void {
+  /** How many lines (a partial one included) it could not write: 0 unless EAGAIN outlasted SYNC_EAGAIN_TRIES. */
+  private writeAllSync(data: Buffer, from: number): number {
     let off = from;
     for (let tries = 0; off < data.length && tries < SYNC_EAGAIN_TRIES; ) {
       try {
         off += writeSync(this.fd, data, off);
       } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'EAGAIN') return this.fail(err);
+        if ((err as NodeJS.ErrnoException).code !== 'EAGAIN') {
+          this.fail(err);
+          return 0;
+        }
         tries++;
-        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1);
+        Atomics.wait(SLEEP, 0, 0, 1);
       }
     }
+    return countLines(data, off);
   }
 
   private take(): Buffer | undefined {
@@ -162,4 +182,11 @@ export class BatchedWriter {
       // stderr is gone too: nothing left to tell.
     }
   }
+}
+
+/** The lines in `data` from `off` on (each ends with a newline). */
+function countLines(data: Buffer, off: number): number {
+  let n = 0;
+  for (let i = data.indexOf(10, off); i !== -1; i = data.indexOf(10, i + 1)) n++;
+  return n;
 }

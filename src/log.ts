@@ -104,6 +104,10 @@ function isoTimestamp(): string {
   return stamp;
 }
 
+/** pino's own keys for a logger's destination and serialized bindings: looked up once, not per line. */
+const STREAM = pino.symbols.streamSym;
+const CHINDINGS = pino.symbols.chindingsSym;
+
 /**
  * A line written as pino writes `logger[level](fields, event)` (level, timestamp, the logger's
  * bindings, the fields, `event`), from fields the caller serialized: `,"key":value…`, each value
@@ -113,8 +117,8 @@ function isoTimestamp(): string {
  */
 export function writeLine(logger: Logger, level: 'info' | 'error', fields: string, event: string): void {
   const l = logger as unknown as Record<symbol, unknown>;
-  const stream = l[pino.symbols.streamSym] as { write(line: string): unknown };
-  stream.write(`{"level":"${level}"${isoTimestamp()}${l[pino.symbols.chindingsSym] as string}${fields},"event":${JSON.stringify(event)}}\n`);
+  const stream = l[STREAM] as { write(line: string): unknown };
+  stream.write(`{"level":"${level}"${isoTimestamp()}${l[CHINDINGS] as string}${fields},"event":${JSON.stringify(event)}}\n`);
 }
 
 export interface RootLoggerOptions {

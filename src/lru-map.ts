@@ -27,6 +27,8 @@ export class LruMap<K, V> {
 
   constructor(opts: LruMapOptions) {
     if (!Number.isInteger(opts.max) || opts.max < 1) throw new RangeError(`LruMap max must be a positive integer, not ${opts.max}`);
+    // lru-cache reads a ttl of 0 as "no TTL"; here it would keep nothing: refuse it rather than surprise.
+    if (opts.ttlMs !== undefined && !(Number.isFinite(opts.ttlMs) && opts.ttlMs > 0)) throw new RangeError(`LruMap ttlMs must be a positive finite number, not ${opts.ttlMs}`);
     this.max = opts.max;
     this.ttlMs = opts.ttlMs;
     this.now = opts.now ?? Date.now;

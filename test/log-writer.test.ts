@@ -78,6 +78,35 @@ describe('BatchedWriter', () => {
     lines.forEach((l, i) => assert.equal((JSON.parse(l) as { i: number }).i, i));
   });
 
+  it('at exit, a reader that takes nothing for longer than the retries: the lines not written are counted on stderr', async () => {
+    const child = spawn(
+      process.execPath,
+      [
+        '--input-type=module',
+        '-e',
+        `import { BatchedWriter } from '${WRITER}';
+        process.stdout.columns; // a non-blocking pipe (see above): EAGAIN once it is full
+        const w = new BatchedWriter(1, { minBytes: 1 << 30, flushMs: 60000 });
+        for (let i = 0; i < 50000; i++) w.write(JSON.stringify({ i, pad: 'x'.repeat(60) }) + '\\n');
+        process.exit(0);`,
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let out = '';
+    let err = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
+    // stdout is not read until the child has exited (given up): the pipe holds what fits.
+    child.stdout.pause();
+    await once(child, 'exit');
+    child.stdout.resume();
+    await once(child, 'close');
+    const lost = Number(/log output: (\d+) log lines not written/.exec(err)?.[1]);
+    assert.ok(lost > 0, err);
+    assert.equal(err.match(/log output/g)?.length, 1, 'said once');
+    assert.equal(out.split('\n').length - 1 + lost, 50000, 'every line either written whole or counted');
+  });
+
   it('flush(cb) calls back once everything written so far is out', async () => {
     const { out } = await run(`
       const w = new BatchedWriter(1, { minBytes: 1 << 20, flushMs: 60000 });

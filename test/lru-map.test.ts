@@ -73,4 +73,9 @@ describe('LruMap', () => {
     assert.throws(() => new LruMap({ max: 0 }), RangeError);
     assert.throws(() => new LruMap({ max: 1.5 }), RangeError);
   });
+
+  it('a TTL that is not a positive finite number is refused (0 would keep nothing; lru-cache reads it as none)', () => {
+    for (const ttlMs of [0, -1, Number.NaN, Infinity]) assert.throws(() => new LruMap({ max: 1, ttlMs }), RangeError, String(ttlMs));
+    assert.equal(new LruMap({ max: 1, ttlMs: 0.5 }).size, 0);
+  });
 });

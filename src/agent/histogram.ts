@@ -69,17 +69,24 @@ export class Histogram<T extends string = string> {
     for (const r of opts.registers ?? []) r.registerMetric(this as never);
   }
 
-  /** The series of one label set (made on first use); callers on a hot path keep it. */
+  /** The series of one label set (made on first use); callers may keep the series and observe on it, skipping this lookup. */
   labelled(labels: LabelValues<T>): HistogramSeries {
     let key = '';
+    let known = 0;
     for (const n of this.labelNames) {
       const v = labels[n];
+      if (v !== undefined || n in labels) known++;
       // As prom-client keys a label set: by the values' text (1 and '1' are one series).
       key += v === undefined ? '\u0001' : `${v}\u0000`;
     }
+    // Every call, not only a new series' first: more keys than known names means an unknown one.
+    let keys = 0;
+    for (const _ in labels) keys++;
+    if (keys !== known) {
+      for (const k in labels) if (!(this.labelNames as readonly string[]).includes(k)) throw new Error(`Added label "${k}" is not included in initial labelset: ${JSON.stringify(this.labelNames)}`);
+    }
     let s = this.series.get(key);
     if (s === undefined) {
-      for (const k in labels) if (!(this.labelNames as readonly string[]).includes(k)) throw new Error(`Added label "${k}" is not included in initial labelset: ${JSON.stringify(this.labelNames)}`);
       // In the caller's order, as prom-client keeps the first label object it saw for a series.
       const own: Record<string, string | number> = {};
       for (const k in labels) if (labels[k] !== undefined) own[k] = labels[k];

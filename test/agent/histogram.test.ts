@@ -64,4 +64,13 @@ describe('Histogram', () => {
     assert.throws(() => mine.observe({ method: 'GET' }, Number.NaN), /not a valid number/);
     assert.throws(() => mine.observe({ method: 'GET' }, Infinity), /not a valid number/);
   });
+
+  it('refuses an unknown label also once the known ones already have a series', () => {
+    const { mine, theirs } = both();
+    mine.observe({ method: 'GET' }, 1);
+    theirs.observe({ method: 'GET' }, 1);
+    assert.throws(() => theirs.observe({ method: 'GET', nope: 'x' } as Labels, 1), /not included in initial labelset/);
+    assert.throws(() => mine.observe({ method: 'GET', nope: 'x' } as Labels, 1), /not included in initial labelset/);
+    assert.throws(() => mine.labelled({ method: 'GET', nope: 'x' } as Labels), /not included in initial labelset/);
+  });
 });

@@ -110,12 +110,20 @@ class Exchange implements UpstreamSink {
   start(): void {
     const { upstream, client } = this.o;
     upstream.sink = this;
-    // Until the head; most answers come whole in one read, so the body's timeout is set only
-    // when the body goes on past the head's read (`data`).
-    upstream.setTimeoutMs(this.o.headersTimeoutMs);
+    // The client may have gone while an earlier attempt failed: its 'close' will not come again.
+    if (client.destroyed) return this.onClientClose();
+    // A new connection keeps the pool's connect timeout until it is up. Then the head's timeout;
+    // most answers come whole in one read, so the body's is set only when the body goes on
+    // past the head's read (`data`).
+    if (upstream.socket.connecting) upstream.socket.once('connect', this.onConnect);
+    else upstream.setTimeoutMs(this.o.headersTimeoutMs);
     client.on('close', this.onClientClose);
     upstream.socket.write(this.o.request, 'latin1');
   }
+
+  private readonly onConnect = (): void => {
+    if (!this.settled) this.o.upstream.setTimeoutMs(this.o.headersTimeoutMs);
+  };
 
   data(chunk: Buffer): void {
     this.received = true;
@@ -162,8 +170,9 @@ class Exchange implements UpstreamSink {
   }
 
   timeout(): void {
-    // A slow client paused the upstream: its silence is ours.
+    // A slow client paused the upstream: its silence is ours (the timer restarts at `drain`).
     if (this.waitingDrain) return;
+    if (this.o.upstream.socket.connecting) return this.broken('connection not established in time');
     if (this.head === undefined) {
       return this.fail(new UpstreamError('upstream_timeout', this.o.origin, `${this.o.origin} did not answer within ${this.o.headersTimeoutMs} ms`, { responseStarted: false }));
     }
@@ -228,6 +237,9 @@ class Exchange implements UpstreamSink {
 
   private readonly onDrain = (): void => {
     this.waitingDrain = false;
+    // A timeout that fired while the client was slow was ignored, and Node's timer fires once:
+    // start it again, or an upstream that now stalls would hold the exchange for ever.
+    this.o.upstream.restartTimeout();
     this.o.upstream.socket.resume();
   };
 
@@ -242,6 +254,7 @@ class Exchange implements UpstreamSink {
     this.settled = true;
     this.o.upstream.sink = undefined;
     this.o.client.off('close', this.onClientClose);
+    this.o.upstream.socket.off('connect', this.onConnect);
     if (this.waitingDrain) {
       this.o.client.off('drain', this.onDrain);
       this.o.upstream.socket.resume();

@@ -9,7 +9,10 @@
 // undici's are a large part of a Node proxy's CPU; reading and writing the sockets directly makes
 // the proxy's common case use about a third less CPU (README, "The proxy's fast path").
 //
-// Per connection: one request at a time (pipelined bytes wait, bounded); a total deadline for a
+// Per connection: one request at a time (pipelined bytes wait, bounded), the next one read only
+// once the client has taken the answer (`drain`: a client that sends and never reads cannot make
+// the outpost buffer answers). A client that half-closes is treated as Node's server treats it
+// (no `httpAllowHalfOpen`): the connection closes after the answer in progress. A total deadline for a
 // head (`headersTimeoutMs`, slowloris); the keep-alive timeout while idle; none while a
 // response is streaming (long polls are the exchange's body timeout's business).
 import type { Server, Socket } from 'node:net';
@@ -82,6 +85,8 @@ class FastConnection {
   /** Bytes not yet answered, from the start of the current request's head. */
   private buf: Buffer | undefined;
   private busy = false;
+  /** Busy only waiting for the client to take an answer (its silence then is idleness). */
+  private waitingDrain = false;
   private ended = false;
   private headTimer: NodeJS.Timeout | undefined;
 
@@ -130,7 +135,7 @@ class FastConnection {
   };
 
   private readonly onIdle = (): void => {
-    if (!this.busy) this.socket.destroy();
+    if (!this.busy || this.waitingDrain) this.socket.destroy();
   };
 
   private readonly onHeadTimeout = (): void => {
@@ -179,7 +184,7 @@ class FastConnection {
   private answered(headLength: number, closeAfter: boolean): void {
     this.busy = false;
     if (this.socket.destroyed) return;
-    if (closeAfter || this.opts.stopping()) {
+    if (closeAfter || this.ended || this.opts.stopping()) {
       this.detach();
       this.socket.on('error', noop);
       this.socket.end();
@@ -187,6 +192,24 @@ class FastConnection {
     }
     const rest = this.buf?.subarray(headLength);
     this.buf = rest !== undefined && rest.length > 0 ? rest : undefined;
+    if (this.socket.writableNeedDrain) {
+      // The client has not taken the answer yet: the next request waits (busy) until it has.
+      this.busy = true;
+      this.waitingDrain = true;
+      this.socket.once('drain', this.onDrain);
+      return;
+    }
+    this.continue();
+  }
+
+  private readonly onDrain = (): void => {
+    this.busy = false;
+    this.waitingDrain = false;
+    if (!this.socket.destroyed) this.continue();
+  };
+
+  /** Read on: a request already buffered, then whatever the socket brings. */
+  private continue(): void {
     if (this.socket.isPaused()) this.socket.resume();
     this.next();
   }
@@ -196,6 +219,9 @@ class FastConnection {
     this.busy = false;
     if (this.socket.destroyed) return this.detach();
     this.detach();
+    // The client half-closed while the request was weighed: its bytes cannot be put back after
+    // the end, and Node's server would abort the request on that end anyway.
+    if (this.socket.readableEnded) return void this.socket.destroy();
     this.socket.pause();
     if (this.buf !== undefined) this.socket.unshift(this.buf);
     this.buf = undefined;
@@ -216,6 +242,7 @@ class FastConnection {
     this.socket.off('error', this.onError);
     this.socket.off('close', this.onClose);
     this.socket.off('timeout', this.onIdle);
+    this.socket.off('drain', this.onDrain);
     this.socket.setTimeout(0);
     this.forget(this);
   }

@@ -76,6 +76,11 @@ export class UpstreamConnection {
     this.socket.setTimeout(ms);
   }
 
+  /** Start the current timeout again from now (Node's socket timer fires once). */
+  restartTimeout(): void {
+    if (this.timeoutMs > 0) this.socket.setTimeout(this.timeoutMs);
+  }
+
   /** Out of its idle list (taken, or gone). */
   unlist(): void {
     const list = this.idleIn;

@@ -93,11 +93,21 @@ export async function startLogin(s: RequestState, app: ProxyApp, returnTo: strin
   redirect(s, location);
 }
 
+/**
+ * A refused `rd` as it may be logged: without its query and fragment (someone's code or token)
+ * and without user info (`https://user:password@host/`, which is exactly what gets refused).
+ */
+export function loggableRedirect(rd: string): string {
+  const noQuery = rd.split(/[?#]/, 1)[0] ?? '';
+  const u = URL.parse(noQuery);
+  const shown = u !== null && (u.username !== '' || u.password !== '') ? `${u.protocol}//${u.host}${u.pathname}` : noQuery;
+  return shown.slice(0, 200);
+}
+
 /** `/outpost.goauthentik.io/start?rd=…`: `rd` validated (§3.7), else the external host. */
 export async function handleStart(s: RequestState, app: ProxyApp, query: URLSearchParams): Promise<void> {
   const rd = checkRedirect(query.get('rd') ?? undefined, app.config);
-  // Without its query: a refused `rd` may still carry someone's code or token.
-  if (query.has('rd') && !rd) s.log.info({ rd: query.get('rd')?.split(/[?#]/, 1)[0]?.slice(0, 200) }, 'Invalid redirect found');
+  if (query.has('rd') && !rd) s.log.info({ rd: loggableRedirect(query.get('rd') ?? '') }, 'Invalid redirect found');
   await startLogin(s, app, rd?.href ?? '');
 }
 

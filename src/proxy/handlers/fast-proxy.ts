@@ -12,7 +12,7 @@ import { connectionFields, exchange, StaleConnectionError, type ExchangeResult }
 import type { FastHandler, FastRequest } from '../fast/front.ts';
 import { UpstreamPool, type UpstreamAddress } from '../fast/upstream-pool.ts';
 import { badGatewayHtml, rawBadGateway } from '../upstream/bad-gateway.ts';
-import { UpstreamError } from '../upstream/errors.ts';
+import { beforeResponseError, UpstreamError } from '../upstream/errors.ts';
 import { HOP_BY_HOP } from '../upstream/headers.ts';
 import type { ProxyApp } from './app.ts';
 import { hasSignature } from './forward-auth.ts';
@@ -113,7 +113,7 @@ export class FastProxy implements FastHandler {
         seconds: (performance.now() - r.started) / 1000,
         userAgent: req.head.headers['user-agent'],
         user: auth.claims.preferred_username || auth.claims.sub,
-        path: r.path,
+        path: loggedPath(r.path, req.head),
         logger: log,
       });
       return 'done';
@@ -131,7 +131,6 @@ export class FastProxy implements FastHandler {
     const to = this.addressOf(upstream);
     const request = upstreamRequestText(req.head, identityHeadersFor(auth, app, this.deps.version), remote);
     const started = performance.now();
-    let status = 0;
     try {
       let result: ExchangeResult | undefined;
       for (let attempt = 0; result === undefined; attempt++) {
@@ -155,20 +154,16 @@ export class FastProxy implements FastHandler {
           throw err;
         }
       }
-      status = result.status;
       return result;
     } catch (err) {
-      const e = err instanceof UpstreamError ? err : new UpstreamError('upstream_unreachable', upstream.origin, (err as Error).message, { responseStarted: false, cause: err });
+      const e = err instanceof UpstreamError ? err : beforeResponseError(err, upstream.origin, false);
       if (e.code === 'client_aborted') {
         logger().debug({ upstream: e.upstream }, 'client went away');
-        status = e.status;
-        return { status, size: 0 };
+        return { status: e.status, size: 0 };
       }
       logger().warn({ upstream: e.upstream, code: e.code, err: { message: e.message } }, 'failed to proxy to backend');
-      if (e.responseStarted) return { status: (status = e.status), size: 0 };
-      status = 502;
-      const size = this.badGateway(req, e.message);
-      return { status, size };
+      if (e.responseStarted) return { status: e.status, size: 0 };
+      return { status: 502, size: this.badGateway(req, e.message) };
     } finally {
       this.deps.metrics.upstream.observe(
         { outpost_name: app.outpostName, method: req.head.method, scheme: 'http', host: app.external.host, upstream_host: upstream.host },
@@ -177,12 +172,22 @@ export class FastProxy implements FastHandler {
     }
   }
 
-  /** authentik's 502 page (the detail shown: the user is logged in); returns its length. */
+  /** authentik's 502 page (the detail shown: the user is logged in); returns the body bytes sent (none for HEAD). */
   private badGateway(req: FastRequest, detail: string): number {
-    const page = rawBadGateway(detail, `Date: ${this.date.now()}\r\n${connectionFields(req.closeAfter, this.keepAliveSeconds)}`, req.head.method === 'HEAD');
+    const head = req.head.method === 'HEAD';
+    const page = rawBadGateway(detail, `Date: ${this.date.now()}\r\n${connectionFields(req.closeAfter, this.keepAliveSeconds)}`, head);
     if (!req.socket.destroyed) req.socket.write(page);
-    return Buffer.byteLength(badGatewayHtml(detail));
+    return head ? 0 : Buffer.byteLength(badGatewayHtml(detail));
   }
+}
+
+/** Path characters the URL parser leaves as they are (no `%`, which may encode a dot). */
+const PLAIN_PATH = /^[A-Za-z0-9\-._~!$&'()*+,;=:@/]*$/;
+const DOT_SEGMENT = /\/\.\.?(?:\/|$)/;
+
+/** The path as the pipeline logs it (the parsed URL's: dot segments resolved, some characters encoded), parsed only when it could differ. */
+function loggedPath(raw: string, head: SimpleRequestHead): string {
+  return PLAIN_PATH.test(raw) && !DOT_SEGMENT.test(raw) ? raw : requestUrl('http', head.headers['host'], head.target).pathname;
 }
 
 /**
@@ -205,7 +210,7 @@ function upstreamRequestText(head: SimpleRequestHead, identity: IdentityHeaders,
     if (name === 'close' && !head.keepAlive) continue;
     text += `${name}: ${value}\r\n`;
   }
-  text += identity.lines;
+  for (const [name, value] of identity.lower) text += `${name}: ${value}\r\n`;
   if (remote !== '') text += `x-forwarded-for: ${xff ? `${xff}, ${remote}` : remote}\r\n`;
   else if (xff !== undefined) text += `x-forwarded-for: ${xff}\r\n`;
   return `${text}x-forwarded-host: ${headers['host']!}\r\nconnection: keep-alive\r\n\r\n`;

@@ -15,8 +15,6 @@ export interface IdentityHeaders {
    * the client's headers of those names are replaced. Usually none (undefined).
    */
   readonly otherNames: ReadonlySet<string> | undefined;
-  /** `lower` as request header lines (`name: value\r\n` each), for the fast path's request text. */
-  readonly lines: string;
 }
 
 interface Entry extends IdentityHeaders {
@@ -44,7 +42,6 @@ export function identityHeadersFor(auth: Authenticated, app: ProxyApp, version: 
     headers: Object.freeze(headers),
     lower,
     otherNames: otherNames(lower),
-    lines: lower.map(([k, v]) => `${k}: ${v}\r\n`).join(''),
   };
   cache.set(auth.claims, entry);
   return entry;

@@ -66,6 +66,7 @@ export async function handleRequest(req: IncomingMessage, res: ServerResponse, s
     url,
     cookies: [],
     type: 'app',
+    sent: { bytes: 0 },
   };
   res.once('finish', () => accessLog(s, deps));
   try {
@@ -143,7 +144,7 @@ function accessLog(s: RequestState, deps: PipelineDeps): void {
     scheme: s.scheme,
     remote: s.client.address,
     status: s.res.statusCode,
-    size: s.proxied?.bytes ?? Number(s.res.getHeader('content-length') ?? 0),
+    size: s.sent.bytes,
     seconds: (performance.now() - s.started) / 1000,
     userAgent: s.req.headers['user-agent'],
     user: s.auth ? s.auth.claims.preferred_username || s.auth.claims.sub : undefined,
@@ -187,9 +188,13 @@ export function writeAccessLog(deps: Pick<PipelineDeps, 'logger' | 'metrics' | '
   if (e.user !== undefined) fields += `,"user":${JSON.stringify(e.user)}`;
   // A request that wrote a line before has a logger with its request id; the others get one
   // here, on a logger made once per app (no child per request).
-  if (e.logger !== undefined) writeLine(e.logger, level, fields, e.path);
-  else writeLine(accessLogger(deps.logger, e.app), level, `,"request_id":"${randomUUID()}"${fields}`, e.path);
+  const path = e.path.slice(0, MAX_LOGGED_PATH);
+  if (e.logger !== undefined) writeLine(e.logger, level, fields, path);
+  else writeLine(accessLogger(deps.logger, e.app), level, `,"request_id":"${randomUUID()}"${fields}`, path);
 }
+
+/** A path longer than this is cut in the access line (a request head may be 32 KiB). */
+const MAX_LOGGED_PATH = 2048;
 
 const accessLoggers = new WeakMap<Logger, WeakMap<ProxyApp | typeof NO_APP, Logger>>();
 const NO_APP = {};

@@ -70,7 +70,7 @@ export async function handleProxy(s: RequestState, app: ProxyApp, deps: ProxyMod
       clientIp: s.client.address,
       // writeHead() with the upstream's headers replaces a Set-Cookie set before: merge instead.
       setCookies: s.cookies,
-      sent: (s.proxied = { bytes: 0 }),
+      sent: s.sent,
     });
   } catch (err) {
     if (!(err instanceof UpstreamError)) throw err;
@@ -78,11 +78,7 @@ export async function handleProxy(s: RequestState, app: ProxyApp, deps: ProxyMod
       s.log.debug({ upstream: err.upstream }, 'client went away');
     } else {
       s.log.warn({ upstream: err.upstream, code: err.code, err: { message: err.message } }, 'failed to proxy to backend');
-      if (!err.responseStarted) {
-        // The answer is our page, with its Content-Length.
-        s.proxied = undefined;
-        renderBadGateway(s.res, s.auth ? err.message : undefined);
-      }
+      if (!err.responseStarted) s.sent.bytes = renderBadGateway(s.res, s.auth ? err.message : undefined);
     }
   } finally {
     deps.metrics.upstream.observe({ outpost_name: app.outpostName, method: s.req.method ?? 'GET', scheme: s.scheme, host: app.external.host, upstream_host: target.host }, (performance.now() - started) / 1000);

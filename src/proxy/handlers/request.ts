@@ -5,6 +5,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../../log.ts';
 import { PROXY_ERRORS, ProxyError, plainErrorBody, type ProxyErrorCode } from '../protocol/errors.ts';
 import type { TrustedClient } from '../protocol/forwarded.ts';
+import { parseHost } from '../protocol/routing.ts';
 import type { ProxyClaims } from '../protocol/claims.ts';
 import type { Scheme } from '../server/index.ts';
 import type { ProxyApp } from './app.ts';
@@ -39,8 +40,8 @@ export interface RequestState {
   readonly cookies: string[];
   /** Metric `type`. */
   type: 'app' | 'ping' | 'static';
-  /** A proxied answer's body bytes so far (the access line's `size`; other answers have a Content-Length). */
-  proxied?: { bytes: number };
+  /** Body bytes sent so far (the access line's `size`; a HEAD answer sends none), counted by whatever writes the answer. */
+  readonly sent: { bytes: number };
 }
 
 /**
@@ -69,10 +70,12 @@ export function requestSignal(res: ServerResponse): { readonly signal: AbortSign
 
 /**
  * The request target as a URL on the connection's scheme and `Host` (`target` is `requestPath`'s
- * result); an unparsable one becomes `/` on `invalid.invalid`.
+ * result). A `Host` that is not a host (`x#`, `x?`, `x/y` would move the target into the
+ * fragment, the query or the path) becomes `invalid.invalid`; an unparsable target, `/`.
  */
 export function requestUrl(scheme: Scheme, hostHeader: string | undefined, target: string): URL {
-  return URL.parse(`${scheme}://${hostHeader ?? 'invalid.invalid'}${target.startsWith('/') ? target : '/'}`) ?? new URL(`${scheme}://invalid.invalid/`);
+  const host = hostHeader !== undefined && parseHost(hostHeader) !== undefined ? hostHeader.trim() : 'invalid.invalid';
+  return URL.parse(`${scheme}://${host}${target.startsWith('/') ? target : '/'}`) ?? new URL(`${scheme}://invalid.invalid/`);
 }
 
 function applyCookies(s: RequestState): void {
@@ -94,7 +97,9 @@ export function send(s: RequestState, status: number, body = '', headers: Readon
   }
   res.setHeader('content-length', Buffer.byteLength(body));
   res.statusCode = status;
-  res.end(s.req.method === 'HEAD' ? undefined : body);
+  const head = s.req.method === 'HEAD';
+  s.sent.bytes = head ? 0 : Buffer.byteLength(body);
+  res.end(head ? undefined : body);
 }
 
 /** 302 Found to `location`. */

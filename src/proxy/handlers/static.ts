@@ -73,5 +73,6 @@ export function serveStatic(s: RequestState, path: string): void {
     return;
   }
   res.writeHead(200, { ...headers, 'content-length': asset.body.length });
+  s.sent.bytes = method === 'HEAD' ? 0 : asset.body.length;
   res.end(method === 'HEAD' ? undefined : asset.body);
 }

@@ -37,13 +37,24 @@ export interface PostgresSessionStoreOptions extends SharedSessionStoreOptions {
 const PAYLOAD_BUDGET = 7600;
 const SWEEP_BATCH = 1000;
 
+/**
+ * A session's size as MAX_SESSION_CHARS counts it, in SQL, measured the same way on write and on
+ * read: the claims as PostgreSQL prints jsonb (a space after every ':' and ',', numbers without
+ * exponents), not as JSON.stringify wrote them. Measured apart, a session just under the limit
+ * was written and then read back as oversized on every request (a login loop).
+ */
+const sizeSql = (claims: string, rawToken: string, redirect: string, outpostPk: string): string =>
+  `(length(${claims}::text)::bigint + length(${rawToken}) + coalesce(length(${redirect}), 0) + length(${outpostPk}))`;
+
 // The claims as text, so their size is checked before they are parsed (pg would parse jsonb unbounded).
-const COLUMNS = 'provider_pk, outpost_pk, claims::text AS claims, raw_token, redirect, created_at, session_expires_at';
+const COLUMNS = `provider_pk, outpost_pk, claims::text AS claims, raw_token, redirect, created_at, session_expires_at,
+  ${sizeSql('claims', 'raw_token', 'redirect', 'outpost_pk')} <= ${MAX_SESSION_CHARS} AS fits`;
 
 const SQL = {
   get: `SELECT ${COLUMNS} FROM ${TABLE} WHERE id = $1 AND expires_at > now()`,
   set: `INSERT INTO ${TABLE} (id, provider_pk, outpost_pk, sid, sub, claims, raw_token, redirect, created_at, session_expires_at, expires_at)
-        VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7, $8, $9::timestamptz, $10::timestamptz, now() + $11::bigint * interval '1 millisecond')
+        SELECT $1::text, $2::integer, $3::text, $4::text, $5::text, $6::jsonb, $7::text, $8::text, $9::timestamptz, $10::timestamptz, now() + $11::bigint * interval '1 millisecond'
+        WHERE ${sizeSql('$6::jsonb', '$7::text', '$8::text', '$3::text')} <= ${MAX_SESSION_CHARS}
         ON CONFLICT (id) DO UPDATE SET provider_pk = EXCLUDED.provider_pk, outpost_pk = EXCLUDED.outpost_pk, sid = EXCLUDED.sid,
           sub = EXCLUDED.sub, claims = EXCLUDED.claims, raw_token = EXCLUDED.raw_token, redirect = EXCLUDED.redirect,
           created_at = EXCLUDED.created_at, session_expires_at = EXCLUDED.session_expires_at, expires_at = EXCLUDED.expires_at`,
@@ -80,8 +91,7 @@ const DELETE_SQL = {
 function sessionFromRow(row: Record<string, unknown>): ProxySession | string {
   const { claims, raw_token: rawToken, redirect, outpost_pk: outpostPk } = row;
   if (typeof claims !== 'string' || typeof rawToken !== 'string') return 'claims or raw_token is not text';
-  const chars = claims.length + rawToken.length + (typeof redirect === 'string' ? redirect.length : 0) + (typeof outpostPk === 'string' ? outpostPk.length : 0);
-  if (chars > MAX_SESSION_CHARS) return `larger than ${MAX_SESSION_CHARS} characters`;
+  if (row['fits'] !== true) return `larger than ${MAX_SESSION_CHARS} characters`;
   let parsed: unknown;
   try {
     parsed = JSON.parse(claims);
@@ -226,9 +236,9 @@ export class PostgresSessionStore implements SharedSessionStore {
     checkSessionId(id);
     // Explicitly: pg would turn a top-level array into a PostgreSQL array.
     const claims = JSON.stringify(session.claims ?? null);
-    if (claims.length + session.rawToken.length + (session.redirect?.length ?? 0) + session.outpostPk.length > MAX_SESSION_CHARS) {
-      throw new RangeError(`a session takes at most ${MAX_SESSION_CHARS} characters`);
-    }
+    const tooLarge = () => new RangeError(`a session takes at most ${MAX_SESSION_CHARS} characters`);
+    // Refused before anything this large is sent; the limit that counts is the statement's (the read's measure).
+    if (claims.length + session.rawToken.length + (session.redirect?.length ?? 0) + session.outpostPk.length > MAX_SESSION_CHARS) throw tooLarge();
     const values = [
       id,
       session.providerPk,
@@ -244,7 +254,9 @@ export class PostgresSessionStore implements SharedSessionStore {
     ];
     // An upsert notifies nobody: IDs are fresh per login, and the one reused ID (a header-auth
     // credential's) only ever gets the same user's session again.
-    await this.run('set', () => this.pool.query({ name: 'ak_outpost_session_set', text: SQL.set, values }));
+    const result = await this.run('set', () => this.pool.query({ name: 'ak_outpost_session_set', text: SQL.set, values }));
+    // Nothing written: too large as the read measures it (the statement's WHERE).
+    if (result.rowCount === 0) throw tooLarge();
   }
 
   async delete(id: string): Promise<boolean> {

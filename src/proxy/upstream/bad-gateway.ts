@@ -30,25 +30,28 @@ export function badGatewayHtml(detail?: string): string {
 }
 
 /**
- * Answer 502 with the page, only if nothing of a response was sent yet (returns false and
- * destroys the socket otherwise: a response that started cannot be turned into an error).
+ * Answer 502 with the page, only if nothing of a response was sent yet (destroys the socket
+ * otherwise: a response that started cannot be turned into an error). Returns the body bytes
+ * sent (0 for HEAD, or when no page could be sent), for the access line.
  */
-export function renderBadGateway(res: ServerResponse, detail?: string): boolean {
+export function renderBadGateway(res: ServerResponse, detail?: string): number {
   if (res.headersSent || res.destroyed || res.writableEnded) {
     if (!res.writableEnded) res.destroy();
-    return false;
+    return 0;
   }
   // Drop whatever the caller had staged (Set-Cookie, identity headers): none belong on an error.
   for (const name of res.getHeaderNames()) res.removeHeader(name);
   const body = badGatewayHtml(detail);
-  // Set one by one (not through writeHead's object) so that the access line reads the length back.
-  res.setHeader('content-type', 'text/html; charset=utf-8');
-  res.setHeader('content-length', Buffer.byteLength(body));
-  res.setHeader('cache-control', 'no-store');
-  res.setHeader('x-powered-by', POWERED_BY);
-  res.writeHead(502);
-  res.end(res.req?.method === 'HEAD' ? undefined : body);
-  return true;
+  const length = Buffer.byteLength(body);
+  res.writeHead(502, {
+    'content-type': 'text/html; charset=utf-8',
+    'content-length': length,
+    'cache-control': 'no-store',
+    'x-powered-by': POWERED_BY,
+  });
+  const head = res.req?.method === 'HEAD';
+  res.end(head ? undefined : body);
+  return head ? 0 : length;
 }
 
 /**

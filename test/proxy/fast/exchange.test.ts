@@ -33,6 +33,12 @@ describe('fast-path exchange', () => {
       sockets.push(s);
       s.on('error', () => {});
       s.on('data', (d: Buffer) => {
+        if (d.toString('latin1').startsWith('GET /stall ')) {
+          // A first part of the body (one read), then silence.
+          s.write(`HTTP/1.1 200 OK\r\ncontent-length: ${SIZE}\r\n\r\n`);
+          s.write(body(0).subarray(0, 40_000));
+          return;
+        }
         const seed = Number(/^GET \/(\d+)/.exec(d.toString('latin1'))?.[1] ?? 0);
         s.write(`HTTP/1.1 200 OK\r\ncontent-length: ${SIZE}\r\n\r\n`);
         const b = body(seed);
@@ -48,6 +54,34 @@ describe('fast-path exchange', () => {
   after(() => {
     for (const s of sockets) s.destroy();
     server.close();
+  });
+
+  it('an upstream that stalls after a slow client caught up still times out', async () => {
+    const pool = new UpstreamPool();
+    try {
+      // Takes each chunk only after 300 ms: the upstream is paused longer than its body timeout.
+      const client = new Writable({ highWaterMark: 16 * 1024, write: (_c, _e, cb) => void setTimeout(cb, 300) });
+      const outcome = exchange({
+        client: client as unknown as Socket,
+        upstream: pool.acquire(to),
+        origin: `http://127.0.0.1:${to.port}`,
+        method: 'GET',
+        request: 'GET /stall HTTP/1.1\r\nhost: x\r\n\r\n',
+        closeAfter: false,
+        keepAliveSeconds: 5,
+        date: () => 'Thu, 01 Jan 1970 00:00:00 GMT',
+        headersTimeoutMs: 5_000,
+        bodyTimeoutMs: 100,
+      }).then(
+        () => 'completed',
+        (err: Error) => err.message,
+      );
+      const verdict = await Promise.race([outcome, new Promise((r) => setTimeout(() => r('still waiting after 5 s'), 5_000))]);
+      assert.match(String(verdict), /no data for 100 ms/);
+      client.destroy();
+    } finally {
+      pool.close();
+    }
   });
 
   it('what waits for slow clients is not overwritten by other connections\' reads', async () => {

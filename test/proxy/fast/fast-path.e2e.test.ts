@@ -10,6 +10,8 @@ import { browserLogin, call, Jar, startProxyStack, until, type ProxyStack } from
 import { Client } from 'undici';
 import type { SeedDocument } from '../../../src/devcore/seed.ts';
 import type { Reply } from '../support/client.ts';
+import { STATIC_PREFIX } from '../../../src/proxy/handlers/static.ts';
+import { STATIC_FILES } from '../../../src/proxy/static/assets.ts';
 
 const APP = 'https://app.example.com';
 const HOST = 'app.example.com';
@@ -241,10 +243,16 @@ describe('the proxy fast path', () => {
 
   test('the access line: authentik\'s keys, the same on both paths (the path only, never the query)', async () => {
     const sizes: number[] = [];
+    const served = await fastCount(stacks.fast);
     for (const k of ['fast', 'slow'] as const) {
-      const r = await get(k, `/logged-${k}?code=secret-code`, { headers: { 'user-agent': 'agent "quoted"' } });
-      assert.equal(r.status, 200);
-      sizes.push(Buffer.byteLength(r.body));
+      // Raw bytes, with a dot segment the client would otherwise resolve: both log the parsed URL's path.
+      const text = await rawOn(
+        stacks[k].httpPort,
+        [`GET /x/../logged-${k}?code=secret-code HTTP/1.1\r\nHost: ${HOST}\r\nCookie: ${jars[k].header()}\r\nUser-Agent: agent "quoted"\r\nConnection: close\r\n\r\n`],
+        () => false,
+      );
+      assert.match(text, /^HTTP\/1\.1 200 /);
+      sizes.push(Buffer.byteLength(text.slice(text.indexOf('\r\n\r\n') + 4), 'latin1'));
     }
     const line = (k: 'fast' | 'slow') => {
       const found = stacks[k].outpost.logs.lines.filter((l) => l['event'] === `/logged-${k}`);
@@ -255,6 +263,7 @@ describe('the proxy fast path', () => {
       assert.match(String(runtime), /^\d+\.\d{3}$/);
       return { keys: Object.keys(found[0]!), rest };
     };
+    assert.equal(await fastCount(stacks.fast), served + 1, 'the fast outpost served it on its fast path');
     const fast = line('fast');
     const slow = line('slow');
     assert.equal(sizes[0], sizes[1]);
@@ -265,6 +274,17 @@ describe('the proxy fast path', () => {
       host: HOST, method: 'GET', scheme: 'http', remote: '127.0.0.1', status: 200, size: sizes[0], user_agent: 'agent "quoted"', user: 'alice',
     });
     assert.ok(!stacks.fast.outpost.logs.raw.some((l) => l.includes('secret-code')));
+  });
+
+  test('the access line\'s size for the outpost\'s own answers: a static file\'s bytes, none for HEAD', async () => {
+    const path = `${STATIC_PREFIX}${[...Object.keys(STATIC_FILES)][0]}`;
+    const lines = stacks.slow.outpost.logs.lines;
+    const got = await get('slow', path);
+    assert.equal(got.status, 200);
+    assert.equal(lines.findLast((l) => l['event'] === path)?.['size'], Buffer.byteLength(got.body));
+    const head = await get('slow', path, { method: 'HEAD' });
+    assert.equal(head.status, 200);
+    assert.equal(lines.findLast((l) => l['event'] === path)?.['size'], 0);
   });
 
   for (const path of ['/chunked', '/close', '/nocontent', '/hints', '/hints-split', '/cookies']) {

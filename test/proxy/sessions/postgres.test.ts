@@ -6,7 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import pg from 'pg';
 import { PostgresSessionStore, type PostgresSessionStoreOptions } from '../../../src/proxy/sessions/postgres.ts';
-import { SessionStoreUnavailableError, type Invalidation } from '../../../src/proxy/sessions/shared.ts';
+import { MAX_SESSION_CHARS, SessionStoreUnavailableError, type Invalidation } from '../../../src/proxy/sessions/shared.ts';
 import type { ProxySession } from '../../../src/proxy/sessions/store.ts';
 import { captureLogs, type CapturedLogs } from '../../support/logs.ts';
 import { startPostgres, type PostgresServer } from '../../support/postgres.ts';
@@ -141,6 +141,43 @@ describe('PostgresSessionStore', () => {
     await sql(url, `UPDATE authentik_outpost.proxy_session SET raw_token = repeat('x', 300000) WHERE id = 'a'`);
     assert.equal(await s.get('a'), undefined);
     assert.equal(s.up, true, 'bad data is not an outage');
+  });
+
+  it('reads back every session it writes: the limit counts the claims as PostgreSQL prints them, on write and on read', async () => {
+    const url = await freshDatabase();
+    const s = await started(url);
+    // rawToken and outpostPk of session(): 24 + 9 characters beside the claims.
+    const others = 'header.payload.signature'.length + 'outpost-1'.length;
+    const printed = async (claims: unknown) => (await sql<{ n: number }>(url, 'SELECT length($1::jsonb::text)::int AS n', [JSON.stringify(claims)]))[0]!.n;
+    /** Claims of many short strings (PostgreSQL adds a space after each ','), padded to `target` characters as `measure` counts them. */
+    const claimsOf = async (target: number, measure: (c: unknown) => number | Promise<number>) => {
+      const claims = { sub: 'u', groups: Array.from({ length: 20_000 }, (_, i) => `g${i % 10}`), pad: '' };
+      claims.pad = 'x'.repeat(target - (await measure(claims)));
+      assert.equal(await measure(claims), target);
+      return claims;
+    };
+    const outcome = (id: string, v: ProxySession) => s.set(id, v, 60_000).then(() => 'written', (e: unknown) => (e instanceof RangeError ? 'refused' : Promise.reject(e)));
+
+    // At the limit as PostgreSQL prints it: written, and read back.
+    const atLimit = session(await claimsOf(MAX_SESSION_CHARS - others, printed));
+    assert.equal(await outcome('at', atLimit), 'written');
+    assert.deepEqual(await s.get('at'), atLimit);
+
+    // At the limit as JSON.stringify writes it, so over as PostgreSQL prints it: refused, not
+    // written and then read as "no session" on every request. What was there stays.
+    const before = session({ sub: 'u' });
+    await s.set('over', before, 60_000);
+    const jsonOver = session(await claimsOf(MAX_SESSION_CHARS - others, (c) => JSON.stringify(c).length));
+    assert.ok((await printed(jsonOver.claims)) + others > MAX_SESSION_CHARS);
+    assert.equal(await outcome('over', jsonOver), 'refused');
+    assert.deepEqual(await s.get('over'), before);
+
+    // Small as JSON, large as PostgreSQL prints it (numbers without exponents): the same.
+    const numbers = session({ sub: 'u', n: Array.from({ length: 1000 }, () => 1e300) });
+    assert.ok(JSON.stringify(numbers.claims).length < 10_000 && (await printed(numbers.claims)) > MAX_SESSION_CHARS);
+    assert.equal(await outcome('numbers', numbers), 'refused');
+    assert.equal(await s.get('numbers'), undefined);
+    assert.equal(s.up, true, 'a refused session is not an outage');
   });
 
   it('treats an unreadable row as no session', async () => {
