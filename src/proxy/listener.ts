@@ -3,7 +3,6 @@
 // once (routes, OIDC client, cookie, skip matcher, upstream); requests only look things up.
 import { createHash } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Duplex } from 'node:stream';
 import type { SecureContext } from 'node:tls';
 import type { Listener, ListenerHost, ListenerPlugin, OutpostContext } from '../agent/listener.ts';
 import { named, type Logger } from '../log.ts';
@@ -12,15 +11,13 @@ import { userAgent } from '../version.ts';
 import { generateSelfSignedCertificate } from '../ldap/server/self-signed.ts';
 import { HeaderAuthCache } from './oidc/index.ts';
 import { compileRoutes, DEFAULT_TRUSTED_PROXY_CIDRS, proxyProviderSchema, trustedProxies, type ProxyProviderConfig, type Router } from './protocol/index.ts';
-import { ProxyServer, type Scheme } from './server/index.ts';
+import { ProxyServer, type Scheme, type UpgradeConnection } from './server/index.ts';
 import { UpstreamDispatchers } from './upstream/dispatchers.ts';
-import { rawBadGateway } from './upstream/bad-gateway.ts';
 import { ProxyMetrics } from './metrics.ts';
 import { AppConfigError, compileApp, type ProxyApp } from './handlers/app.ts';
 import { handleRequest, type PipelineDeps } from './handlers/pipeline.ts';
 import { FastProxy } from './handlers/fast-proxy.ts';
 import { sessionsFromConfig, type ProxySessions } from './sessions/from-config.ts';
-import { handleUpgrade } from './handlers/upgrade.ts';
 
 const EMBEDDED = 'goauthentik.io/outposts/embedded';
 /** Upstream: response head within this; idle between body chunks at most this (0 = none). */
@@ -136,15 +133,8 @@ export class ProxyListener implements Listener<ProxyProviderConfig> {
       proxyProtocol: { trusted: this.trusted },
       ...(config.proxy.fastPath ? { fast: (this.fast = new FastProxy(this.deps, { keepAliveTimeoutMs: config.proxy.keepAliveTimeoutMs })) } : {}),
       handler: {
-        handle: (req: IncomingMessage, res: ServerResponse, scheme: Scheme) => {
-          void handleRequest(req, res, scheme, this.deps);
-        },
-        upgrade: (req: IncomingMessage, socket: Duplex, head: Buffer, scheme: Scheme) => {
-          handleUpgrade(req, socket, head, scheme, this.deps).catch((err: unknown) => {
-            this.log.error({ err }, 'websocket upgrade failed');
-            if (socket.writable) socket.end(rawBadGateway());
-            else socket.destroy();
-          });
+        handle: (req: IncomingMessage, res: ServerResponse, scheme: Scheme, upgrade?: UpgradeConnection) => {
+          void handleRequest(req, res, scheme, this.deps, upgrade);
         },
         secureContext: (name) => this.secureContext(name),
       },

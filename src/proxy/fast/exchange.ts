@@ -10,8 +10,9 @@
 //   retries once on a new one (a GET or HEAD without a body).
 // * After the head: the client socket is destroyed (a cut body must not look whole), and the
 //   promise rejects `upstream_reset`.
-// * Timeouts as the slow path's: `headersTimeoutMs` until the head, `bodyTimeoutMs` idle between
-//   chunks, not counted while the client is slow (the upstream is paused then).
+// * Timeouts as the slow path's: the pool's connect timeout, then `headersTimeoutMs` until the
+//   head (both `upstream_timeout`), `bodyTimeoutMs` idle between chunks, not counted while the
+//   client is slow (the upstream is paused then).
 import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import { ChunkedBodyReader, readResponseHead, type ResponseHead } from '../protocol/http1.ts';
@@ -172,10 +173,10 @@ class Exchange implements UpstreamSink {
   timeout(): void {
     // A slow client paused the upstream: its silence is ours (the timer restarts at `drain`).
     if (this.waitingDrain) return;
-    if (this.o.upstream.socket.connecting) return this.broken('connection not established in time');
-    if (this.head === undefined) {
-      return this.fail(new UpstreamError('upstream_timeout', this.o.origin, `${this.o.origin} did not answer within ${this.o.headersTimeoutMs} ms`, { responseStarted: false }));
-    }
+    const { origin } = this.o;
+    // The pool's connect timeout: a timeout, as undici's UND_ERR_CONNECT_TIMEOUT is on the slow path.
+    if (this.o.upstream.socket.connecting) return this.fail(new UpstreamError('upstream_timeout', origin, `${origin} did not accept the connection in time`, { responseStarted: false }));
+    if (this.head === undefined) return this.fail(new UpstreamError('upstream_timeout', origin, `${origin} did not answer within ${this.o.headersTimeoutMs} ms`, { responseStarted: false }));
     this.broken(`no data for ${this.o.bodyTimeoutMs} ms`);
   }
 

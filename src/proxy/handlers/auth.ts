@@ -4,7 +4,7 @@ import { checkRedirect, createState, parseClaims, ProxyError, verifyState } from
 import { HeaderAuthCache, OidcError, type VerifiedToken } from '../oidc/index.ts';
 import type { ProxyApp } from './app.ts';
 import { fail, redirect, type RequestState } from './request.ts';
-import { clearCookie, cookieSessionId, ensureSessionId, forget, headerSessionId, loadHeaderSession, loadSession, readSession, saveLogin, setSessionCookie } from './session.ts';
+import { clearCookie, cookieSessionId, ensureSessionId, forget, headerSessionId, loadHeaderSession, loadSession, readSession, readSessionById, saveLogin, setSessionCookie } from './session.ts';
 import type { SessionStore } from '../sessions/store.ts';
 
 export interface AuthDeps {
@@ -30,9 +30,10 @@ export function oidcFailure(err: unknown, during: 'callback' | 'header'): ProxyE
  * 60 s, in this process and in the session store (so other replicas reuse it). Sets `s.auth` or
  * leaves it unset; a session store that cannot answer leaves it unset (fail closed). Throws
  * `ProxyError` only for a core failure during header auth (503; a failed header is not "wrong
- * credentials" when the core is down).
+ * credentials" when the core is down), unless `optional`: a request that may be served without
+ * a login (a skip path) never depends on the core, and is then served as unauthenticated.
  */
-export async function authenticate(s: RequestState, app: ProxyApp, deps: AuthDeps): Promise<void> {
+export async function authenticate(s: RequestState, app: ProxyApp, deps: AuthDeps, opts: { optional?: boolean } = {}): Promise<void> {
   const stored = await loadSession(s, app, deps.store);
   if (stored) {
     s.auth = { claims: stored.claims, rawToken: stored.rawToken, via: 'session' };
@@ -56,7 +57,11 @@ export async function authenticate(s: RequestState, app: ProxyApp, deps: AuthDep
     token = await deps.headerAuth.authenticate(app.oidc, header, s.signal);
   } catch (err) {
     const e = oidcFailure(err, 'header');
-    if (e.code === 'core_unavailable' || e.code === 'internal') throw e;
+    if (e.code === 'core_unavailable' || e.code === 'internal') {
+      if (!opts.optional) throw e;
+      s.log.warn({ code: e.code, err: { message: e.message } }, 'header authentication could not be checked; served as a skip path without it');
+      return;
+    }
     s.log.info({ reason: e.code }, 'header authentication failed');
     return;
   }
@@ -120,7 +125,16 @@ export async function handleCallback(s: RequestState, app: ProxyApp, query: URLS
   s.sessionId ??= cookieSessionId(s, app);
   const sid = s.sessionId;
   const state = await verifyState(query.get('state') ?? undefined, app.config, sid);
-  if (!state.ok) return fail(s, new ProxyError('state_invalid', `state rejected: ${state.reason}`));
+  if (!state.ok) {
+    // Another tab of this browser finished its login first, and its callback replaced the
+    // pre-login cookie this state was bound to. Already logged in here: back to where this tab
+    // was going, nothing exchanged and no session changed (so a state from another browser
+    // achieves nothing either).
+    if (state.reason === 'session' && sid !== undefined && (await readSessionById(sid, app, deps.store, () => s.log)).kind === 'found') {
+      return redirect(s, returnUrl(app, state.state.redirect));
+    }
+    return fail(s, new ProxyError('state_invalid', `state rejected: ${state.reason}`));
+  }
   const code = query.get('code');
   if (!code) return fail(s, 'code_missing');
   let token: VerifiedToken;
@@ -137,10 +151,14 @@ export async function handleCallback(s: RequestState, app: ProxyApp, query: URLS
     // No session could be stored: no cookie, and a 503 rather than a login that silently fails.
     return fail(s, new ProxyError('session_store_unavailable', (err as Error)?.message ?? String(err), { cause: err }));
   }
-  // The state's redirect passed checkRedirect (or was reconstructed by us); check it again anyway.
-  const back = state.state.redirect !== '' ? checkRedirect(state.state.redirect, app.config) : undefined;
   s.log.info({ user: parsed.claims.preferred_username || parsed.claims.sub }, 'user logged in');
-  redirect(s, back?.href ?? app.external.href);
+  redirect(s, returnUrl(app, state.state.redirect));
+}
+
+/** Where a login returns: the state's redirect (it passed checkRedirect, or was reconstructed by us; checked again anyway), else the external host. */
+function returnUrl(app: ProxyApp, stateRedirect: string): string {
+  const back = stateRedirect !== '' ? checkRedirect(stateRedirect, app.config) : undefined;
+  return back?.href ?? app.external.href;
 }
 
 /**

@@ -8,7 +8,7 @@ import { writeLine, type Logger } from '../../log.ts';
 import { isProxyError, noAppBody, ProxyError, requestHost, trustedClient, ENVOY_PREFIX, type Router } from '../protocol/index.ts';
 import type { CidrMatcher } from '../../net/cidr.ts';
 import type { ProxyMetrics } from '../metrics.ts';
-import type { Scheme } from '../server/index.ts';
+import type { Scheme, UpgradeConnection } from '../server/index.ts';
 import type { ProxyApp } from './app.ts';
 import { handleCallback, handleSignOut, handleStart } from './auth.ts';
 import { handleForwardAuth, hasSignature, type ForwardAuthDeps } from './forward-auth.ts';
@@ -34,7 +34,12 @@ function targetPath(url: string | undefined): string {
   return q === -1 ? raw : raw.slice(0, q);
 }
 
-export async function handleRequest(req: IncomingMessage, res: ServerResponse, scheme: Scheme, deps: PipelineDeps): Promise<void> {
+/**
+ * `upgrade`: the request asked for an Upgrade; `res` is a response on its socket. It takes the
+ * same path as any request (routing, the outpost's endpoints, authentication, the same answers);
+ * only proxy mode's last step relays it (upgrade.ts).
+ */
+export async function handleRequest(req: IncomingMessage, res: ServerResponse, scheme: Scheme, deps: PipelineDeps, upgrade?: UpgradeConnection): Promise<void> {
   const started = performance.now();
   const lifetime = requestSignal(res);
   const client = trustedClient(req.socket.remoteAddress, req.headers, deps.trusted);
@@ -56,6 +61,7 @@ export async function handleRequest(req: IncomingMessage, res: ServerResponse, s
     logged: () => log,
     req,
     res,
+    upgrade,
     scheme,
     get signal(): AbortSignal {
       return lifetime.signal;
@@ -71,9 +77,15 @@ export async function handleRequest(req: IncomingMessage, res: ServerResponse, s
   res.once('finish', () => accessLog(s, deps));
   try {
     await route(s, path, deps);
+    // A relayed upgrade's response never finishes: its line is written once the upstream answered.
+    if (s.relayed) {
+      res.statusCode = s.relayed;
+      accessLog(s, deps);
+    }
   } catch (err) {
-    // Nothing may leak: before the head, the mapped status; after, the socket goes.
-    if (res.headersSent) res.destroy();
+    // Nothing may leak: before the head, the mapped status; after (or once the relay has the
+    // connection), the socket goes.
+    if (res.headersSent || s.relayed !== undefined) res.destroy();
     else if (isProxyError(err)) fail(s, err);
     else fail(s, new ProxyError('internal', (err as Error)?.message ?? String(err), { cause: err }));
   } finally {
@@ -131,6 +143,9 @@ async function endpoints(s: RequestState, app: ProxyApp, path: string, deps: Pip
     if (path === ENVOY_PREFIX || path.startsWith(`${ENVOY_PREFIX}/`)) return handleForwardAuth(s, app, 'envoy', deps);
     return fail(s, 'not_found');
   }
+  // A forward-auth request routed to a proxy-mode app (a client's X-Forwarded-Host passed on by
+  // nginx) must not be answered by that app's upstream: any 2xx there would allow the request.
+  if (path === `${PREFIX}/auth` || path.startsWith(`${PREFIX}/auth/`)) return fail(s, 'not_found');
   return handleProxy(s, app, deps);
 }
 

@@ -12,6 +12,7 @@ import type { ProxyMetrics } from '../metrics.ts';
 import type { ProxyApp } from './app.ts';
 import { authenticate, type AuthDeps } from './auth.ts';
 import { fail, redirect, type RequestState } from './request.ts';
+import { relayUpgrade } from './upgrade.ts';
 
 export interface ProxyModeDeps extends AuthDeps {
   readonly version: string;
@@ -49,12 +50,14 @@ function redirectToStart(s: RequestState, app: ProxyApp): void {
 }
 
 export async function handleProxy(s: RequestState, app: ProxyApp, deps: ProxyModeDeps): Promise<void> {
-  await authenticate(s, app, deps);
   // Judged on the path the upstream will get, as it will get it.
-  if (!s.auth && !app.skip.matches(s.url, requestPath(s.req.url))) return redirectToStart(s, app);
+  const skipped = app.skip.matches(s.url, requestPath(s.req.url));
+  await authenticate(s, app, deps, { optional: skipped });
+  if (!s.auth && !skipped) return redirectToStart(s, app);
   const upstream = app.upstream;
   if (!upstream) return fail(s, new ProxyError('internal', 'proxy mode without an upstream'));
   const target = overrideTarget(s, upstream);
+  if (s.upgrade) return relayUpgrade(s, s.upgrade, app, target, upstreamHeaders(s, app, deps.version), deps);
   if (s.cookies.length > 0) s.res.setHeader('set-cookie', s.cookies);
   const started = performance.now();
   try {

@@ -7,7 +7,7 @@ import { PROXY_ERRORS, ProxyError, plainErrorBody, type ProxyErrorCode } from '.
 import type { TrustedClient } from '../protocol/forwarded.ts';
 import { parseHost } from '../protocol/routing.ts';
 import type { ProxyClaims } from '../protocol/claims.ts';
-import type { Scheme } from '../server/index.ts';
+import type { Scheme, UpgradeConnection } from '../server/index.ts';
 import type { ProxyApp } from './app.ts';
 
 export interface Authenticated {
@@ -19,7 +19,12 @@ export interface Authenticated {
 
 export interface RequestState {
   readonly req: IncomingMessage;
+  /** On an upgrade, a response on the upgrade's socket: every answer but the relay's goes through it. */
   readonly res: ServerResponse;
+  /** An Upgrade request's connection: proxy mode relays it (upgrade.ts). */
+  readonly upgrade?: UpgradeConnection | undefined;
+  /** Set once the relay has the connection: what the client got (101, the upstream's refusal, a 502), 0 when it went away first. */
+  relayed?: number;
   readonly scheme: Scheme;
   /** Aborts when the client goes away before the response finished (style (b)2). */
   readonly signal: AbortSignal;

@@ -1,61 +1,38 @@
-// WebSocket upgrades in proxy mode (§8.4): the session cookie must authenticate the upgrade
-// request; without one the client gets the same 302 to /start as any request (no upgrade).
-import type { IncomingMessage } from 'node:http';
-import { randomUUID } from 'node:crypto';
-import type { Duplex } from 'node:stream';
-import { requestHost, trustedClient } from '../protocol/index.ts';
+// Proxy mode's last step for an Upgrade request (§8.4): everything before it (routing, the
+// outpost's endpoints, authentication, the 302/401/503 answers) is the pipeline's, as for any
+// request. Here the connection goes to the upstream relay (upstream/websocket.ts), bounded by the
+// upstream response-head timeout, as any proxied request (a silent upstream would otherwise hold
+// the client for ever). The relay answers the client itself, the response object is left unused.
+import type { ProxyApp } from './app.ts';
+import type { ProxyModeDeps } from './proxy-mode.ts';
+import type { RequestState } from './request.ts';
+import type { UpgradeConnection } from '../server/index.ts';
 import { proxyUpgrade } from '../upstream/websocket.ts';
-import { requestPath } from '../upstream/headers.ts';
 import { UpstreamError } from '../upstream/errors.ts';
-import type { Scheme } from '../server/index.ts';
-import type { PipelineDeps } from './pipeline.ts';
-import { overrideTarget, startUrl, upstreamHeaders } from './proxy-mode.ts';
-import { requestUrl, type RequestState } from './request.ts';
-import { loadSession } from './session.ts';
 
-const HANDSHAKE_TIMEOUT_MS = 30_000;
-
-function rawAnswer(socket: Duplex, status: string, headers: Record<string, string>): void {
-  let head = `HTTP/1.1 ${status}\r\n`;
-  for (const [k, v] of Object.entries(headers)) head += `${k}: ${v}\r\n`;
-  socket.end(`${head}Content-Length: 0\r\nConnection: close\r\n\r\n`);
-}
-
-export async function handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, scheme: Scheme, deps: PipelineDeps): Promise<void> {
-  const client = trustedClient(req.socket.remoteAddress, req.headers, deps.trusted);
-  const host = requestHost(req.headers.host, client);
-  const { router, apps } = deps.current();
-  const provider = router.route(host);
-  const app = provider ? apps.get(provider.pk) : undefined;
-  if (!app || app.config.mode !== 'proxy' || !app.upstream) return rawAnswer(socket, '400 Bad Request', {});
-  const target = requestPath(req.url);
-  const url = requestUrl(scheme, req.headers.host, target);
-  const controller = new AbortController();
-  socket.once('close', () => controller.abort());
-  // The session stage reads only the request; an upgrade has no ServerResponse.
-  const s = { req, scheme, signal: controller.signal, started: performance.now(), client, host, url, log: deps.logger.child({ request_id: randomUUID(), name: app.config.name }), cookies: [], type: 'app' } as unknown as RequestState;
-  const stored = await loadSession(s, app, deps.store);
-  if (!stored && !app.skip.matches(url, target)) {
-    return rawAnswer(socket, '302 Found', { Location: startUrl(app, url) });
-  }
-  if (stored) s.auth = { claims: stored.claims, rawToken: stored.rawToken, via: 'session' };
-  // The user's `backend_override`, as for plain requests (proxy-mode.ts).
-  const upstream = overrideTarget(s, app.upstream);
+export async function relayUpgrade(s: RequestState, upgrade: UpgradeConnection, app: ProxyApp, target: URL, headers: Record<string, string | string[]>, deps: ProxyModeDeps): Promise<void> {
+  const started = performance.now();
+  s.relayed = 0;
   try {
     const result = await proxyUpgrade({
-      req,
-      socket,
-      head,
-      target: upstream,
-      headers: upstreamHeaders(s, app, deps.version),
+      req: s.req,
+      socket: upgrade.socket,
+      head: upgrade.head,
+      target,
+      headers,
       tls: { rejectUnauthorized: app.config.internal_host_ssl_validation },
-      handshakeTimeoutMs: HANDSHAKE_TIMEOUT_MS,
-      signal: controller.signal,
-      clientIp: client.address,
+      handshakeTimeoutMs: deps.upstreamHeadersTimeoutMs,
+      signal: s.signal,
+      clientIp: s.client.address,
     });
-    s.log.info({ status: result.status, upstream: upstream.host, ...(stored ? { user: stored.claims.preferred_username || stored.claims.sub } : {}) }, url.pathname);
+    s.relayed = result.status;
   } catch (err) {
     if (!(err instanceof UpstreamError)) throw err;
-    if (err.code !== 'client_aborted') s.log.warn({ upstream: err.upstream, code: err.code, err: { message: err.message } }, 'failed to proxy websocket to backend');
+    if (err.code === 'client_aborted') return s.log.debug({ upstream: err.upstream }, 'client went away');
+    // The relay answered its 502 page.
+    s.relayed = err.status;
+    s.log.warn({ upstream: err.upstream, code: err.code, err: { message: err.message } }, 'failed to proxy websocket to backend');
+  } finally {
+    deps.metrics.upstream.observe({ outpost_name: app.outpostName, method: s.req.method ?? 'GET', scheme: s.scheme, host: app.external.host, upstream_host: target.host }, (performance.now() - started) / 1000);
   }
 }

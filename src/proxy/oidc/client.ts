@@ -78,8 +78,11 @@ export class OidcClient {
   readonly issuer: string;
   readonly endSessionEndpoint: string;
   readonly jwksUri: string;
-  /** The algorithm tokens must carry: HS256 when advertised (keyed by the client secret), else RS256. */
-  readonly algorithm: 'HS256' | 'RS256';
+  /**
+   * The algorithm tokens must carry: HS256 when advertised (keyed by the client secret), else the
+   * advertised asymmetric one (RS256, or ES256 for an ECDSA signing key) through the JWKS, else RS256.
+   */
+  readonly algorithm: 'HS256' | 'RS256' | 'ES256';
   private readonly clientSecret: string;
   private readonly scope: string;
   private readonly authorizeBase: string;
@@ -104,7 +107,8 @@ export class OidcClient {
     this.jwksUri = input.oidc.jwks_uri;
     this.tokenEndpoint = new URL(input.oidc.token_endpoint);
     this.introspectionEndpoint = new URL(input.oidc.introspection_endpoint);
-    this.algorithm = input.oidc.id_token_signing_alg_values_supported.includes('HS256') ? 'HS256' : 'RS256';
+    const advertised = input.oidc.id_token_signing_alg_values_supported;
+    this.algorithm = advertised.includes('HS256') ? 'HS256' : advertised.includes('RS256') ? 'RS256' : advertised.includes('ES256') ? 'ES256' : 'RS256';
     this.hmacKey = new TextEncoder().encode(input.clientSecret);
     // golang.org/x/oauth2 sorts the keys: client_id, redirect_uri, response_type, scope, state.
     const authorize = new URL(rehost(input.oidc.authorization_endpoint, browser));

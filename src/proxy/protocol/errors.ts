@@ -20,8 +20,18 @@ export const PROXY_ERRORS = {
   no_app: { status: 400, message: 'no app for hostname' },
   /** Forward auth from a trusted proxy without the headers that name the original URL (nginx, traefik, caddy). */
   forward_url_missing: { status: 500, message: 'configuration error' },
-  /** Forward-auth headers present but not a usable URL (no proto, bad host, relative URL…). */
+  /**
+   * Forward-auth headers present but not a usable URL (no or a bad proto, an X-Original-URL that
+   * is not absolute). A bad host or path is the client's (relayed by the proxy): `bad_request`.
+   */
   forward_url_invalid: { status: 500, message: 'configuration error' },
+  /**
+   * Forward auth: the original URL's host is served by another provider than the one the request
+   * was routed to (by `Host`/`X-Forwarded-Host`). nginx passes a client's `X-Forwarded-Host` on to
+   * `auth_request`: judging one app's URL by another app's session would let any user of one app
+   * into every other.
+   */
+  forward_host_mismatch: { status: 400, message: 'Bad Request' },
   /** nginx `auth_request`: not authenticated (nginx then runs `error_page 401`). Body as authentik's. */
   unauthenticated: { status: 401, message: 'unauthorized request' },
   /** Proxy mode, `intercept_header_auth` on, an `Authorization` header that did not authenticate. */

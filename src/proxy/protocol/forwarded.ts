@@ -182,18 +182,39 @@ export type OriginalUrlResult =
       readonly source: 'headers' | 'request';
       /** The path and query as given, before URL parsing (for `SkipMatcher.matches`). */
       readonly rawPath: string;
+      /**
+       * nginx: `X-Original-URI` and `X-Original-URL` both came and name different targets. A
+       * reverse proxy sets one of them and passes the client's headers on to `auth_request`
+       * (nginx's default), so the other is the client's: the URL may serve to authenticate,
+       * never to skip authentication or to let an outpost path through.
+       */
+      readonly ambiguous?: true;
     }
-  | { readonly ok: false; readonly code: 'forward_url_missing' | 'forward_url_invalid'; readonly detail: string };
+  | {
+      readonly ok: false;
+      /**
+       * `forward_url_missing`, `forward_url_invalid`: the reverse proxy's configuration (no
+       * headers, no or a bad scheme; 500 and a configuration_error event). `bad_request`: the
+       * host or path the client sent, relayed (400; no event a client could cause).
+       */
+      readonly code: 'forward_url_missing' | 'forward_url_invalid' | 'bad_request';
+      readonly detail: string;
+    };
 
 export const ENVOY_PREFIX = '/outpost.goauthentik.io/auth/envoy';
 
+/**
+ * `scheme://host` + target. The host is checked on its own and written before the target, so
+ * the target can only ever be a path and query on it: `//evil.com/x` and `/\\evil.com` are paths
+ * of `host` (as Go parses them), which `isCanonicalPath` keeps from being skip or outpost paths.
+ */
 function build(scheme: string, host: string | undefined, target: string, source: 'headers' | 'request'): OriginalUrlResult {
   if (scheme !== 'http' && scheme !== 'https') return { ok: false, code: 'forward_url_invalid', detail: `scheme "${scheme}" is not http or https` };
-  if (host === undefined || parseHost(host) === undefined) return { ok: false, code: 'forward_url_invalid', detail: `host "${host ?? ''}" is not a host` };
-  if (!target.startsWith('/') || target.startsWith('//') || target.includes('\\') || /[\u0000-\u001f\u007f]/.test(target))
-    return { ok: false, code: 'forward_url_invalid', detail: 'the request target is not an absolute path' };
+  // The host (nginx: $http_host; Traefik, Caddy: the request's Host) and the path are the client's.
+  if (host === undefined || parseHost(host) === undefined) return { ok: false, code: 'bad_request', detail: `host "${(host ?? '').slice(0, 255)}" is not a host` };
+  if (!target.startsWith('/') || /[\u0000-\u001f\u007f]/.test(target)) return { ok: false, code: 'bad_request', detail: 'the request target is not an absolute path' };
   const u = URL.parse(`${scheme}://${host}${target}`);
-  if (u === null) return { ok: false, code: 'forward_url_invalid', detail: 'not a URL' };
+  if (u === null) return { ok: false, code: 'bad_request', detail: 'not a URL' };
   u.hash = '';
   return { ok: true, url: u, source, rawPath: target };
 }
@@ -203,7 +224,8 @@ function build(scheme: string, host: string | undefined, target: string, source:
  * - traefik, caddy: `X-Forwarded-Proto` :// `X-Forwarded-Host` `X-Forwarded-Uri`. No proto →
  *   `forward_url_invalid` (authentik: 500 configuration error). No host → `Host`; no URI → `/`.
  * - nginx: `X-Original-URI` (a path, on the request's Host) wins; else `X-Original-URL`
- *   (absolute http(s)); neither → `forward_url_missing` (500).
+ *   (absolute http(s)); neither → `forward_url_missing` (500). Both, naming different targets
+ *   → `ambiguous` (one of them is the client's).
  * - envoy: the request path after `/outpost.goauthentik.io/auth/envoy`, its query, on `Host`.
  * - proxy: the request itself.
  * Forwarded headers are used only when `client.peerTrusted`; otherwise every kind judges the
@@ -221,9 +243,14 @@ export function originalUrl(kind: ForwardKind, req: ForwardRequest): OriginalUrl
       return build(f.proto, f.host ?? req.host, f.uri ?? '/', 'headers');
     }
     case 'nginx': {
-      if (f.originalUri !== undefined) return build(fallbackScheme, req.host, f.originalUri, 'headers');
-      if (f.originalUrl === undefined) return { ok: false, code: 'forward_url_missing', detail: 'neither X-Original-URI nor X-Original-URL is set' };
-      const m = /^(https?):\/\/([^/?#]*)(.*)$/i.exec(f.originalUrl);
+      const m = f.originalUrl === undefined ? undefined : /^(https?):\/\/([^/?#]*)(.*)$/i.exec(f.originalUrl);
+      if (f.originalUri !== undefined) {
+        const r = build(fallbackScheme, req.host, f.originalUri, 'headers');
+        // ingress-nginx sends both, `$request_uri` and `$scheme://$http_host$request_uri`: they agree.
+        if (!r.ok || m === undefined || (m !== null && m[3] === f.originalUri)) return r;
+        return { ...r, ambiguous: true };
+      }
+      if (m === undefined) return { ok: false, code: 'forward_url_missing', detail: 'neither X-Original-URI nor X-Original-URL is set' };
       if (m === null) return { ok: false, code: 'forward_url_invalid', detail: 'X-Original-URL is not an absolute http(s) URL' };
       const rest = m[3] === '' ? '/' : m[3]!.startsWith('/') ? m[3]! : `/${m[3]!}`;
       return build(m[1]!.toLowerCase(), m[2], rest, 'headers');

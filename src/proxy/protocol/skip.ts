@@ -38,15 +38,20 @@ const INLINE_FLAGS = /^\(\?([ims]+)\)/;
 /**
  * The raw request path is the one that was judged: the URL parser changed nothing in it (no
  * dot segment resolved, `%2e%2e` included; no backslash turned into a slash; an absolute-form
- * target is not judged as `/`), and it holds no encoded `/` or `\` that an upstream may decode
- * (`/public/..%2Fadmin`). An upstream need not normalize as WHATWG does, so a skip decision on
- * anything else could open another path. Query excluded on both sides.
+ * target is not judged as `/`), it holds no encoded `/` or `\` that an upstream may decode
+ * (`/public/..%2Fadmin`), and no dot segment with path parameters (`/public/..;/admin`, which
+ * WHATWG keeps as a name and Tomcat, Jetty and Spring resolve as `..`). An upstream need not
+ * normalize as WHATWG does, so a skip decision on anything else could open another path. Query
+ * excluded on both sides.
  */
 export function isCanonicalPath(rawPath: string, url: URL): boolean {
   const q = rawPath.indexOf('?');
   const path = q === -1 ? rawPath : rawPath.slice(0, q);
-  return path === url.pathname && !/%(?:2f|5c)/i.test(path);
+  return path === url.pathname && !/%(?:2f|5c)/i.test(path) && !DOT_SEGMENT_WITH_PARAMS.test(path);
 }
+
+/** A segment `.` or `..` (either dot percent-encoded) followed by `;` (or `%3b`) and its parameters. */
+const DOT_SEGMENT_WITH_PARAMS = /\/(?:\.|%2e){1,2}(?:;|%3b)/i;
 
 export function compileSkip(provider: Pick<ProxyProviderConfig, 'skip_path_regex' | 'mode'>): SkipMatcher {
   const patterns: RegExp[] = [];

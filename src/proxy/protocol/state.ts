@@ -38,7 +38,11 @@ export type StateFailure =
   | 'claims' // sid/state/redirect missing or of the wrong type
   | 'session'; // sid is not the current session's
 
-export type StateResult = { readonly ok: true; readonly state: OAuthState } | { readonly ok: false; readonly reason: StateFailure };
+export type StateResult =
+  | { readonly ok: true; readonly state: OAuthState }
+  | { readonly ok: false; readonly reason: Exclude<StateFailure, 'session'> }
+  /** Ours, intact and current, but bound to another session: its claims, for the caller to judge. */
+  | { readonly ok: false; readonly reason: 'session'; readonly state: OAuthState };
 
 export function stateIssuer(clientId: string): string {
   return `goauthentik.io/outpost/${clientId}`;
@@ -117,9 +121,7 @@ export async function verifyState(
   const { sid, state, redirect, iat, exp } = payload;
   if (typeof sid !== 'string' || typeof state !== 'string' || state === '' || typeof redirect !== 'string') return { ok: false, reason: 'claims' };
   if (typeof exp !== 'number') return { ok: false, reason: 'claims' };
-  if (sessionId === undefined || sid !== sessionId) return { ok: false, reason: 'session' };
-  return {
-    ok: true,
-    state: { iss: payload['iss'] as string, sid, state, redirect, iat: typeof iat === 'number' ? iat : 0, exp },
-  };
+  const claims: OAuthState = { iss: payload['iss'] as string, sid, state, redirect, iat: typeof iat === 'number' ? iat : 0, exp };
+  if (sessionId === undefined || sid !== sessionId) return { ok: false, reason: 'session', state: claims };
+  return { ok: true, state: claims };
 }

@@ -1,1 +1,1 @@
-export { ProxyServer, type ProxyRequestHandler, type ProxyServerOptions, type Scheme, type ServerTimeouts } from './server.ts';
+export { ProxyServer, type ProxyRequestHandler, type ProxyServerOptions, type Scheme, type ServerTimeouts, type UpgradeConnection, upgradeResponse } from './server.ts';

@@ -3,15 +3,16 @@
 // handed to the same handler, and a staged drain on stop (503 + `Connection: close` while
 // stopping, idle connections closed, the rest destroyed at the deadline). Both servers accept an
 // optional PROXY protocol header from trusted peers (net/proxy-preamble.ts), before TLS.
-import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpServer, ServerResponse, type IncomingMessage, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
-import type { Server as NetServer } from 'node:net';
+import { Socket, type Server as NetServer } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { SecureContext } from 'node:tls';
 import type { ListenAddress } from '../../config/index.ts';
 import { listen } from '../../agent/net.ts';
 import type { Logger } from '../../log.ts';
 import type { CidrMatcher } from '../../net/cidr.ts';
+import { answerAndClose } from '../../net/answer-and-close.ts';
 import { LogLimiter } from '../../net/log-limiter.ts';
 import { acceptProxyProtocol, type ProxyPreamble } from '../../net/proxy-preamble.ts';
 import { installFastPath, type FastFront, type FastHandler } from '../fast/front.ts';
@@ -29,11 +30,20 @@ export interface ServerTimeouts {
 
 export type Scheme = 'http' | 'https';
 
+/** An `Upgrade` request's connection (Node's parser is off it): a relay may take it over. */
+export interface UpgradeConnection {
+  readonly socket: Duplex;
+  /** The bytes the client sent after its request head. */
+  readonly head: Buffer;
+}
+
 export interface ProxyRequestHandler {
-  /** One request; must answer or destroy the socket, never throw. */
-  handle(req: IncomingMessage, res: ServerResponse, scheme: Scheme): void;
-  /** An `Upgrade` request (websocket); must answer on the socket or destroy it, never throw. */
-  upgrade(req: IncomingMessage, socket: Duplex, head: Buffer, scheme: Scheme): void;
+  /**
+   * One request; must answer or destroy the socket, never throw. On an `Upgrade` request,
+   * `upgrade` is its connection, and `res` a response on it that closes the connection when
+   * finished: a handler answers as to any request, or hands the connection to a relay.
+   */
+  handle(req: IncomingMessage, res: ServerResponse, scheme: Scheme, upgrade?: UpgradeConnection): void;
   /** The TLS context for a ClientHello's server name (undefined: none was sent). */
   secureContext(serverName: string | undefined): SecureContext;
 }
@@ -112,13 +122,12 @@ export class ProxyServer {
     );
     for (const [scheme, srv] of [['http', http], ['https', https]] as const) {
       srv.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-        if (this._stopping) {
-          socket.end('HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
-          return;
-        }
+        const res = upgradeResponse(req, socket);
+        if (!res) return socket.destroy();
+        if (this._stopping) return drainAnswer(res);
         this.upgraded.add(socket);
         socket.once('close', () => this.upgraded.delete(socket));
-        handler.upgrade(req, socket, head, scheme);
+        handler.handle(req, res, scheme, { socket, head });
       });
       srv.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
         if (!socket.writable) return socket.destroy();
@@ -208,6 +217,20 @@ export class ProxyServer {
     await all;
     this.opts.logger.info('HTTP servers stopped');
   }
+}
+
+/**
+ * A response on an `Upgrade` request's connection, as Node gives one to any request, which closes
+ * the connection once finished (it is not read as HTTP any more). Undefined for a stream that is
+ * not a socket (Node hands over the connection it accepted: a net.Socket, a TLSSocket on https).
+ */
+export function upgradeResponse(req: IncomingMessage, socket: Duplex): ServerResponse | undefined {
+  if (!(socket instanceof Socket)) return undefined;
+  const res = new ServerResponse(req);
+  res.assignSocket(socket);
+  res.shouldKeepAlive = false;
+  res.once('finish', () => answerAndClose(socket));
+  return res;
 }
 
 function drainAnswer(res: ServerResponse): void {

@@ -5,7 +5,7 @@ import { PROXY_ERRORS } from '../protocol/errors.ts';
 export type UpstreamErrorCode =
   /** Connection refused, DNS, TLS, reset before the response headers. → 502 */
   | 'upstream_unreachable'
-  /** No response headers within `headersTimeoutMs`, or the upgrade handshake timed out. → 504 in spirit; 502 like authentik */
+  /** Not connected within the connect timeout, no response headers within `headersTimeoutMs`, or the upgrade handshake timed out. → 504 in spirit; 502 like authentik */
   | 'upstream_timeout'
   /** The upstream failed after the response had started (reset mid-body, body idle timeout). The client socket was destroyed. */
   | 'upstream_reset'
@@ -39,15 +39,15 @@ export class UpstreamError extends Error {
   }
 }
 
-const TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_CONNECT_TIMEOUT']);
-
 /** Map an undici/socket error that happened before the response started. */
 export function beforeResponseError(err: unknown, upstream: string, clientAborted: boolean): UpstreamError {
   const e = err as { code?: string; message?: string };
   if (clientAborted) return new UpstreamError('client_aborted', upstream, `client went away before ${upstream} answered`, { responseStarted: false, cause: err });
   const code = e.code ? ` (${e.code})` : '';
-  if (e.code && TIMEOUT_CODES.has(e.code)) {
-    return new UpstreamError('upstream_timeout', upstream, `${upstream} did not answer in time${code}`, { responseStarted: false, cause: err });
+  if (e.code === 'UND_ERR_CONNECT_TIMEOUT') {
+    // The fast path's words (fast/exchange.ts): a logged-in user sees the same page from both paths.
+    return new UpstreamError('upstream_timeout', upstream, `${upstream} did not accept the connection in time`, { responseStarted: false, cause: err });
   }
+  if (e.code === 'UND_ERR_HEADERS_TIMEOUT') return new UpstreamError('upstream_timeout', upstream, `${upstream} did not answer in time${code}`, { responseStarted: false, cause: err });
   return new UpstreamError('upstream_unreachable', upstream, `cannot reach ${upstream}: ${e.message ?? String(err)}${code}`, { responseStarted: false, cause: err });
 }

@@ -1,18 +1,33 @@
-// Proxy an HTTP Upgrade (websocket) to the upstream over node:net / node:tls (spec §8.4), like
-// Go's reverse proxy: send the request head, read the upstream's response head, and on 101 pipe
-// both ways until either side closes. Authentication happened before this is called.
+// Proxy an HTTP Upgrade (websocket) to the upstream over node:net / node:tls (spec §8.4), as Go's
+// httputil.ReverseProxy does for authentik: send the request head, read the upstream's answer,
+// and on a 101 relay both ways until either side is done. Authentication happened before.
 //
-// * One timeout, `handshakeTimeoutMs`, covers connect + TLS + the upstream's response head.
-// * Before the handshake completes, any failure answers the client with the raw 502 page and
-//   ends its socket; the promise rejects with an `UpstreamError`.
-// * After 101: bytes are piped with stream backpressure; an end on one side ends the other
-//   (half-close is kept), and a close or error on either destroys both.
-// * A non-101 answer (the upstream refused the upgrade) is passed through with
-//   `Connection: close`; the result carries its status.
-import type { IncomingMessage } from 'node:http';
+// * What is relayed: a GET offering `websocket` (Connection and Upgrade read as token lists over
+//   all their lines, RFC 9110 §7.6.1). Any other upgrade goes upstream as a plain request (no
+//   Upgrade, `Connection: close`): RFC 9110 §7.8 lets a server ignore an upgrade. A request with
+//   a body is answered 400: on this path its bytes could not be told from the new protocol's.
+// * The answer is read strictly and bounded (`maxResponseHeadBytes`). 1xx interim heads are
+//   skipped. A 101 must be `HTTP/1.1 101` with `Upgrade: websocket` and a `Connection: upgrade`
+//   token; anything unreadable or a 101 not so → 502, the upstream socket destroyed.
+// * Any other answer (the upstream refused: 401, 404, 426…) reaches the client as an ordinary
+//   response: head rewritten, body cut at its framed end, then both connections close.
+// * The client's bytes after its request head (early frames) reach the upstream only after the
+//   101: before it, an upstream refusing the upgrade would read them as its next request, which
+//   none of the proxy's checks saw (request smuggling). Bytes after the 101 head in the same read
+//   go to the client.
+// * One timeout, `handshakeTimeoutMs`, covers connect + TLS + the answer's head; it is then the
+//   idle limit of a refusal's body. Before a head is relayed, a failure answers the raw 502 page
+//   and the promise rejects with an `UpstreamError`.
+// * After a 101, bytes are piped with backpressure, with no timeout (as Go's). When one side ends,
+//   what it sent is flushed to the other, which is ended; nothing is relayed any more (Go closes
+//   both when either copy ends), and both are closed within CLOSE_GRACE_MS. An error or an
+//   abrupt close on either destroys both at once.
+import { maxHeaderSize, type IncomingMessage } from 'node:http';
 import { connect as netConnect, isIP, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import type { Duplex } from 'node:stream';
+import { ChunkedBodyReader, readResponseHead, type BodyFraming, type ResponseHead } from '../protocol/http1.ts';
+import { answerAndClose, CLOSE_GRACE_MS } from '../../net/answer-and-close.ts';
 import { rawBadGateway } from './bad-gateway.ts';
 import { beforeResponseError, UpstreamError } from './errors.ts';
 import { HOP_BY_HOP, POWERED_BY, requestPath, upstreamRequestHeaders, type HeaderMap } from './headers.ts';
@@ -35,26 +50,74 @@ export interface UpgradeOptions {
   /** The sanitized request headers, as for `forwardRequest`. */
   headers: HeaderMap;
   tls?: UpgradeTlsOptions | undefined;
-  /** Connect, TLS and the upstream's response head, ms. */
+  /** Connect, TLS and the upstream's answer head; then the idle limit of a refusal's body. ms. */
   handshakeTimeoutMs: number;
   signal?: AbortSignal | undefined;
   clientIp?: string | undefined;
   forwardedProto?: 'http' | 'https' | undefined;
-  /** Bound on the upstream's response head. Default 16 KiB. */
+  /** Bound on each upstream answer head. Default Node's `maxHeaderSize` (16 KiB), undici's bound for every other upstream response. */
   maxResponseHeadBytes?: number;
 }
 
 export interface UpgradeResult {
-  /** The upstream's status: 101 when the connection is now piped. */
+  /** What the client got: 101 when the connection is now relayed, the upstream's refusal, or 400 (a request with a body). */
   status: number;
   handshakeMs: number;
   /** Resolves when both sockets are closed. */
   closed: Promise<void>;
 }
 
+/** Early client bytes held until the 101; past this the client is not read (backpressure). */
+const MAX_EARLY_BYTES = 64 * 1024;
+/** Interim (1xx) heads skipped at most before the answer. */
+const MAX_INTERIM = 8;
+const MAX_SWITCH_FIELDS = 200;
+
 const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 const BAD_VALUE = /[\r\n\0]/;
-const UPGRADE_KEEP: ReadonlySet<string> = new Set(['connection', 'upgrade']);
+/** `HTTP/1.1 101`, then nothing or SP and a reason (HTAB, SP, VCHAR, obs-text). Linear: no backtracking. */
+const SWITCH_STATUS = /^HTTP\/1\.1 101(?: ([\t \x21-\x7e\x80-\xff]*))?$/;
+/** A field line: a token, a colon, a value of HTAB, SP, VCHAR, obs-text (no obs-fold, NUL, bare CR or LF). */
+const FIELD = /^([!#$%&'*+.^_`|~0-9A-Za-z-]+):([\t \x21-\x7e\x80-\xff]*)$/;
+const SWITCH_PREFIX = 'HTTP/1.1 101';
+const CRLFCRLF = Buffer.from('\r\n\r\n', 'latin1');
+const EMPTY = Buffer.alloc(0);
+
+const ignore = () => {};
+
+function trimOws(s: string): string {
+  let a = 0;
+  let b = s.length;
+  while (a < b && (s[a] === ' ' || s[a] === '\t')) a++;
+  while (b > a && (s[b - 1] === ' ' || s[b - 1] === '\t')) b--;
+  return s.slice(a, b);
+}
+
+/**
+ * The elements of a comma-separated list field (RFC 9110 §5.6.1) over all its lines, OWS
+ * trimmed, empty elements skipped, lower-cased (tokens compare case-insensitively).
+ */
+function listTokens(value: string | readonly string[] | undefined): string[] {
+  if (value === undefined) return [];
+  const out: string[] = [];
+  for (const line of typeof value === 'string' ? [value] : value) {
+    for (const element of line.split(',')) {
+      const t = trimOws(element);
+      if (t) out.push(t.toLowerCase());
+    }
+  }
+  return out;
+}
+
+type UpgradeRequestKind = 'websocket' | 'plain' | 'has-body';
+
+/** What the relay does with the client's upgrade request (see the header). */
+function upgradeRequestKind(req: Pick<IncomingMessage, 'method' | 'headers'>): UpgradeRequestKind {
+  const h = req.headers;
+  if (h['transfer-encoding'] !== undefined || (h['content-length'] !== undefined && Number(h['content-length']) !== 0)) return 'has-body';
+  const offered = req.method === 'GET' && listTokens(h.connection).includes('upgrade') && listTokens(h.upgrade).includes('websocket');
+  return offered ? 'websocket' : 'plain';
+}
 
 function serializeRequest(method: string, path: string, headers: Record<string, string | string[]>): string {
   let out = `${method} ${path} HTTP/1.1\r\n`;
@@ -68,109 +131,256 @@ function serializeRequest(method: string, path: string, headers: Record<string, 
   return `${out}\r\n`;
 }
 
-interface ResponseHead {
-  status: number;
-  statusLine: string;
-  /** [name as sent, value] in order. */
-  headers: Array<[string, string]>;
+// ---------------------------------------------------------------------------------------------
+// The upstream's answer
+
+interface SwitchHead {
+  readonly reason: string;
+  /** [name as sent, value OWS-trimmed], in order. */
+  readonly headers: ReadonlyArray<readonly [string, string]>;
+  /** Bytes of the head, the final CRLF CRLF included. */
+  readonly length: number;
 }
 
-function parseResponseHead(text: string): ResponseHead | null {
-  const lines = text.split('\r\n');
-  const m = /^HTTP\/1\.[01] (\d{3})(?: .*)?$/.exec(lines[0] ?? '');
-  if (!m) return null;
-  const headers: Array<[string, string]> = [];
-  for (const line of lines.slice(1)) {
-    if (!line) continue;
-    // A bare LF or a NUL would be written to the client as is (response splitting): refuse the head.
-    if (BAD_VALUE.test(line)) return null;
-    const colon = line.indexOf(':');
-    if (colon <= 0) return null;
-    headers.push([line.slice(0, colon).trim(), line.slice(colon + 1).trim()]);
-  }
-  return { status: Number(m[1]), statusLine: lines[0]!, headers };
+type AnswerRead =
+  | { readonly kind: 'incomplete' }
+  | { readonly kind: 'interim'; readonly length: number }
+  | { readonly kind: 'switch'; readonly head: SwitchHead }
+  | { readonly kind: 'answer'; readonly head: ResponseHead }
+  | { readonly kind: 'invalid'; readonly reason: string };
+
+const INCOMPLETE: AnswerRead = Object.freeze({ kind: 'incomplete' });
+
+function invalid(reason: string): AnswerRead {
+  return { kind: 'invalid', reason };
 }
 
-/** The head written to the client: hop-by-hop dropped (bar the upgrade pair on a 101), X-Powered-By set. */
-function clientHead(head: ResponseHead): string {
-  const upgraded = head.status === 101;
-  const listed = new Set<string>();
-  for (const [name, value] of head.headers) {
-    if (name.toLowerCase() === 'connection') for (const t of value.split(',')) listed.add(t.trim().toLowerCase());
+/** Reads the answer head at the start of `buf`: a 101 here, any other status with the fast path's strict reader. */
+function readAnswer(buf: Buffer, maxBytes: number, method: 'GET' | 'HEAD', upgrading: boolean): AnswerRead {
+  if (buf.length >= SWITCH_PREFIX.length && buf.toString('latin1', 0, SWITCH_PREFIX.length) === SWITCH_PREFIX) {
+    return upgrading ? readSwitchHead(buf, maxBytes) : invalid('101 to a request that offered no upgrade');
   }
-  let out = `${head.statusLine}\r\n`;
-  for (const [name, value] of head.headers) {
+  const r = readResponseHead(buf, maxBytes, method);
+  if (r.kind === 'interim') return { kind: 'interim', length: r.length };
+  if (r.kind === 'head') return { kind: 'answer', head: r.head };
+  return r;
+}
+
+function readSwitchHead(buf: Buffer, maxBytes: number): AnswerRead {
+  const at = buf.indexOf(CRLFCRLF);
+  if (at === -1) {
+    if (buf.length >= maxBytes) return invalid('response head too large');
+    // A bare LF already rules the head out: fail now, not at the timeout.
+    for (let lf = buf.indexOf(0x0a); lf !== -1; lf = buf.indexOf(0x0a, lf + 1)) if (buf[lf - 1] !== 0x0d) return invalid('bad line ending');
+    return INCOMPLETE;
+  }
+  const length = at + 4;
+  if (length > maxBytes) return invalid('response head too large');
+  const lines = buf.toString('latin1', 0, at).split('\r\n');
+  const status = SWITCH_STATUS.exec(lines[0]!);
+  if (!status) return invalid('bad status line');
+  if (lines.length - 1 > MAX_SWITCH_FIELDS) return invalid('too many fields');
+  const headers: Array<readonly [string, string]> = [];
+  const connection: string[] = [];
+  const upgrade: string[] = [];
+  for (let i = 1; i < lines.length; i++) {
+    const m = FIELD.exec(lines[i]!);
+    if (!m) return invalid('bad field line');
+    const name = m[1]!;
+    const value = trimOws(m[2]!);
     const lower = name.toLowerCase();
-    if (lower === 'x-powered-by') continue;
-    if (upgraded ? UPGRADE_KEEP.has(lower) : lower === 'transfer-encoding') {
-      out += `${name}: ${value}\r\n`;
-      continue;
-    }
-    if (HOP_BY_HOP.has(lower) || listed.has(lower)) continue;
-    out += `${name}: ${value}\r\n`;
+    if (lower === 'connection') connection.push(value);
+    else if (lower === 'upgrade') upgrade.push(value);
+    headers.push([name, value]);
   }
-  if (!upgraded) out += 'Connection: close\r\n';
-  return `${out}X-Powered-By: ${POWERED_BY}\r\n\r\n`;
+  if (!listTokens(connection).includes('upgrade')) return invalid('101 without a Connection: upgrade token');
+  // The protocol switched to must be the one relayed, and only it (Go: the requested type, exactly).
+  const protocols = listTokens(upgrade);
+  if (protocols.length !== 1 || protocols[0] !== 'websocket') return invalid('101 without Upgrade: websocket');
+  return { kind: 'switch', head: { reason: trimOws(status[1] ?? ''), headers, length } };
 }
 
-const ignore = () => {};
+/** Hop-by-hop and `Connection`-listed names, dropped from both kinds of head. */
+function dropped(headers: ReadonlyArray<readonly [string, string]>): Set<string> {
+  const out = new Set(HOP_BY_HOP);
+  const connection = headers.filter(([n]) => n.toLowerCase() === 'connection').map(([, v]) => v);
+  for (const t of listTokens(connection)) out.add(t);
+  out.add('x-powered-by');
+  return out;
+}
 
-export function proxyUpgrade(opts: UpgradeOptions): Promise<UpgradeResult> {
-  const { req, socket: client, target } = opts;
-  const upstreamName = target.origin;
-  const started = performance.now();
-  const maxHead = opts.maxResponseHeadBytes ?? 16 * 1024;
-  client.on('error', ignore);
+/** The 101 for the client: the upgrade pair as the relay carries it, no body framing, X-Powered-By. */
+function clientSwitchHead(head: SwitchHead): string {
+  const drop = dropped(head.headers);
+  drop.add('content-length');
+  let out = `HTTP/1.1 101 ${head.reason || 'Switching Protocols'}\r\n`;
+  for (const [name, value] of head.headers) if (!drop.has(name.toLowerCase())) out += `${name}: ${value}\r\n`;
+  return `${out}Connection: Upgrade\r\nUpgrade: websocket\r\nX-Powered-By: ${POWERED_BY}\r\n\r\n`;
+}
 
-  return new Promise<UpgradeResult>((resolve, reject) => {
-    let settled = false;
-    let upstream: Socket | undefined;
-    let timer: NodeJS.Timeout | undefined;
+/** A refusal for the client: its framing kept (Transfer-Encoding when chunked), `Connection: close`. */
+function clientAnswerHead(head: ResponseHead): string {
+  const drop = dropped(head.headers);
+  if (head.framing.kind === 'chunked') drop.delete('transfer-encoding');
+  let out = `HTTP/1.1 ${head.status} ${head.reason}\r\n`;
+  for (const [name, value] of head.headers) if (!drop.has(name)) out += `${name}: ${value}\r\n`;
+  return `${out}Connection: close\r\nX-Powered-By: ${POWERED_BY}\r\n\r\n`;
+}
 
-    const onAbort = () => fail(new UpstreamError('client_aborted', upstreamName, 'aborted before the upgrade completed', { responseStarted: false, cause: opts.signal?.reason }));
-    const onClientGone = () => fail(new UpstreamError('client_aborted', upstreamName, 'client went away before the upgrade completed', { responseStarted: false }));
+type Cut = { readonly body: Buffer; readonly ended: boolean } | { readonly bad: string };
 
-    const stopHandshake = () => {
-      settled = true;
-      if (timer) clearTimeout(timer);
-      opts.signal?.removeEventListener('abort', onAbort);
-      client.off('close', onClientGone);
-      client.off('end', onClientGone);
-    };
-
-    function fail(err: UpstreamError): void {
-      if (settled) return;
-      stopHandshake();
-      if (upstream) {
-        client.unpipe(upstream);
-        upstream.destroy();
-      }
-      if (err.code !== 'client_aborted' && client.writable) client.end(rawBadGateway());
-      else client.destroy();
-      // The client might never read the 502: do not hold its socket for ever.
-      setTimeout(() => client.destroy(), 5000).unref();
-      reject(err);
+/** Cuts a refusal's body out of the upstream's bytes, up to its framed end. */
+function bodyCutter(framing: BodyFraming): (chunk: Buffer) => Cut {
+  switch (framing.kind) {
+    case 'none':
+      return () => ({ body: EMPTY, ended: true });
+    case 'close':
+      return (chunk) => ({ body: chunk, ended: false });
+    case 'length': {
+      let left = framing.length;
+      return (chunk) => {
+        const n = Math.min(left, chunk.length);
+        left -= n;
+        return { body: chunk.subarray(0, n), ended: left === 0 };
+      };
     }
+    case 'chunked': {
+      const reader = new ChunkedBodyReader();
+      return (chunk) => {
+        const n = reader.feed(chunk);
+        return n === -1 ? { bad: reader.error ?? 'bad chunked body' } : { body: chunk.subarray(0, n), ended: reader.done };
+      };
+    }
+  }
+}
 
-    if (opts.signal?.aborted) return onAbort();
-    opts.signal?.addEventListener('abort', onAbort, { once: true });
-    client.once('close', onClientGone);
-    timer = setTimeout(
-      () => fail(new UpstreamError('upstream_timeout', upstreamName, `${upstreamName} did not answer the upgrade within ${opts.handshakeTimeoutMs} ms`, { responseStarted: false })),
-      opts.handshakeTimeoutMs,
+// ---------------------------------------------------------------------------------------------
+// Closing
+
+function closedOf(s: Duplex): Promise<void> {
+  return s.closed ? Promise.resolve() : new Promise<void>((r) => s.once('close', () => r()));
+}
+
+function bothClosed(a: Duplex, b: Duplex): Promise<void> {
+  return Promise.all([closedOf(a), closedOf(b)]).then(() => undefined);
+}
+
+/** Relays both ways after the 101; `held`: the client's early bytes, sent first. */
+function relay(client: Duplex, upstream: Socket, held: readonly Buffer[]): Promise<void> {
+  let grace: NodeJS.Timeout | undefined;
+  const destroyBoth = () => {
+    client.destroy();
+    upstream.destroy();
+  };
+  const closed = bothClosed(client, upstream).then(() => clearTimeout(grace));
+  const onEnd = (from: Duplex, to: Duplex) => () => {
+    // What `from` sent is flushed to `to`, which is then ended; what `to` still sends has no
+    // reader any more (an upstream socket cannot even be written once its peer ended). `from`
+    // goes once the flush is done, `to` when its peer closes too or at the grace's end: closed
+    // at once, bytes it had not read would make a reset, which can lose the flush's tail.
+    to.unpipe(from);
+    to.on('data', ignore);
+    to.resume();
+    to.end();
+    if (to.writableFinished) from.destroy();
+    else to.once('finish', () => from.destroy());
+    grace ??= setTimeout(destroyBoth, CLOSE_GRACE_MS);
+    grace.unref();
+  };
+  client.once('end', onEnd(client, upstream));
+  upstream.once('end', onEnd(upstream, client));
+  for (const s of [client, upstream]) {
+    s.on('error', destroyBoth);
+    // A close after an end is the end's to finish; any other close is abrupt.
+    s.once('close', () => {
+      if (!s.readableEnded) destroyBoth();
+    });
+  }
+  for (const b of held) upstream.write(b);
+  upstream.pipe(client);
+  client.pipe(upstream);
+  return closed;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The handshake
+
+type Settle = { resolve: (r: UpgradeResult) => void; reject: (e: UpstreamError) => void };
+
+class Handshake {
+  readonly #o: UpgradeOptions;
+  readonly #client: Duplex;
+  readonly #name: string;
+  readonly #started = performance.now();
+  readonly #maxHead: number;
+  readonly #settle: Settle;
+  #settled = false;
+  #upstream: Socket | undefined;
+  #timer: NodeJS.Timeout | undefined;
+  #websocket = false;
+  /** The client's bytes after its request head, until the 101. */
+  #held: Buffer[] = [];
+  #heldBytes = 0;
+  /** The upstream's bytes not yet read as a head. */
+  #buf: Buffer = EMPTY;
+  #interim = 0;
+
+  constructor(o: UpgradeOptions, settle: Settle) {
+    this.#o = o;
+    this.#client = o.socket;
+    this.#name = o.target.origin;
+    this.#maxHead = o.maxResponseHeadBytes ?? maxHeaderSize;
+    this.#settle = settle;
+  }
+
+  start(): void {
+    const o = this.#o;
+    const client = this.#client;
+    client.on('error', ignore);
+    const kind = upgradeRequestKind(o.req);
+    if (kind === 'has-body') {
+      this.#settled = true;
+      answerAndClose(client, 'HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n');
+      this.#settle.resolve({ status: 400, handshakeMs: 0, closed: closedOf(client) });
+      return;
+    }
+    this.#websocket = kind === 'websocket';
+    if (o.signal?.aborted) return this.#onAbort();
+    o.signal?.addEventListener('abort', this.#onAbort, { once: true });
+    client.once('close', this.#onClientGone);
+    client.once('end', this.#onClientGone);
+    this.#timer = setTimeout(
+      () => this.#fail(new UpstreamError('upstream_timeout', this.#name, `${this.#name} did not answer the upgrade within ${o.handshakeTimeoutMs} ms`, { responseStarted: false })),
+      o.handshakeTimeoutMs,
     );
-
     let requestHead: string;
     try {
-      const headers = upstreamRequestHeaders(opts.headers, { clientIp: opts.clientIp ?? req.socket.remoteAddress, host: req.headers.host, proto: opts.forwardedProto }, UPGRADE_KEEP);
-      headers['connection'] = 'Upgrade';
-      const upgrade = req.headers.upgrade;
-      if (upgrade) headers['upgrade'] = upgrade;
-      requestHead = serializeRequest(req.method ?? 'GET', requestPath(req.url), headers);
+      requestHead = this.#requestHead();
     } catch (err) {
-      return fail(beforeResponseError(err, upstreamName, false));
+      return this.#fail(beforeResponseError(err, this.#name, false));
     }
+    const up = this.#connect();
+    this.#upstream = up;
+    up.on('error', this.#onUpError);
+    up.on('end', this.#onUpEnd);
+    up.on('data', this.#onUpData);
+    // Queued by the socket until it connects.
+    up.write(requestHead);
+    if (o.head.length) this.#hold(o.head);
+    client.on('data', this.#hold);
+  }
 
+  #requestHead(): string {
+    const { req } = this.#o;
+    const headers = upstreamRequestHeaders(this.#o.headers, { clientIp: this.#o.clientIp ?? req.socket.remoteAddress, host: req.headers.host, proto: this.#o.forwardedProto });
+    // The upgrade pair is the relay's own (hop-by-hop, so the client's is gone): websocket or none.
+    headers['connection'] = this.#websocket ? 'Upgrade' : 'close';
+    if (this.#websocket) headers['upgrade'] = 'websocket';
+    return serializeRequest(req.method ?? 'GET', requestPath(req.url), headers);
+  }
+
+  #connect(): Socket {
+    const { target, tls } = this.#o;
     const secure = target.protocol === 'https:' || target.protocol === 'wss:';
     const host = target.hostname.startsWith('[') ? target.hostname.slice(1, -1) : target.hostname;
     const port = Number(target.port) || (secure ? 443 : 80);
@@ -178,77 +388,146 @@ export function proxyUpgrade(opts: UpgradeOptions): Promise<UpgradeResult> {
       ? tlsConnect({
           host,
           port,
-          servername: opts.tls?.servername ?? (isIP(host) ? undefined : host),
-          rejectUnauthorized: opts.tls?.rejectUnauthorized ?? true,
+          servername: tls?.servername ?? (isIP(host) ? undefined : host),
+          rejectUnauthorized: tls?.rejectUnauthorized ?? true,
           ALPNProtocols: ['http/1.1'],
         })
       : netConnect({ host, port });
-    upstream = up;
     up.setNoDelay(true);
-    const onUpError = (err: Error) => fail(beforeResponseError(err, upstreamName, false));
-    const onUpEnd = () => fail(new UpstreamError('upstream_unreachable', upstreamName, `${upstreamName} closed the connection during the upgrade`, { responseStarted: false }));
-    up.on('error', onUpError);
-    up.on('end', onUpEnd);
-    // Writes before the connection is up are queued by the socket; the client's bytes follow
-    // the head as they come (a client may pipeline its first frames), and the client's end or
-    // close during the handshake is seen.
-    up.write(requestHead);
-    if (opts.head.length) up.write(opts.head);
-    client.pipe(up);
-    client.once('end', onClientGone);
+    return up;
+  }
 
-    const chunks: Buffer[] = [];
-    let size = 0;
-    const onData = (chunk: Buffer) => {
-      chunks.push(chunk);
-      size += chunk.length;
-      const all = chunks.length === 1 ? chunk : Buffer.concat(chunks);
-      const end = all.indexOf('\r\n\r\n');
-      // The bound holds however the head arrived (one large chunk included).
-      if (end < 0 ? size > maxHead : end > maxHead) {
-        fail(new UpstreamError('upstream_unreachable', upstreamName, `${upstreamName} sent a response head over ${maxHead} bytes`, { responseStarted: false }));
-        return;
-      }
-      if (end < 0) {
-        // Keep one buffer: no re-concatenation of every earlier chunk on the next one.
-        if (chunks.length > 1) chunks.splice(0, chunks.length, all);
-        return;
-      }
-      up.off('data', onData);
-      up.off('end', onUpEnd);
-      up.off('error', onUpError);
-      up.on('error', ignore);
-      up.pause();
-      const head = parseResponseHead(all.subarray(0, end).toString('latin1'));
-      if (!head) return fail(new UpstreamError('upstream_unreachable', upstreamName, `${upstreamName} sent an invalid response head`, { responseStarted: false }));
-      const rest = all.subarray(end + 4);
-      if (settled) return;
-      stopHandshake();
-      const closed = pipeBoth(client, up);
-      client.write(clientHead(head));
-      if (rest.length) client.write(rest);
-      if ('setNoDelay' in client && typeof client.setNoDelay === 'function') (client as Socket).setNoDelay(true);
-      resolve({ status: head.status, handshakeMs: performance.now() - started, closed });
+  readonly #hold = (chunk: Buffer): void => {
+    this.#held.push(chunk);
+    this.#heldBytes += chunk.length;
+    if (this.#heldBytes > MAX_EARLY_BYTES) this.#client.pause();
+  };
+
+  readonly #onAbort = (): void => {
+    this.#fail(new UpstreamError('client_aborted', this.#name, 'aborted before the upgrade completed', { responseStarted: false, cause: this.#o.signal?.reason }));
+  };
+
+  readonly #onClientGone = (): void => {
+    this.#fail(new UpstreamError('client_aborted', this.#name, 'client went away before the upgrade completed', { responseStarted: false }));
+  };
+
+  readonly #onUpError = (err: Error): void => this.#fail(beforeResponseError(err, this.#name, false));
+
+  readonly #onUpEnd = (): void => {
+    this.#fail(new UpstreamError('upstream_unreachable', this.#name, `${this.#name} closed the connection during the upgrade`, { responseStarted: false }));
+  };
+
+  readonly #onUpData = (chunk: Buffer): void => {
+    this.#buf = this.#buf.length === 0 ? chunk : Buffer.concat([this.#buf, chunk]);
+    const method = this.#o.req.method === 'HEAD' ? 'HEAD' : 'GET';
+    for (;;) {
+      const r = readAnswer(this.#buf, this.#maxHead, method, this.#websocket);
+      if (r.kind === 'incomplete') return;
+      if (r.kind === 'invalid') return this.#fail(new UpstreamError('upstream_unreachable', this.#name, `${this.#name} sent an invalid answer to the upgrade: ${r.reason}`, { responseStarted: false }));
+      if (r.kind === 'switch') return this.#switch(r.head);
+      if (r.kind === 'answer') return this.#relayAnswer(r.head);
+      if (++this.#interim > MAX_INTERIM) return this.#fail(new UpstreamError('upstream_unreachable', this.#name, `${this.#name} sent over ${MAX_INTERIM} interim answers`, { responseStarted: false }));
+      this.#buf = this.#buf.subarray(r.length);
+    }
+  };
+
+  /** Ends the handshake stage: its timer and listeners go; the upstream is paused for the next stage. */
+  #stop(): void {
+    this.#settled = true;
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#o.signal?.removeEventListener('abort', this.#onAbort);
+    const client = this.#client;
+    client.off('close', this.#onClientGone);
+    client.off('end', this.#onClientGone);
+    client.off('data', this.#hold);
+    const up = this.#upstream;
+    if (!up) return;
+    up.off('data', this.#onUpData);
+    up.off('end', this.#onUpEnd);
+    up.off('error', this.#onUpError);
+    up.on('error', ignore);
+    up.pause();
+  }
+
+  #fail(err: UpstreamError): void {
+    if (this.#settled) return;
+    this.#stop();
+    this.#upstream?.destroy();
+    if (err.code === 'client_aborted') this.#client.destroy();
+    else answerAndClose(this.#client, rawBadGateway());
+    this.#settle.reject(err);
+  }
+
+  #switch(head: SwitchHead): void {
+    this.#stop();
+    const client = this.#client;
+    const up = this.#upstream!;
+    client.write(clientSwitchHead(head));
+    // Early frames that came with the head.
+    const rest = this.#buf.subarray(head.length);
+    if (rest.length) client.write(rest);
+    if ('setNoDelay' in client && typeof client.setNoDelay === 'function') (client as Socket).setNoDelay(true);
+    const closed = relay(client, up, this.#held);
+    this.#held = [];
+    this.#settle.resolve({ status: 101, handshakeMs: performance.now() - this.#started, closed });
+  }
+
+  /** A refusal: relayed as a plain response up to its framed end; the client's bytes are never sent. */
+  #relayAnswer(head: ResponseHead): void {
+    this.#stop();
+    this.#held = [];
+    const client = this.#client;
+    const up = this.#upstream!;
+    const closed = bothClosed(client, up);
+    const abort = () => {
+      up.destroy();
+      client.destroy();
     };
-    up.on('data', onData);
-  });
+    const cut = bodyCutter(head.framing);
+    const idle = this.#o.handshakeTimeoutMs;
+    let done = false;
+    const finish = () => {
+      done = true;
+      up.off('data', feed);
+      up.destroy();
+      answerAndClose(client);
+    };
+    const feed = (chunk: Buffer) => {
+      const c = cut(chunk);
+      // A body cut short or misframed must not look whole: the client connection goes.
+      if ('bad' in c) return abort();
+      if (c.body.length > 0 && !client.write(c.body)) {
+        up.pause();
+        up.setTimeout(0);
+        client.once('drain', () => {
+          up.setTimeout(idle);
+          up.resume();
+        });
+      }
+      if (c.ended) finish();
+    };
+    up.on('error', abort);
+    up.once('end', () => {
+      if (done) return;
+      if (head.framing.kind === 'close') finish();
+      else abort();
+    });
+    up.setTimeout(idle, abort);
+    client.once('close', () => {
+      if (!done) up.destroy();
+    });
+    client.on('data', ignore);
+    client.resume();
+    client.write(clientAnswerHead(head));
+    feed(this.#buf.subarray(head.length));
+    if (!done) {
+      up.on('data', feed);
+      up.resume();
+    }
+    this.#settle.resolve({ status: head.status, handshakeMs: performance.now() - this.#started, closed });
+  }
 }
 
-/** Pipe both ways; an end is passed on, a close or an error on either side destroys both. */
-function pipeBoth(client: Duplex, upstream: Socket): Promise<void> {
-  upstream.on('error', ignore);
-  client.on('error', ignore);
-  const closeBoth = () => {
-    client.destroy();
-    upstream.destroy();
-  };
-  client.once('close', closeBoth);
-  upstream.once('close', closeBoth);
-  // client → upstream is piped since the handshake began.
-  upstream.pipe(client);
-  upstream.resume();
-  return Promise.all([
-    client.destroyed ? undefined : new Promise((r) => client.once('close', r)),
-    upstream.destroyed ? undefined : new Promise((r) => upstream.once('close', r)),
-  ]).then(() => undefined);
+export function proxyUpgrade(opts: UpgradeOptions): Promise<UpgradeResult> {
+  return new Promise<UpgradeResult>((resolve, reject) => new Handshake(opts, { resolve, reject }).start());
 }

@@ -2,29 +2,12 @@
 // upstream (or get a 2xx from a forward-auth endpoint), or an authenticated user be refused,
 // found in review. The request targets are written raw (no client-side normalization).
 import { strict as assert } from 'node:assert';
-import { connect } from 'node:net';
 import { after, before, describe, test } from 'node:test';
-import { browserLogin, call, Jar, loginAtCore, startProxyStack, viaOutpost, type ProxyStack } from './support.ts';
+import { browserLogin, call, Jar, loginAtCore, rawRequest, startProxyStack, viaOutpost, type ProxyStack } from './support.ts';
 
 const APP = 'https://app.example.com';
 const FS = 'https://fs.example.com';
 const NAME = 'Zoë 日本語 \u{1F600}';
-
-/** One raw HTTP/1.1 request; resolves with the status line's code and the whole answer. */
-function rawRequest(port: number, head: string): Promise<{ status: number; data: string }> {
-  return new Promise((resolve, reject) => {
-    const socket = connect(port, '127.0.0.1');
-    let data = '';
-    socket.setEncoding('latin1');
-    socket.on('connect', () => socket.write(head));
-    socket.on('data', (d: string) => {
-      data += d;
-      if (/\r\n\r\n/.test(data)) socket.end();
-    });
-    socket.on('error', reject);
-    socket.on('close', () => resolve({ status: Number(/^HTTP\/1\.1 (\d{3})/.exec(data)?.[1] ?? 0), data }));
-  });
-}
 
 describe('proxy security review', () => {
   let stack: ProxyStack;

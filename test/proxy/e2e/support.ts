@@ -147,6 +147,22 @@ export function rawExchange(port: number, chunks: readonly (string | Buffer)[]):
   });
 }
 
+/** One raw HTTP/1.1 request, closed after the answer's head arrives: its status code and what was read. */
+export function rawRequest(port: number, head: string): Promise<{ status: number; data: string }> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1');
+    let data = '';
+    socket.setEncoding('latin1');
+    socket.on('connect', () => socket.write(head));
+    socket.on('data', (d: string) => {
+      data += d;
+      if (/\r\n\r\n/.test(data)) socket.end();
+    });
+    socket.on('error', reject);
+    socket.on('close', () => resolve({ status: Number(/^HTTP\/1\.1 (\d{3})/.exec(data)?.[1] ?? 0), data }));
+  });
+}
+
 /** Polls `check` until it holds (or throws after `ms`). */
 export async function until(what: string, check: () => boolean, ms = 5_000): Promise<void> {
   const deadline = Date.now() + ms;

@@ -103,6 +103,24 @@ describe('OidcClient', () => {
     assert.equal((await rs.verify(good)).payload['sub'], 'U1');
   });
 
+  test('ES256 (a provider with an ECDSA signing key, as the README promises): verified through the JWKS, and pinned', async () => {
+    const ec = await generateKeyPair('ES256');
+    const rsa = await generateKeyPair('RS256');
+    jwks = { keys: [{ ...(await exportJWK(ec.publicKey)), kid: 'e1', alg: 'ES256', use: 'sig' }, { ...(await exportJWK(rsa.publicKey)), kid: 'r1', alg: 'RS256', use: 'sig' }] };
+    const es = client(['ES256']);
+    const good = await new SignJWT(claims).setProtectedHeader({ alg: 'ES256', kid: 'e1' }).setIssuer(ISSUER).setAudience(CLIENT_ID).setExpirationTime('5m').sign(ec.privateKey);
+    assert.equal((await es.verify(good)).payload['sub'], 'U1');
+    // Only the advertised algorithm: an RS256 token (even one the JWKS could verify) and HS256 are refused.
+    const other = await new SignJWT(claims).setProtectedHeader({ alg: 'RS256', kid: 'r1' }).setIssuer(ISSUER).setAudience(CLIENT_ID).setExpirationTime('5m').sign(rsa.privateKey);
+    await assert.rejects(es.verify(other), OidcError);
+    await assert.rejects(es.verify(await hs()), OidcError);
+    // And the other way round.
+    await assert.rejects(client(['RS256']).verify(good), OidcError);
+    // Nothing usable advertised: RS256, as before.
+    assert.equal((await client([]).verify(other)).payload['sub'], 'U1');
+    await assert.rejects(client(['PS512']).verify(good), OidcError);
+  });
+
   test('RS256: the JWKS is cached, and fetched again for an unknown kid (key rotation)', async () => {
     const k1 = await generateKeyPair('RS256');
     const k2 = await generateKeyPair('RS256');

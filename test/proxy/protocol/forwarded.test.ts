@@ -9,6 +9,7 @@ import {
   type ForwardKind,
   type HeaderMap,
 } from '../../../src/proxy/protocol/forwarded.ts';
+import { isCanonicalPath } from '../../../src/proxy/protocol/skip.ts';
 
 const trusted = trustedProxies();
 
@@ -83,20 +84,34 @@ describe('originalUrl: traefik and caddy', () => {
     });
   }
 
-  it('refuses a forwarded host or URI that would change the URL’s meaning', () => {
+  it('refuses a forwarded host or URI that would change the URL’s meaning: the client\'s request (400), not a configuration error', () => {
     for (const [host, uri] of [
       ['evil.com/x', '/'],
       ['a@evil.com', '/'],
-      ['fs.example.com', '//evil.com/'],
       ['fs.example.com', 'x'],
-      ['fs.example.com', '/\\evil.com'],
       ['fs.example.com', '/a\r\nb'],
+      ['fs.example.com:99999', '/'],
     ] as const) {
       const r = req('traefik', '10.0.0.2', { 'x-forwarded-proto': 'https', 'x-forwarded-host': host, 'x-forwarded-uri': uri }, '/');
-      assert.equal(r.ok, false, `${host} ${uri}`);
+      assert.deepEqual(r.ok ? 'ok' : r.code, 'bad_request', `${host} ${uri}`);
     }
     const r = req('traefik', '10.0.0.2', { 'x-forwarded-proto': 'gopher', 'x-forwarded-host': 'fs.example.com' }, '/');
-    assert.equal(r.ok, false);
+    assert.deepEqual(r.ok ? 'ok' : r.code, 'forward_url_invalid');
+  });
+
+  it('a URI starting with // or holding a backslash stays a path of the forwarded host (as Go parses it), never a canonical one with a backslash', () => {
+    for (const [uri, path] of [
+      ['//evil.com/', '//evil.com/'],
+      ['//evil.com\\@x/', '//evil.com/@x/'],
+      ['/\\evil.com', '//evil.com'],
+    ] as const) {
+      const r = req('traefik', '10.0.0.2', { 'x-forwarded-proto': 'https', 'x-forwarded-host': 'fs.example.com', 'x-forwarded-uri': uri }, '/');
+      assert.ok(r.ok, uri);
+      assert.equal(r.url.host, 'fs.example.com', uri);
+      assert.equal(r.url.pathname, path, uri);
+      assert.equal(r.rawPath, uri);
+      assert.equal(isCanonicalPath(r.rawPath, r.url), !uri.includes('\\'), uri);
+    }
   });
 
   it('defaults the URI to / and the host to Host', () => {
@@ -114,10 +129,34 @@ describe('originalUrl: nginx', () => {
   });
 
   it('prefers X-Original-URI, a path on the request Host in the external scheme', () => {
-    const client = trustedClient('127.0.0.1', { 'x-original-uri': '/x?q=1', 'x-original-url': 'https://other.example.com/' }, trusted);
+    const client = trustedClient('127.0.0.1', { 'x-original-uri': '/x?q=1' }, trusted);
     const r = originalUrl('nginx', { url: '/outpost.goauthentik.io/auth/nginx', host: 'fs.example.com', secure: false, client, defaultScheme: 'https' });
     assert.ok(r.ok);
     assert.equal(r.url.href, 'https://fs.example.com/x?q=1');
+    assert.equal(r.ambiguous, undefined);
+  });
+
+  it('both headers naming the same target (ingress-nginx sends both): X-Original-URI, not ambiguous', () => {
+    const client = trustedClient('127.0.0.1', { 'x-original-uri': '/x?q=1', 'x-original-url': 'https://fs.example.com/x?q=1' }, trusted);
+    const r = originalUrl('nginx', { url: '/outpost.goauthentik.io/auth/nginx', host: 'fs.example.com', secure: false, client, defaultScheme: 'https' });
+    assert.ok(r.ok);
+    assert.equal(r.url.href, 'https://fs.example.com/x?q=1');
+    assert.equal(r.ambiguous, undefined);
+  });
+
+  it('both headers naming different targets: ambiguous (nginx passes the client\'s headers on to auth_request, so one is the client\'s)', () => {
+    for (const [uri, url] of [
+      ['/outpost.goauthentik.io/start', 'http://fs.example.com/secret'],
+      ['/health', 'http://fs.example.com/secret'],
+      ['/secret', 'http://fs.example.com/health'],
+      ['/x?q=1', 'https://other.example.com/'],
+      ['/x', 'not a url'],
+    ]) {
+      const client = trustedClient('127.0.0.1', { 'x-original-uri': uri, 'x-original-url': url }, trusted);
+      const r = originalUrl('nginx', { url: '/outpost.goauthentik.io/auth/nginx', host: 'fs.example.com', secure: false, client, defaultScheme: 'https' });
+      assert.ok(r.ok, `${uri} ${url}`);
+      assert.equal(r.ambiguous, true, `${uri} ${url}`);
+    }
   });
 
   it('is a configuration error with neither header (checklist 29), or with a relative X-Original-URL', () => {

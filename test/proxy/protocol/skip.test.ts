@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { compileSkip } from '../../../src/proxy/protocol/skip.ts';
+import { compileSkip, isCanonicalPath } from '../../../src/proxy/protocol/skip.ts';
 import { P1, P2, P3, provider } from './fixtures.ts';
 
 const u = (s: string) => new URL(s);
@@ -53,5 +53,19 @@ describe('compileSkip', () => {
     assert.equal(s.matches(u('https://app.example.com/public%2F..%2Fadmin')), false);
     assert.equal(s.matches(u('https://app.example.com/public/../admin')), false);
     assert.equal(s.matches(u('https://app.example.com/public/%2e%2e/admin')), false);
+  });
+
+  it('a dot segment with path parameters (Tomcat, Jetty, Spring read `..;x` as `..`) is never a skip path', () => {
+    // WHATWG keeps `..;` as a name, so the URL says /public/..;/admin; Tomcat serves /admin.
+    const s = compileSkip(P1);
+    for (const raw of ['/public/..;/admin', '/public/..;jsessionid=1/admin', '/public/.;/../admin', '/public/%2e%2e;/admin', '/public/.%2E;x/admin', '/public/..%3b/admin', '/public/..%3B/admin']) {
+      const url = u(`https://app.example.com${raw}`);
+      assert.equal(s.matches(url, raw), false, raw);
+      assert.equal(isCanonicalPath(raw, url), false, raw);
+    }
+    // Parameters elsewhere, and names that merely start with dots, are not dot segments.
+    for (const raw of ['/public/a;jsessionid=1', '/public/x;/y', '/public/...;/y', '/public/..x;/y', '/public/.well-known;x']) {
+      assert.equal(s.matches(u(`https://app.example.com${raw}`), raw), true, raw);
+    }
   });
 });

@@ -32,9 +32,10 @@ describe('OAuth state JWT', () => {
 
   it('fails for another session, no session, expiry, another provider, a tampered token', async () => {
     const sid = newSessionId();
-    const { token } = await createState(P1, '', { sessionId: sid, now: T0 });
-    assert.deepEqual(await verifyState(token, P1, newSessionId(), T0), { ok: false, reason: 'session' });
-    assert.deepEqual(await verifyState(token, P1, undefined, T0), { ok: false, reason: 'session' });
+    const { token, state } = await createState(P1, '', { sessionId: sid, now: T0 });
+    // Another session: refused, with the verified claims (the caller may still redirect a logged-in browser).
+    assert.deepEqual(await verifyState(token, P1, newSessionId(), T0), { ok: false, reason: 'session', state });
+    assert.deepEqual(await verifyState(token, P1, undefined, T0), { ok: false, reason: 'session', state });
     assert.deepEqual(await verifyState(token, P1, sid, T0 + 601_000), { ok: false, reason: 'expired' });
     assert.deepEqual(await verifyState(token, P2, sid, T0), { ok: false, reason: 'signature' });
     assert.deepEqual(await verifyState(token, { ...P1, client_id: 'other' }, sid, T0), { ok: false, reason: 'issuer' });

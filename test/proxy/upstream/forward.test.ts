@@ -1,6 +1,7 @@
 // forwardRequest against a local upstream on port 0, through a small proxy server that calls it
 // the way the listener will: headers in and out, streaming without buffering, backpressure,
-// failures before and after the response head, client aborts, TLS upstreams.
+// failures before and after the response head, a connect that is never accepted, client
+// aborts, TLS upstreams.
 import { after, before, beforeEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, request as httpRequest, type IncomingMessage, type OutgoingHttpHeaders, type Server, type ServerResponse } from 'node:http';
@@ -8,11 +9,13 @@ import { createServer as createHttpsServer } from 'node:https';
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { generateSelfSignedCertificate } from '../../../src/ldap/server/self-signed.ts';
 import { forwardRequest, type ForwardOptions, type ForwardResult } from '../../../src/proxy/upstream/forward.ts';
 import { renderBadGateway } from '../../../src/proxy/upstream/bad-gateway.ts';
 import { UpstreamDispatchers } from '../../../src/proxy/upstream/dispatchers.ts';
 import { UpstreamError } from '../../../src/proxy/upstream/errors.ts';
+import { startUnacceptingListener } from '../../support/unaccepting-listener.ts';
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => void;
 
@@ -281,6 +284,35 @@ describe('forwardRequest', () => {
     assert.equal(r.status, 502);
     assert.equal(errors[0]?.code, 'upstream_timeout');
     for (const res of held) res.destroy();
+  });
+
+  it('answers 502 (upstream_timeout) at the connect timeout when the upstream never accepts the connection, then serves others as before', async () => {
+    const hung = await startUnacceptingListener();
+    const short = new UpstreamDispatchers({ connectTimeoutMs: 300 });
+    try {
+      target = new URL(`http://${hung.host}:${hung.port}`);
+      // The head's timeout is far longer: only the connect timeout can end this in time.
+      extra = { dispatcher: short.get(target, true), headersTimeoutMs: 5_000 };
+      const r = await Promise.race([call(proxyPort, '/'), sleep(4_000, undefined, { ref: false })]);
+      assert.ok(r !== undefined, 'answered within 4 s');
+      assert.equal(r.status, 502);
+      assert.match(r.body.toString(), /Error proxying to upstream server/);
+      assert.equal(errors[0]?.code, 'upstream_timeout');
+      assert.equal(errors[0]?.status, 502);
+      assert.equal(errors[0]?.responseStarted, false);
+      assert.equal((errors[0]?.cause as { code?: string } | undefined)?.code, 'UND_ERR_CONNECT_TIMEOUT');
+      assert.match(errors[0]?.message ?? '', /did not accept the connection in time/);
+
+      target = new URL(`http://127.0.0.1:${upstreamPort}`);
+      extra = { dispatcher: short.get(target, true) };
+      handler = (_req, res) => res.end('fine');
+      const ok = await call(proxyPort, '/');
+      assert.equal(ok.status, 200);
+      assert.equal(ok.body.toString(), 'fine');
+    } finally {
+      await short.close(true);
+      await hung.close();
+    }
   });
 
   it('destroys the client connection when the upstream resets mid-body (no truncated response looks complete)', async () => {
