@@ -18,6 +18,7 @@ import { BindLog } from './bind/bind-log.ts';
 import { BindTargets } from './bind/bind-targets.ts';
 import { Logouts } from './bind/logouts.ts';
 import { LdapMetrics } from './metrics.ts';
+import { clipForLog, clipListForLog } from './log-fields.ts';
 import { ldapProviderSchema, type LdapProviderConfig } from './provider-config.ts';
 import { buildOutpostProviders, type OutpostProviders, type ProviderInstance } from './providers.ts';
 
@@ -192,10 +193,10 @@ export class LdapListener implements Listener<LdapProviderConfig>, LdapHandler {
       this.log.info(
         {
           bindDN: session?.dn.toLowerCase() ?? '',
-          baseDN: req.baseObject,
+          baseDN: clipForLog(req.baseObject),
           scope: SCOPE_NAMES[req.scope] ?? String(req.scope),
-          filter: formatFilter(req.filter),
-          attributes: req.attributes,
+          filter: clipForLog(formatFilter(req.filter)),
+          attributes: clipListForLog(req.attributes),
           client: ctx.client.address,
           requestId: randomUUID(),
           provider: provider?.config.name,

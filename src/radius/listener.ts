@@ -18,6 +18,7 @@ import { MaClients, enforcement, explainLearned, explainMissing, type MaPolicies
 import { RadiusMetrics, type DropReason } from './metrics.ts';
 import {
   AttributeType,
+  MAX_PACKET_LENGTH,
   RadiusCode,
   SharedSecret,
   attributeName,
@@ -27,6 +28,7 @@ import {
   decodePacket,
   eapFailureFor,
   encodeReply,
+  replyLength,
   textAttribute,
   type RadiusPacket,
   type RawAttribute,
@@ -47,6 +49,11 @@ interface Provider {
 /** Replies kept for retransmissions (FreeRADIUS keeps them 5 s; NASes retry for up to ~30 s). */
 const DUPLICATE_TTL_MS = 30_000;
 const DUPLICATE_MAX = 65_536;
+/**
+ * And at most this many bytes of them: room for all 65,536 at the usual size (a few hundred
+ * bytes), not for 65,536 replies padded to 4 KB with Proxy-States (256 MiB).
+ */
+const DUPLICATE_MAX_BYTES = 16 * 1024 * 1024;
 /** Clients that sent a Message-Authenticator in an Access-Request (`auto` policies); bounded. */
 const MA_CLIENTS_MAX = 65_536;
 /**
@@ -72,7 +79,7 @@ export class RadiusListener implements Listener<RadiusProviderConfig> {
   private readonly metrics: RadiusMetrics;
   private readonly outposts = new Map<string, Provider[]>();
   private clients = new ClientTable<Provider>([]);
-  private readonly duplicates = new DuplicateCache({ ttlMs: DUPLICATE_TTL_MS, max: DUPLICATE_MAX });
+  private readonly duplicates = new DuplicateCache({ ttlMs: DUPLICATE_TTL_MS, max: DUPLICATE_MAX, maxBytes: DUPLICATE_MAX_BYTES });
   private readonly maClients = new MaClients(MA_CLIENTS_MAX);
   private readonly dropLog = new LogLimiter({ windowMs: 60_000, maxKeys: 10_000 });
   private readonly inFlight = new Set<Promise<void>>();
@@ -109,7 +116,7 @@ export class RadiusListener implements Listener<RadiusProviderConfig> {
       secret: new SharedSecret(config.shared_secret),
       outpost: ctx,
       flow,
-      requireMa: radius.requireMessageAuthenticator.byProvider[config.name] ?? radius.requireMessageAuthenticator.default,
+      requireMa: ownPolicy(radius.requireMessageAuthenticator.byProvider, config.name) ?? radius.requireMessageAuthenticator.default,
     }));
     this.outposts.set(ctx.outpost.pk, providers);
     const all = [...this.outposts.values()].flat();
@@ -170,6 +177,8 @@ export class RadiusListener implements Listener<RadiusProviderConfig> {
     // Logged as the address it would be matched as (a dual-stack socket reports IPv4 clients as ::ffff:a.b.c.d).
     if (!match) return this.drop('unknown_client', normalizeIp(from.address) ?? from.address, 'No matching prefixes found');
     const provider = match.provider;
+    // Port 0 is no port: nothing can be sent back to it, so nothing is done for it.
+    if (from.port === 0) return this.drop('malformed', match.address, 'datagram from source port 0 dropped: no reply can be sent to it');
     const decoded = decodePacket(msg);
     if (!decoded.ok) return this.drop('malformed', match.address, `malformed packet: ${decoded.detail}`);
     const packet = decoded.packet;
@@ -233,6 +242,12 @@ export class RadiusListener implements Listener<RadiusProviderConfig> {
   private onAccessRequest(packet: RadiusPacket, provider: Provider, address: string, port: number, reply: (packet: Buffer) => void): void {
     const credentials = checkCredentials(packet.attributes);
     if (!credentials.ok) return this.drop('multiple_credentials', address, `malformed Access-Request dropped: ${credentials.detail}`);
+    // Every reply carries a Message-Authenticator and echoes the request's Proxy-States: when
+    // those alone pass 4096 bytes, no answer is possible, so the request is not authenticated.
+    const bare = replyLength(packet, {});
+    if (bare > MAX_PACKET_LENGTH) {
+      return this.drop('malformed', address, `malformed Access-Request dropped: a reply echoing its Proxy-States would be ${bare} bytes > ${MAX_PACKET_LENGTH}`);
+    }
     const key = requestKey(address, port, packet.identifier, packet.authenticator);
     const seen = this.duplicates.check(key);
     if (seen.kind === 'in-flight') return this.drop('duplicate_in_flight', address, 'retransmission of a request in progress', { log: false });
@@ -338,6 +353,8 @@ export class RadiusListener implements Listener<RadiusProviderConfig> {
       const eapFailure = eapFailureFor(packet.attributes);
       if (eapFailure !== undefined) attributes.push(eapFailure);
       if (decision.replyMessage) attributes.push(textAttribute(AttributeType.replyMessage, decision.replyMessage));
+      // Both are courtesies: left out (the Reply-Message first) when the echoed Proxy-States leave no room.
+      while (attributes.length > 0 && replyLength(packet, { attributes }) > MAX_PACKET_LENGTH) attributes.pop();
       response = encodeReply(packet, { code: RadiusCode.accessReject, secret: provider.secret, attributes });
       if (decision.reason === 'access_denied') log.info({ username: decision.username }, 'Access denied for user');
       else log.warn({ username: decision.username, reason: decision.reason, error: decision.error }, REJECT_EVENTS[decision.reason]);
@@ -366,6 +383,14 @@ const REJECT_EVENTS: Record<Exclude<RejectReason, 'access_denied'>, string> = {
   attributes_too_large: 'attributes from core do not fit in an Access-Accept',
   attributes_missing: 'no attributes from core: a property mapping failed',
 };
+
+/**
+ * The per-provider setting of `name`, if one was given. An own property only: a provider named
+ * "constructor" or "toString" must not take the function every object inherits as its setting.
+ */
+function ownPolicy(byProvider: Readonly<Record<string, MessageAuthenticatorPolicy>>, name: string): MessageAuthenticatorPolicy | undefined {
+  return Object.hasOwn(byProvider, name) ? byProvider[name] : undefined;
+}
 
 /** A metric label for a code: its name when known; `other` for the rest (bounded cardinality). */
 function codeLabel(code: number): string {

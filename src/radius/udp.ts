@@ -39,6 +39,19 @@ export class UdpListener {
     this.sockets.length = 0;
   }
 
+  /**
+   * Sends a reply; never throws. Node's `send` throws at once for what it cannot send to (port
+   * 0, which a datagram can come from; a socket closed meanwhile), and a throw from the
+   * message handler would end the process.
+   */
+  private send(socket: Socket, packet: Buffer, to: RemoteInfo): void {
+    try {
+      socket.send(packet, to.port, to.address);
+    } catch (err) {
+      this.log.warn({ ip: to.address, port: to.port, error: (err as Error).message }, 'cannot send a RADIUS reply');
+    }
+  }
+
   private bind(type: 'udp4' | 'udp6', host: string, port: number, ipv6Only: boolean | undefined): Promise<number> {
     const socket = createSocket({ type, ...(ipv6Only !== undefined ? { ipv6Only } : {}), recvBufferSize: 4 * 1024 * 1024 });
     return new Promise((resolve, reject) => {
@@ -51,7 +64,7 @@ export class UdpListener {
         // A send error (e.g. an ICMP unreachable reported late) must not end the listener.
         socket.on('error', (err) => this.log.warn({ error: err.message }, 'RADIUS socket error'));
         socket.on('message', (msg, from) => {
-          this.onDatagram(msg, from, (packet) => socket.send(packet, from.port, from.address));
+          this.onDatagram(msg, from, (packet) => this.send(socket, packet, from));
         });
         this.sockets.push(socket);
         resolve(socket.address().port);

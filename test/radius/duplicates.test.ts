@@ -95,6 +95,34 @@ describe('DuplicateCache', () => {
     for (const k of keys.slice(1)) assert.equal(c.check(k).kind, 'answered');
   });
 
+  it('keeps at most `maxBytes` of answers: replies padded to 4 KB with Proxy-States cannot pile up (the oldest go first)', () => {
+    const c = new DuplicateCache({ ttlMs: 30_000, max: 1000, maxBytes: 10_000 });
+    const keys = Array.from({ length: 10 }, (_, i) => requestKey('10.0.0.2', 4000 + i, i, AUTH_A));
+    for (const k of keys) {
+      c.check(k);
+      c.answer(k, Buffer.alloc(4096, 1));
+    }
+    assert.equal(c.bytes, 2 * 4096, 'two answers fit');
+    assert.equal(c.check(keys[9]!).kind, 'answered', 'the newest kept');
+    assert.equal(c.check(keys[8]!).kind, 'answered');
+    assert.equal(c.check(keys[7]!).kind, 'new', 'older ones went');
+  });
+
+  it('counts answers out as they expire or are replaced', async () => {
+    const c = new DuplicateCache({ ttlMs: 60, max: 10, maxBytes: 1000 });
+    const a = requestKey('10.0.0.3', 1, 1, AUTH_A);
+    const b = requestKey('10.0.0.3', 2, 2, AUTH_A);
+    c.check(a);
+    c.answer(a, Buffer.alloc(100));
+    c.answer(a, Buffer.alloc(300));
+    assert.equal(c.bytes, 300, 'a replaced answer is counted once');
+    await sleep(120);
+    c.check(b);
+    c.answer(b, Buffer.alloc(50));
+    assert.equal(c.bytes, 50, 'the expired answer no longer counts');
+    assert.equal(c.check(a).kind, 'new');
+  });
+
   it('in-flight entries are not subject to the answer bound', () => {
     const c = cache(30_000, 2);
     const keys = Array.from({ length: 10 }, (_, i) => requestKey('10.0.0.1', 3000 + i, i, AUTH_B));

@@ -4,6 +4,7 @@
 // first line the level lets through, so all lines of one bind share one requestId.
 import { randomUUID } from 'node:crypto';
 import type { Logger } from '../../log.ts';
+import { clipForLog } from '../log-fields.ts';
 import type { ClientInfo } from '../server/handler.ts';
 
 type Level = 'debug' | 'info' | 'warn';
@@ -34,7 +35,7 @@ export class BindLog {
 
   private write(level: Level, fields: Record<string, unknown>, message: string): void {
     if (!this.log.isLevelEnabled(level)) return;
-    this.keys ??= { bindDN: this.bindDn.toLowerCase(), client: this.client.address, requestId: randomUUID(), connection: this.client.id };
+    this.keys ??= { bindDN: clipForLog(this.bindDn).toLowerCase(), client: this.client.address, requestId: randomUUID(), connection: this.client.id };
     this.log[level]({ ...this.keys, ...fields }, message);
   }
 }

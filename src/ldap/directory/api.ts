@@ -133,7 +133,10 @@ export async function getUser(api: CoreApi, pk: number, signal?: AbortSignal): P
 export function coreErrorResult(err: unknown): { resultCode: number; diagnosticMessage: string } {
   if (err instanceof CoreError) {
     const unavailable = coreFailure(err, 'api') !== undefined;
-    return { resultCode: unavailable ? ResultCode.unavailable : ResultCode.operationsError, diagnosticMessage: `authentik core: ${err.message}` };
+    // A transport error's text names where the core is (`connect ECONNREFUSED 10.0.0.5:9443`,
+    // `getaddrinfo ENOTFOUND authentik.internal`): not for LDAP clients. The outpost logs it.
+    const detail = err.code === 'transport' ? `cannot reach the core for ${err.path}` : err.message;
+    return { resultCode: unavailable ? ResultCode.unavailable : ResultCode.operationsError, diagnosticMessage: `authentik core: ${detail}` };
   }
   return { resultCode: ResultCode.operationsError, diagnosticMessage: `directory error: ${(err as Error)?.message ?? String(err)}` };
 }

@@ -253,11 +253,14 @@ export class LdapDirectory {
     let timer: NodeJS.Timeout | undefined;
     let onAbort: (() => void) | undefined;
     const stop = new Promise<'timeout' | 'aborted'>((resolve) => {
-      if (deadline !== undefined) {
+      const ms = deadline === undefined ? undefined : Math.max(0, deadline - performance.now());
+      // A timer longer than 2^31-1 ms fires at once (with a warning); a client's timeLimit can
+      // be 2^31-1 s (`ldapsearch -l max`), which no core call comes near: no timer then.
+      if (ms !== undefined && ms <= MAX_TIMER_MS) {
         timer = setTimeout(() => {
           ac.abort();
           resolve('timeout');
-        }, Math.max(0, deadline - performance.now()));
+        }, ms);
       }
       if (outer) {
         onAbort = () => {
@@ -282,6 +285,9 @@ export class LdapDirectory {
     }
   }
 }
+
+/** The longest delay setTimeout honours. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 function minPositive(a: number, b: number): number {
   if (a > 0 && b > 0) return Math.min(a, b);

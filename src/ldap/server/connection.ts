@@ -61,11 +61,13 @@ export interface ConnectionHost {
 }
 
 type Phase = 'preamble' | 'handshake' | 'ldap' | 'closing' | 'closed';
-type HoldReason = 'starttls' | 'unbind' | 'congested' | 'shutdown';
+type HoldReason = 'starttls' | 'unbind' | 'congested' | 'backlog' | 'shutdown';
 
 interface QueuedOp {
   readonly msg: LdapMessage;
   readonly type: OperationType;
+  /** Bytes of the request's PDU (limits.maxQueuedBytes). */
+  readonly size: number;
 }
 
 interface RunningOp {
@@ -98,6 +100,8 @@ export function operationType(msg: LdapMessage): OperationType {
 }
 
 function decodeReason(e: LdapDecodeError): PduRejectReason {
+  // More elements than limits.maxRequestElements: too large to decode, whatever its byte size.
+  if (e.berError?.reason === 'too-many-elements') return 'too_large';
   switch (e.kind) {
     case 'malformed':
       return 'malformed';
@@ -134,6 +138,8 @@ export class LdapConnection {
   private phase: Phase = 'preamble';
   private readonly reader: PduReader;
   private readonly queue: QueuedOp[] = [];
+  /** Sum of the queued requests' sizes. */
+  private queuedBytes = 0;
   private current: RunningOp | undefined;
   private running = false;
   private readonly holds = new Set<HoldReason>();
@@ -459,7 +465,7 @@ export class LdapConnection {
   };
 
   private onPdu(pdu: Buffer): void {
-    const d = tryDecodeMessage(pdu);
+    const d = tryDecodeMessage(pdu, { maxElements: this.host.limits.maxRequestElements });
     if (!d.ok) {
       // RFC 4511 §4.1.1: whatever could not be decoded (envelope, unknown protocolOp, broken
       // operation or controls) gets a Notice of Disconnection (protocolError) and a close.
@@ -493,8 +499,17 @@ export class LdapConnection {
     }
     if (type === 'unbind') this.hold('unbind');
     else if (type === 'startTLS') this.hold('starttls');
-    this.queue.push({ msg, type });
+    this.queue.push({ msg, type, size: pdu.length });
+    this.queuedBytes += pdu.length;
     if (!this.running) void this.run();
+    // Whatever waits is kept decoded: past the budget, read no more until the queue drains.
+    if (this.queuedBytes > this.host.limits.maxQueuedBytes) this.hold('backlog');
+  }
+
+  /** `item` left the queue (started or abandoned). */
+  private dequeued(item: QueuedOp): void {
+    this.queuedBytes -= item.size;
+    if (this.queuedBytes <= this.host.limits.maxQueuedBytes) this.release('backlog');
   }
 
   private abandon(messageId: number): void {
@@ -508,7 +523,10 @@ export class LdapConnection {
     const i = this.queue.findIndex((q) => q.msg.messageId === messageId && !BUSY_NOT_ABANDONABLE.has(q.type));
     if (i !== -1) {
       const [q] = this.queue.splice(i, 1);
-      if (q !== undefined) this.host.metrics.operation(q.type, 'abandoned', 0);
+      if (q !== undefined) {
+        this.host.metrics.operation(q.type, 'abandoned', 0);
+        this.dequeued(q);
+      }
     }
   }
 
@@ -519,10 +537,12 @@ export class LdapConnection {
         const item = this.queue.shift()!;
         const op: RunningOp = { messageId: item.msg.messageId, type: item.type, abort: new AbortController(), abandoned: false };
         this.current = op;
+        // Reading may resume here, and what it reads may close the connection (a malformed request).
+        this.dequeued(item);
         const started = performance.now();
         let result: OperationResult;
         try {
-          result = await this.execute(item, op);
+          result = this.phase === 'ldap' ? await this.execute(item, op) : 'disconnected';
         } catch (e) {
           result = this.handlerFailed(item, op, e);
         }
@@ -855,6 +875,7 @@ export class LdapConnection {
     const cur = this.current;
     if (cur !== undefined && !cur.abort.signal.aborted) cur.abort.abort(new Error('connection closed'));
     this.queue.length = 0;
+    this.queuedBytes = 0;
   }
 
   private readonly onSocketError = (err: Error): void => {

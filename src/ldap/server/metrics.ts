@@ -22,7 +22,7 @@ export type ConnectionRejectReason =
   | 'shutting_down';
 
 export type PduRejectReason =
-  /** Larger than `limits.maxPduSize` (connection closed). */
+  /** Larger than `limits.maxPduSize`, or more than `limits.maxRequestElements` BER elements (connection closed). */
   | 'too_large'
   /** Not a BER SEQUENCE with a definite length (connection closed). */
   | 'framing_error'

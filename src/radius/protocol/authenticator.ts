@@ -12,7 +12,7 @@ import { type Secret, type SharedSecret, ZERO16, constantTimeEqual, hmacMd5, md5
 import { AUTHENTICATOR_LENGTH, HEADER_LENGTH, RadiusCode, hasComputedRequestAuthenticator, type RadiusPacket } from './packet.ts';
 
 export type MessageAuthenticatorStatus =
-  /** No Message-Authenticator attribute. */
+  /** No Message-Authenticator attribute, or one with an empty value (authentik 2026.8, #25097: some clients, pfSense CE 2.8 among them, send one). */
   | 'absent'
   | 'valid'
   | 'invalid'
@@ -21,17 +21,23 @@ export type MessageAuthenticatorStatus =
 
 type Located = { readonly kind: 'absent' } | { readonly kind: 'malformed' } | { readonly kind: 'found'; readonly valueOffset: number };
 
-/** Finds the single Message-Authenticator value in `raw` (walked bounds-safely). */
+/**
+ * Finds the single Message-Authenticator value in `raw` (walked bounds-safely). An empty one
+ * counts as none, as authentik 2026.8 takes it: it proves nothing, so a request that must carry
+ * a Message-Authenticator is still refused without a real one.
+ */
 function locate(raw: Buffer): Located {
   let found = -1;
+  let seen = false;
   let off = HEADER_LENGTH;
   while (off + 2 <= raw.length) {
     const type = raw[off]!;
     const len = raw[off + 1]!;
     if (len < 2 || off + len > raw.length) return { kind: 'malformed' };
     if (type === AttributeType.messageAuthenticator) {
-      if (found !== -1 || len !== 18) return { kind: 'malformed' };
-      found = off + 2;
+      if (seen || (len !== 18 && len !== 2)) return { kind: 'malformed' };
+      seen = true;
+      if (len === 18) found = off + 2;
     }
     off += len;
   }

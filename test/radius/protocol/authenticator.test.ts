@@ -70,8 +70,20 @@ describe('request Message-Authenticator', () => {
     assert.equal(verifyRequestMessageAuthenticator(ok(ref.packet(1, 1, AUTH, before)), SECRET), 'absent');
   });
 
-  it('malformed: wrong length (0, 1, 15, 17 byte values) or more than one', () => {
-    for (const n of [0, 1, 15, 17]) {
+  it('an empty value counts as absent (authentik 2026.8, #25097), so it never satisfies a requirement', () => {
+    const p = ok(ref.packet(1, 1, AUTH, Buffer.concat([before, ref.attr(80, Buffer.alloc(0)), after])));
+    assert.equal(verifyRequestMessageAuthenticator(p, SECRET), 'absent');
+    assert.deepEqual(authenticateRequest(p, SECRET), { ok: true, messageAuthenticator: 'absent' });
+    assert.deepEqual(authenticateRequest(p, SECRET, { requireMessageAuthenticator: true }), { ok: false, reason: 'missing_message_authenticator' });
+    const status = ok(ref.packet(12, 1, AUTH, Buffer.concat([before, ref.attr(80, Buffer.alloc(0))])));
+    assert.deepEqual(authenticateRequest(status, SECRET), { ok: false, reason: 'missing_message_authenticator' });
+    // An empty one beside a real one: two, malformed.
+    const both = ok(ref.packet(1, 1, AUTH, Buffer.concat([ref.attr(80, Buffer.alloc(0)), accessRequestWithMa(before, after).subarray(20)])));
+    assert.equal(verifyRequestMessageAuthenticator(both, SECRET), 'malformed');
+  });
+
+  it('malformed: wrong length (1, 15, 17 byte values) or more than one', () => {
+    for (const n of [1, 15, 17]) {
       const p = ok(ref.packet(1, 1, AUTH, Buffer.concat([before, ref.attr(80, Buffer.alloc(n))])));
       assert.equal(verifyRequestMessageAuthenticator(p, SECRET), 'malformed', `${n}-byte value`);
       assert.deepEqual(authenticateRequest(p, SECRET), { ok: false, reason: 'malformed_message_authenticator' });
