@@ -14,6 +14,9 @@ import type { OutpostType } from './agent/schemas.ts';
 import { AgentMetrics } from './agent/metrics.ts';
 import { MetricsServer } from './agent/metrics-server.ts';
 
+/** How long past the shutdown timeout a listener's stop is waited for before shutdown goes on. */
+export const LISTENER_STOP_GRACE_MS = 2000;
+
 export interface RuntimeOptions {
   config: OutpostConfig;
   plugins: readonly ListenerSource[];
@@ -103,9 +106,18 @@ export class Runtime {
   /** Stop accepting, let in-flight work finish within the shutdown timeout, close everything. */
   shutdown(): Promise<void> {
     this.stopping ??= (async () => {
-      const deadline = AbortSignal.timeout(this.opts.config.timing.shutdownTimeoutMs);
+      const timeoutMs = this.opts.config.timing.shutdownTimeoutMs;
+      const deadline = AbortSignal.timeout(timeoutMs);
       this.logger.info('shutting down');
-      await this.listeners.stopAll(deadline);
+      // A listener is asked to be done by the deadline; one that is not still must not keep the
+      // process from exiting (a SIGTERM would hang until the orchestrator kills it).
+      let overdue: NodeJS.Timeout | undefined;
+      const stopped = await Promise.race([
+        this.listeners.stopAll(deadline).then(() => true),
+        new Promise<false>((resolve) => (overdue = setTimeout(() => resolve(false), timeoutMs + LISTENER_STOP_GRACE_MS))),
+      ]);
+      clearTimeout(overdue);
+      if (!stopped) this.logger.warn({ timeout_ms: timeoutMs }, 'listeners did not stop within the shutdown timeout; stopping anyway');
       await Promise.allSettled(this.agents.map((a) => a.stop()));
       await this.metricsServer?.stop();
       await this.dispatcher.close();

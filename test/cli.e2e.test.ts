@@ -5,7 +5,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer as createHttpServer } from 'node:http';
-import { createServer } from 'node:net';
+import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { DevCore } from '../src/devcore/index.ts';
@@ -150,8 +150,13 @@ describe('a running outpost process', () => {
 
   it('shuts down on SIGTERM: closes the websocket cleanly and exits 0', async () => {
     await waitFor('websocket connected', () => core.admin.websocketConnections('test-radius').length > 0);
+    // A client parked on the metrics port (it sent nothing) must not hold the shutdown open.
+    const parked = connect(metricsPort, '127.0.0.1');
+    parked.on('error', () => {});
+    await once(parked, 'connect');
     child.kill('SIGTERM');
     assert.equal(await exitCode(child, 15_000), 0);
+    parked.destroy();
     assert.match(io.out(), /"event":"stopped"/);
     await waitFor('the websocket to close', () => core.admin.websocketConnections('test-radius').every((c) => c.closedAt !== undefined), 5000);
   });

@@ -64,6 +64,8 @@ export class Agent {
   /** Refreshes failed in a row since serving began; the retry timer while there are some. */
   private failedRefreshes = 0;
   private retryTimer: NodeJS.Timeout | undefined;
+  /** A pushed refresh is waiting out its random offset; triggers meanwhile join it. */
+  private triggerPending = false;
   private _state: AgentState = { phase: 'starting' };
 
   constructor(opts: AgentOptions) {
@@ -301,11 +303,17 @@ export class Agent {
         if (this._state.phase === 'serving') void this.refresh('reconnect');
       },
       onTriggerUpdate: () => {
+        // The refresh a waiting trigger starts reads what later ones announced: they join it.
+        // A burst of triggers (many objects saved at once) is one refresh, not one per message
+        // spread over the offset window, and a core sending them without end arms one timer.
+        if (this.triggerPending) return;
+        this.triggerPending = true;
         // Replicas wait a random offset so they do not all reload at the same instant.
         const max = config.timing.reloadOffsetMaxMs;
         const offset = max > 0 ? randomInt(0, max + 1) : 0;
         this.logger.debug({ offset_ms: offset }, 'update triggered by authentik');
         void sleep(offset, this.abort.signal).then(() => {
+          this.triggerPending = false;
           if (!this.abort.signal.aborted) void this.refresh('trigger');
         });
       },

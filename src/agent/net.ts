@@ -21,10 +21,20 @@ export function listen(server: Server | import('node:net').Server, addr: ListenA
   });
 }
 
-export function closeServer(server: Server): Promise<void> {
+/**
+ * Stop listening and close the connections: idle ones at once, the rest after `graceMs`.
+ * `server.close()` alone waits for every connection, and it also stops the check that enforces
+ * the server's header and request timeouts: a client that connected and sent nothing (or half a
+ * request) would hold the server, and a shutdown waiting for it, open for as long as it likes.
+ */
+export function closeServer(server: Server, graceMs = 1000): Promise<void> {
   return new Promise((resolve) => {
     if (!server.listening) return resolve();
-    server.close(() => resolve());
+    const force = setTimeout(() => server.closeAllConnections(), graceMs);
+    server.close(() => {
+      clearTimeout(force);
+      resolve();
+    });
     server.closeIdleConnections();
   });
 }

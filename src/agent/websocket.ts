@@ -4,6 +4,7 @@
 import { WebSocket, type RawData } from 'ws';
 import { z } from 'zod';
 import type { Logger } from '../log.ts';
+import { LogLimiter } from '../net/log-limiter.ts';
 import { WEBSOCKET_BACKOFF, backoffDelay, type BackoffPolicy } from './backoff.ts';
 
 export const Instruction = { ACK: 0, HELLO: 1, TRIGGER_UPDATE: 2, PROVIDER_SPECIFIC: 3, SESSION_END: 4 } as const;
@@ -60,10 +61,21 @@ export class ControlChannel {
   private downSince: number | undefined;
   private closed = false;
   private connected = false;
+  /** Messages that could not be read, or that a handler failed on: one line per kind a minute. */
+  private readonly messageLog = new LogLimiter({ windowMs: 60_000, maxKeys: 4 });
 
   constructor(opts: ControlChannelOptions) {
     this.opts = opts;
     this.helloIntervalMs = opts.helloIntervalMs ?? 10_000;
+  }
+
+  /**
+   * A connection that lasted this long resets the reconnect backoff. One that the core (or a
+   * proxy before it) drops right after the upgrade, again and again (an oversized frame, a
+   * refusal after the handshake), keeps backing off instead of reconnecting every second.
+   */
+  private get stableMs(): number {
+    return 3 * this.helloIntervalMs;
   }
 
   get isConnected(): boolean {
@@ -118,11 +130,14 @@ export class ControlChannel {
     });
     this.socket = socket;
     let opened = false;
+    let openedAt = 0;
+    /** The last error on this socket: the close line says why (an oversized frame, a reset). */
+    let lastError: Error | undefined;
 
     socket.on('open', () => {
       opened = true;
+      openedAt = Date.now();
       const attempts = this.attempt;
-      this.attempt = 0;
       this.lastMessageAt = Date.now();
       this.opts.logger.debug({ url: url.split('?')[0] }, 'Successfully connected websocket');
       if (this.downSince !== undefined) {
@@ -145,6 +160,7 @@ export class ControlChannel {
       socket.terminate();
     });
     socket.on('error', (err) => {
+      lastError = err;
       this.opts.logger.debug({ err }, 'websocket error');
     });
     socket.on('close', (code) => {
@@ -153,14 +169,16 @@ export class ControlChannel {
       if (this.socket !== socket || this.closed) return;
       this.socket = undefined;
       if (opened) this.downSince = Date.now();
-      if (opened && code === CLOSE_SERVICE_RESTART) {
-        // A worker recycling is not an outage: reconnect at once, without backoff.
+      if (opened && Date.now() - openedAt >= this.stableMs) this.attempt = 0;
+      if (opened && code === CLOSE_SERVICE_RESTART && this.attempt === 0) {
+        // A worker recycling is not an outage: reconnect at once, without backoff. Only once in
+        // a row: a core (or proxy) that closes every new connection with 1012 is backed off from.
         this.opts.logger.info({ code }, 'authentik is restarting this websocket\'s worker; reconnecting now');
         this.attempt += 1;
         this.reconnectTimer = setTimeout(() => this.connect(), 0);
         return;
       }
-      if (opened) this.opts.logger.warn({ code }, 'websocket to authentik closed; reconnecting');
+      if (opened) this.opts.logger.warn({ code, ...(lastError ? { err: lastError } : {}) }, 'websocket to authentik closed; reconnecting');
       this.scheduleReconnect();
     });
   }
@@ -200,9 +218,24 @@ export class ControlChannel {
       if (!result.success) throw new Error(result.error.issues[0]?.message ?? 'invalid');
       parsed = { instruction: result.data.instruction, args: result.data.args ?? {} };
     } catch (err) {
-      this.opts.logger.warn({ err }, 'ignoring a malformed websocket message');
+      this.logLimited('malformed', { err }, 'ignoring a malformed websocket message');
       return;
     }
+    // A handler's exception would escape through the socket's data event and end the process.
+    try {
+      this.dispatch(parsed);
+    } catch (err) {
+      this.logLimited('handler', { err, instruction: parsed.instruction }, 'handling a websocket message failed; ignored');
+    }
+  }
+
+  /** A warning at most once a minute per `key`, saying how many were left out since. */
+  private logLimited(key: string, fields: Record<string, unknown>, event: string): void {
+    const decision = this.messageLog.check(key);
+    if (decision.log) this.opts.logger.warn({ ...fields, ...(decision.suppressed > 0 ? { suppressed: decision.suppressed } : {}) }, event);
+  }
+
+  private dispatch(parsed: ControlMessage): void {
     switch (parsed.instruction) {
       case Instruction.ACK:
         this.setConnected(true);

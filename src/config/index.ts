@@ -6,7 +6,7 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { CidrError, parseCidr } from '../net/cidr.ts';
 import { ConfigError, resolveValue } from './resolve.ts';
-import { parseBool, parseDurationMs, parseHost, parseListen, parseTokens, type ListenAddress } from './parse.ts';
+import { parseBool, parseDurationMs, parseHost, parseListen, parseTokens, parseWholeNumber, type ListenAddress } from './parse.ts';
 
 export { ConfigError } from './resolve.ts';
 export type { ListenAddress } from './parse.ts';
@@ -286,10 +286,7 @@ export function loadConfig(opts: LoadOptions = {}): OutpostConfig {
 
   const int = (name: string, def: number, min: number): number => {
     const raw = get(name);
-    if (raw === undefined) return def;
-    const n = Number(raw.trim());
-    if (!Number.isInteger(n) || n < min) throw new ConfigError(`${name}: expected a whole number of at least ${min}, got "${raw}"`);
-    return n;
+    return raw === undefined ? def : parseWholeNumber(raw, name, min);
   };
   const ldap: LdapOptions = {
     requireTls: parseBool(get('AUTHENTIK_LDAP__REQUIRE_TLS') ?? 'false', 'AUTHENTIK_LDAP__REQUIRE_TLS'),

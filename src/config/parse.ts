@@ -46,17 +46,42 @@ export function parseHost(value: string, what: string): URL {
 
 const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
 
+/**
+ * The longest duration accepted (about 24.8 days): Node.js fires a longer timer after 1 ms, so a
+ * refresh interval past it would refresh in a tight loop and a timeout past it expire at once.
+ */
+export const MAX_DURATION_MS = 2 ** 31 - 1;
+
 /** Durations as Go writes them (`500ms`, `10s`, `5m`, `1h`); a bare number means seconds. */
 export function parseDurationMs(value: string, what: string): number {
   const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(value.trim());
   if (!m) throw new ConfigError(`${what}: expected a duration such as 500ms, 10s or 5m, got "${value}"`);
-  return Math.round(Number(m[1]) * (UNITS[m[2] ?? 's'] ?? 1000));
+  const ms = Math.round(Number(m[1]) * (UNITS[m[2] ?? 's'] ?? 1000));
+  if (!(ms <= MAX_DURATION_MS)) throw new ConfigError(`${what}: at most 596h (${MAX_DURATION_MS} ms), got "${value}"`);
+  return ms;
 }
+
+/** A whole number written in decimal digits (no sign, exponent or hex), at least `min`. */
+export function parseWholeNumber(value: string, what: string, min: number): number {
+  const v = value.trim();
+  const n = /^\d+$/.test(v) ? Number(v) : Number.NaN;
+  if (!Number.isSafeInteger(n) || n < min) throw new ConfigError(`${what}: expected a whole number of at least ${min}, got "${value}"`);
+  return n;
+}
+
+/**
+ * What an HTTP header value can carry, without white space: a token with a line break (a secret
+ * file of two lines) or a space (tokens not separated by commas) would fail every call later, as
+ * "cannot reach authentik" or a rejected token.
+ */
+const TOKEN_CHARS = /^[\x21-\x7e\x80-\xff]+$/;
 
 /** Several outposts in one process: `AUTHENTIK_TOKEN=tok1,tok2`. Empty items are an error. */
 export function parseTokens(value: string, what: string): string[] {
   const tokens = value.split(',').map((t) => t.trim());
   if (tokens.some((t) => t === '')) throw new ConfigError(`${what}: empty token in the comma-separated list`);
+  // The value is a secret: the message says what is wrong, never what it is.
+  if (tokens.some((t) => !TOKEN_CHARS.test(t))) throw new ConfigError(`${what}: a token contains white space or a control character (separate several tokens with commas; the value is not shown)`);
   if (new Set(tokens).size !== tokens.length) throw new ConfigError(`${what}: the same token is listed twice`);
   return tokens;
 }

@@ -49,9 +49,14 @@ export const authenticatorValidateChallengeSchema = z
   .loose();
 export type AuthenticatorValidateChallenge = z.infer<typeof authenticatorValidateChallengeSchema>;
 
-/** True when the challenge ends the flow successfully (2024.4 `type` or later `component`). */
+/**
+ * True when the challenge ends the flow successfully: the redirect component, or a 2024.4
+ * `type: redirect` without a component. A challenge that says redirect in `type` but names
+ * another stage in `component` (access denied, a password stage) is taken by its component, as
+ * later authentik does: no success unless the core plainly said the flow completed.
+ */
 export function isRedirect(c: Challenge): boolean {
-  return c.type === 'redirect' || c.component === STAGE.redirect;
+  return c.component === STAGE.redirect || (c.component === '' && c.type === 'redirect');
 }
 
 /** The first `response_errors` entry, if any, in the order the core sent them. */

@@ -27,7 +27,7 @@ export type CoreCall =
 export type CoreFailureCause =
   | 'unreachable'
   | 'timeout'
-  /** 5xx, 408, 429; from the flow executor, any non-2xx. */
+  /** 5xx, 408, 429, a redirect that was not followed; from the flow executor, any non-2xx. */
   | 'status'
   /** Not JSON, the wrong shape, too large, a redirect elsewhere. */
   | 'invalid'
@@ -53,6 +53,8 @@ export function coreFailure(x: unknown, call?: CoreCall): CoreFailure | undefine
     case 'timeout': return { cause: 'timeout', error: new CoreError('timeout', '', outcome.message) };
     case 'unreachable': return { cause: 'unreachable', error: new CoreError('transport', '', outcome.message) };
     case 'invalid_response': return { cause: 'invalid', error: new CoreError('invalid', '', outcome.message) };
+    // authentik's error stage: its 500, sent as a 200 challenge.
+    case 'core_error': return { cause: 'status', error: new CoreError('status', '', outcome.message) };
     case 'http_status': {
       const cause = statusCause(outcome.status ?? 0, 'flow');
       return cause && { cause, error: new CoreError('status', '', outcome.message, { status: outcome.status }) };
@@ -76,6 +78,9 @@ function fromError(err: HttpError, call: CoreCall): CoreFailure | undefined {
 }
 
 function statusCause(status: number, call: CoreCall): CoreFailureCause | undefined {
+  // A redirect the client did not follow (never towards another origin, never with the token):
+  // a proxy in front of the core or a wrong AUTHENTIK_HOST, no answer about anyone.
+  if (status >= 300 && status < 400) return 'status';
   if (call === 'api' && (status === 401 || status === 403)) return 'token_rejected';
   if (call === 'flow') return 'status';
   // A proxy in front of the core timing out or rate limiting is not an answer either.

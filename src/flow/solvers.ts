@@ -28,6 +28,11 @@ export type DeniedReason = 'invalid_credentials' | 'access_denied';
 export type FlowErrorReason =
   /** The flow could not be completed: unsupported stage, too many stages, no usable device, … */
   | 'flow_error'
+  /**
+   * The core failed while running the flow: `ak-stage-flow-error`, which authentik sends when a
+   * stage raised an exception (its 500, wrapped in a 200). Never a verdict on the credentials.
+   */
+  | 'core_error'
   /** A request or the attempt as a whole took too long. */
   | 'timeout'
   /** Connection refused/reset, DNS, TLS. */
@@ -69,6 +74,7 @@ export function nextStep(challenge: Challenge, answers: FlowAnswers): Step {
     const why = challenge.error_message ? scrub(challenge.error_message, answers) : 'access denied';
     return { kind: 'denied', reason: 'access_denied', message: why };
   }
+  if (challenge.component === STAGE.flowError) return coreError(challenge, answers);
   // authentik 2024.4 POSTs a `shell` challenge with no body; we refuse it like any other
   // challenge we cannot answer.
   const component = challenge.component || String(challenge.type);
@@ -90,6 +96,13 @@ export function nextStep(challenge: Challenge, answers: FlowAnswers): Step {
 
 function post(body: ChallengeResponse): Step {
   return { kind: 'post', body };
+}
+
+/** `ak-stage-flow-error`: its request id (to find the exception in authentik's logs) and error, if shown. */
+function coreError(challenge: Challenge, answers: FlowAnswers): Step {
+  const id = typeof challenge['request_id'] === 'string' ? ` (request_id ${scrub(challenge['request_id'], answers)})` : '';
+  const error = typeof challenge['error'] === 'string' && challenge['error'] !== '' ? `: ${scrub(challenge['error'], answers)}` : '';
+  return { kind: 'error', reason: 'core_error', message: `authentik failed while running the flow${id}${error}` };
 }
 
 function unsupported(component: string, answers: FlowAnswers): Step {

@@ -116,6 +116,26 @@ describe('CoreApi', () => {
     assert.deepEqual(reported, ['token_rejected', 'status', 'invalid'], 'the 404 is an answer');
   });
 
+  it('never follows a redirect (the token stays with the core), and counts it as the core failing', async () => {
+    const elsewhere: string[] = [];
+    const { server: other, url: otherUrl } = await serve((req, res) => {
+      elsewhere.push(req.headers.authorization ?? '(none)');
+      json(res, 200, { pk: 1, name: 'phished' });
+    });
+    try {
+      const reported: string[] = [];
+      const watched = new CoreApi({ host: new URL(api.origin), token: 'secret-token', userAgent: 'ua/1', dispatcher, timeoutMs: 500, failures: { report: (f) => reported.push(f.cause) } });
+      for (const status of [301, 302, 307, 308]) {
+        handler = (_req, res) => res.writeHead(status, { location: `${otherUrl.origin}/api/v3/x/` }).end();
+        await assert.rejects(watched.get('/x/', item), (e: unknown) => e instanceof CoreError && e.code === 'status' && e.status === status && !e.message.includes('secret-token'));
+      }
+      assert.deepEqual(elsewhere, []);
+      assert.deepEqual(reported, ['status', 'status', 'status', 'status']);
+    } finally {
+      other.close();
+    }
+  });
+
   it('a caller\'s signal aborts a call as `aborted`, not `timeout`', async () => {
     handler = (_req, res) => setTimeout(() => json(res, 200, { pk: 1, name: 'late' }), 2000).unref();
     const ac = new AbortController();

@@ -2,9 +2,11 @@
 // code 1012, and SESSION_END.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
+import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { ControlChannel } from '../../src/agent/websocket.ts';
+import { ControlChannel, type ControlChannelOptions } from '../../src/agent/websocket.ts';
 import { captureLogs } from '../support/logs.ts';
 import { waitFor } from '../support/wait.ts';
 
@@ -20,6 +22,8 @@ describe('control channel', () => {
   const upgrades: Upgrade[] = [];
   /** While set, the server reads hellos and answers nothing: a dead path that keeps the TCP up. */
   let silent = false;
+  /** While set, called with every new server-side connection (after the ACK handler is set). */
+  let onConnection: ((socket: WebSocket) => void) | undefined;
 
   before(async () => {
     wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
@@ -29,8 +33,9 @@ describe('control channel', () => {
       upgrades.push({ url: req.url ?? '', at: Date.now(), socket });
       // ACK every hello, as authentik does.
       socket.on('message', () => {
-        if (!silent) socket.send(JSON.stringify({ instruction: 0, args: {} }));
+        if (!silent && socket.readyState === socket.OPEN) socket.send(JSON.stringify({ instruction: 0, args: {} }));
       });
+      onConnection?.(socket);
     });
   });
   after(async () => {
@@ -38,7 +43,7 @@ describe('control channel', () => {
     await new Promise<void>((resolve) => wss.close(() => resolve()));
   });
 
-  function channel(events: { sessionEnds: string[]; reconnects?: number[] }, hostQuery = '', helloIntervalMs?: number) {
+  function channel(events: { sessionEnds: string[]; reconnects?: number[] }, hostQuery = '', helloIntervalMs?: number, extra: Partial<ControlChannelOptions> = {}) {
     const logs = captureLogs('debug');
     const ch = new ControlChannel({
       host: new URL(`http://127.0.0.1:${port}/${hostQuery}`),
@@ -55,6 +60,7 @@ describe('control channel', () => {
       onConnectionChange: () => {},
       logger: logs.logger,
       ...(helloIntervalMs !== undefined ? { helloIntervalMs } : {}),
+      ...extra,
     });
     return { ch, logs };
   }
@@ -151,6 +157,138 @@ describe('control channel', () => {
       await waitFor('reconnected', () => upgrades[before + 1], 5000);
     } finally {
       silent = false;
+      await ch.close();
+    }
+  });
+  it('never follows a redirect of the upgrade: the token does not go to another origin', async () => {
+    const elsewhere: string[] = [];
+    const other = createServer((req, res) => {
+      elsewhere.push(req.headers.authorization ?? '(none)');
+      res.writeHead(404).end();
+    });
+    other.listen(0, '127.0.0.1');
+    await once(other, 'listening');
+    const redirecting = createServer((_req, res) => res.writeHead(302, { location: `http://127.0.0.1:${(other.address() as AddressInfo).port}/ws/outpost/x/` }).end());
+    redirecting.listen(0, '127.0.0.1');
+    await once(redirecting, 'listening');
+    const logs = captureLogs('debug');
+    const ch = new ControlChannel({
+      host: new URL(`http://127.0.0.1:${(redirecting.address() as AddressInfo).port}/`),
+      outpostPk: '8a5e1f2c-3b4d-4e6f-8a9b-0c1d2e3f4a5b',
+      instanceUuid: '0d6f3c1e-2b4a-4c8d-9e7f-1a2b3c4d5e6f',
+      token: 'secret-token',
+      userAgent: 'test',
+      insecure: false,
+      hello: () => ({}),
+      onTriggerUpdate: () => {},
+      onProviderSpecific: () => {},
+      onSessionEnd: () => {},
+      onConnectionChange: () => {},
+      logger: logs.logger,
+    });
+    ch.start();
+    try {
+      const line = await waitFor('the refusal', () => logs.lines.find((l) => l['event'] === 'authentik refused the websocket upgrade'));
+      assert.equal(line['status'], 302);
+      await new Promise((r) => setTimeout(r, 200));
+      assert.deepEqual(elsewhere, []);
+      assert.ok(!logs.raw.join('\n').includes('secret-token'));
+    } finally {
+      await ch.close();
+      other.close();
+      redirecting.close();
+    }
+  });
+
+  it('a handler that throws is logged and ignored: the process and the channel stay up', async () => {
+    const before = upgrades.length;
+    const events = { sessionEnds: [] as string[] };
+    const { ch, logs } = channel(events, '', undefined, {
+      onProviderSpecific: () => {
+        throw new Error('listener bug');
+      },
+    });
+    ch.start();
+    try {
+      const up = await waitFor('upgrade', () => upgrades[before]);
+      await waitFor('connected', () => ch.isConnected);
+      up.socket.send(JSON.stringify({ instruction: 3, args: { sub_type: 'logout', session_id: 'x' } }));
+      up.socket.send(JSON.stringify({ instruction: 4, args: { session_id: 'b'.repeat(64) } }));
+      await waitFor('the next message handled', () => events.sessionEnds.length === 1);
+      const line = logs.lines.find((l) => l['event'] === 'handling a websocket message failed; ignored');
+      assert.equal(line?.['level'], 'warning');
+      assert.equal(line?.['instruction'], 3);
+      assert.match(String((line?.['err'] as { message?: string } | undefined)?.message), /listener bug/);
+      assert.ok(ch.isConnected);
+    } finally {
+      await ch.close();
+    }
+  });
+
+  it('a flood of malformed messages gives one warning, not one per message', async () => {
+    const before = upgrades.length;
+    const events = { sessionEnds: [] as string[] };
+    const { ch, logs } = channel(events);
+    ch.start();
+    try {
+      const up = await waitFor('upgrade', () => upgrades[before]);
+      await waitFor('connected', () => ch.isConnected);
+      for (let i = 0; i < 50; i++) up.socket.send(i % 2 === 0 ? `not json ${i}` : JSON.stringify({ instruction: 'two', args: [] }));
+      up.socket.send(JSON.stringify({ instruction: 4, args: { session_id: 'c'.repeat(64) } }));
+      await waitFor('the valid message after them', () => events.sessionEnds.length === 1);
+      assert.equal(logs.lines.filter((l) => l['event'] === 'ignoring a malformed websocket message').length, 1);
+      assert.ok(ch.isConnected, 'garbage does not drop the channel');
+    } finally {
+      await ch.close();
+    }
+  });
+
+  it('an oversized frame closes the connection with one warning that says why, then it reconnects', async () => {
+    const before = upgrades.length;
+    const { ch, logs } = channel({ sessionEnds: [] });
+    ch.start();
+    try {
+      const up = await waitFor('upgrade', () => upgrades[before]);
+      await waitFor('connected', () => ch.isConnected);
+      up.socket.send(JSON.stringify({ instruction: 3, args: { blob: 'x'.repeat(2 * 1024 * 1024) } }));
+      const line = await waitFor('the close line', () => logs.lines.find((l) => l['event'] === 'websocket to authentik closed; reconnecting'));
+      assert.equal(line['level'], 'warning');
+      assert.match(String((line['err'] as { message?: string } | undefined)?.message), /max payload size exceeded/i);
+      await waitFor('reconnect', () => upgrades[before + 1], 5000);
+    } finally {
+      await ch.close();
+    }
+  });
+
+  it('backs off from a core that drops every connection right after the upgrade (the backoff is not reset by a connection that did not last)', async () => {
+    const before = upgrades.length;
+    onConnection = (socket) => socket.close(1011, 'go away');
+    const { ch } = channel({ sessionEnds: [] }, '', undefined, { backoff: { initialMs: 100, maxMs: 5000, jitter: 0 } });
+    ch.start();
+    try {
+      await waitFor('four upgrades', () => upgrades.length >= before + 4, 5000);
+      const at = upgrades.slice(before, before + 4).map((u) => u.at);
+      const gaps = at.slice(1).map((t, i) => t - at[i]!);
+      // 100, 200, 400 ms; with the backoff reset at every open it was 100, 100, 100.
+      assert.ok(gaps[2]! >= 300 && gaps[2]! > gaps[0]! * 2, `gaps ${gaps.join(', ')} ms`);
+    } finally {
+      onConnection = undefined;
+      await ch.close();
+    }
+  });
+
+  it('close code 1012 on every new connection is backed off from, not a reconnect loop', async () => {
+    const before = upgrades.length;
+    onConnection = (socket) => socket.close(1012, 'service restart');
+    const { ch } = channel({ sessionEnds: [] }, '', undefined, { backoff: { initialMs: 100, maxMs: 5000, jitter: 0 } });
+    ch.start();
+    try {
+      await new Promise((r) => setTimeout(r, 1500));
+      const n = upgrades.length - before;
+      // The first 1012 is followed at once; then 200, 400, 800 ms. Without a bound: hundreds.
+      assert.ok(n >= 3 && n <= 6, `${n} upgrades in 1.5 s`);
+    } finally {
+      onConnection = undefined;
       await ch.close();
     }
   });

@@ -79,11 +79,37 @@ describe('config', () => {
     assert.equal(parseDurationMs('1.5', 'X'), 1500);
     assert.equal(parseDurationMs('5m', 'X'), 300_000);
     assert.equal(parseDurationMs('1h', 'X'), 3_600_000);
+    assert.equal(parseDurationMs('596h', 'X'), 596 * 3_600_000);
+  });
+
+  // Node.js fires a timer longer than 2^31-1 ms after 1 ms: such a refresh interval refreshed in
+  // a tight loop, such an API timeout failed every call at once.
+  it('refuses a duration longer than a timer can wait, naming the variable', () => {
+    for (const [name, value] of [['AUTHENTIK_OUTPOST__REFRESH_INTERVAL', '1000h'], ['AUTHENTIK_OUTPOST__API_TIMEOUT', '99999999999999999999999s'], ['AUTHENTIK_OUTPOST__SHUTDOWN_TIMEOUT', `1${'0'.repeat(400)}`], ['AUTHENTIK_LDAP__IDLE_TIMEOUT', '597h']] as const) {
+      assert.throws(() => load({ ...base, [name]: value }), (e: Error) => e instanceof ConfigError && e.message.startsWith(`${name}: at most 596h`), name);
+    }
+  });
+
+  it('takes whole numbers in decimal digits only: empty, white space, hex and exponents are errors, not 0 or a surprise', () => {
+    assert.equal(load({ ...base, AUTHENTIK_LDAP__SIZE_LIMIT: ' 25 ' }).ldap.sizeLimit, 25);
+    for (const [name, value] of [['AUTHENTIK_LDAP__SIZE_LIMIT', ''], ['AUTHENTIK_LDAP__SIZE_LIMIT', '  '], ['AUTHENTIK_LDAP__MAX_PDU_SIZE', '0x100000'], ['AUTHENTIK_RADIUS__MAX_CONCURRENT', '1e3'], ['AUTHENTIK_PROXY__MAX_SESSIONS', '1e300'], ['AUTHENTIK_LDAP__SIZE_LIMIT', '-0'], ['AUTHENTIK_PROXY__MAX_SESSIONS', '99999999999999999999']] as const) {
+      assert.throws(() => load({ ...base, [name]: value }), (e: Error) => e instanceof ConfigError && e.message.startsWith(`${name}: expected a whole number`), `${name}=${JSON.stringify(value)}`);
+    }
   });
 
   it('takes several comma-separated tokens, one outpost each', () => {
     assert.deepEqual(load({ ...base, AUTHENTIK_TOKEN: 'a, b ,c' }).tokens, ['a', 'b', 'c']);
     assert.throws(() => parseTokens('a,a', 'T'), /listed twice/);
+  });
+
+  it('refuses a token with white space or a control character inside, without showing it', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cfg-'));
+    const file = join(dir, 'token');
+    // A secret file of two lines: trimmed at its ends, the line break inside stays.
+    writeFileSync(file, 'secret-line-one\nsecret-line-two\n');
+    for (const value of [`file://${file}`, 'secret-one secret-two', 'secret\u0000x', 'ok,secret\ttab']) {
+      assert.throws(() => load({ ...base, AUTHENTIK_TOKEN: value }), (e: Error) => e instanceof ConfigError && /^AUTHENTIK_TOKEN: a token contains white space or a control character/.test(e.message) && !e.message.includes('secret'), JSON.stringify(value));
+    }
   });
 
   it('resolves env:// and file:// values, with fallbacks', () => {

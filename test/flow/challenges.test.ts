@@ -32,6 +32,9 @@ test('redirect: 2024.4 type or later component', () => {
   assert.equal(isRedirect(challengeSchema.parse({ component: 'xak-flow-redirect', to: '/' })), true);
   assert.equal(isRedirect(challengeSchema.parse({ type: 'redirect', to: '/' })), true);
   assert.equal(isRedirect(challengeSchema.parse({ type: 'native', component: 'ak-stage-password' })), false);
+  // Contradictory: the component decides, as later authentik does.
+  assert.equal(isRedirect(challengeSchema.parse({ type: 'redirect', component: 'ak-stage-access-denied' })), false);
+  assert.equal(isRedirect(challengeSchema.parse({ type: 'redirect', component: 'ak-stage-password', to: '/' })), false);
 });
 
 test('response_errors: first field and message', () => {

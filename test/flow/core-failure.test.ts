@@ -34,6 +34,14 @@ describe('coreFailure: thrown errors', () => {
     }
   });
 
+  // Before, a 3xx from an API call was counted nowhere, and one from check_access or users/me
+  // was taken as an answer about the user (LDAP 1, RADIUS Access-Reject).
+  it('a redirect that was not followed is the core failing, whoever asked', () => {
+    for (const call of CALLS) {
+      for (const status of [301, 302, 307, 308]) assert.equal(cause(err('status', status), call), 'status', `${call} ${status}`);
+    }
+  });
+
   it('other 4xx: an answer from the API, the core failing from the flow executor', () => {
     for (const status of [400, 404, 405, 410]) {
       assert.equal(coreFailure(err('status', status), 'api'), undefined, `api ${status}`);
@@ -59,6 +67,8 @@ describe('coreFailure: flow outcomes', () => {
     assert.equal(coreFailure(error('unreachable'))?.cause, 'unreachable');
     assert.equal(coreFailure(error('invalid_response'))?.cause, 'invalid');
     for (const status of [500, 503, 404, 403, 401, 400]) assert.equal(coreFailure(error('http_status', status))?.cause, 'status', String(status));
+    // authentik's error stage: an exception in the core, sent as a 200 challenge.
+    assert.equal(coreFailure(error('core_error'))?.cause, 'status');
   });
 
   it('a wrong password, a denial, a flow we cannot run and our own abort are not', () => {

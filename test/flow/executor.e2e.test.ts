@@ -7,6 +7,7 @@ import { CoreError } from '../../src/agent/errors.ts';
 import { startDevCore, totpCode, type DevCore, type RecordedRequest } from '../../src/devcore/index.ts';
 import { base32Encode } from '../../src/devcore/totp.ts';
 import {
+  coreFailure,
   createFlowExecutor,
   endSession,
   splitSecrets,
@@ -278,7 +279,12 @@ test('require_outpost flow: passes with a delegated client IP, denied without', 
 
 test('unknown stage: unsupported challenge type', async () => {
   expectError((await attempt({ flow: 'consent-flow', username: 'alice', secret: 'alice-password' })).outcome, 'flow_error', 'unsupported challenge type ak-stage-consent');
-  expectError((await attempt({ flow: 'error-flow', username: 'alice', secret: 'alice-password' })).outcome, 'flow_error', 'unsupported challenge type ak-stage-flow-error');
+});
+
+test('the core failing inside a stage (ak-stage-flow-error) is core_error, the core failing, not a wrong password', async () => {
+  const { outcome } = await attempt({ flow: 'error-flow', username: 'alice', secret: 'alice-password' });
+  expectError(outcome, 'core_error', 'authentik failed while running the flow (request_id ');
+  assert.equal(coreFailure(outcome)?.cause, 'status');
 });
 
 test('unknown flow: http_status 404', async () => {

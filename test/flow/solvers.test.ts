@@ -46,8 +46,32 @@ test('terminal challenges', () => {
   assert.deepEqual(step({ type: 'native', component: 'ak-stage-access-denied' }), { kind: 'denied', reason: 'access_denied', message: 'access denied' });
 });
 
+test('a challenge that says redirect in type but names another stage is taken by its component: never a pass', () => {
+  assert.deepEqual(step({ type: 'redirect', component: 'ak-stage-access-denied', error_message: 'no' }), { kind: 'denied', reason: 'access_denied', message: 'no' });
+  assert.deepEqual(step({ type: 'redirect', component: 'ak-stage-password', to: '/' }), { kind: 'post', body: { component: 'ak-stage-password', password: 'hunter2!' } });
+  assert.deepEqual(step({ type: 'redirect', component: 'ak-stage-consent', to: '/' }), { kind: 'error', reason: 'flow_error', message: 'unsupported challenge type ak-stage-consent' });
+  // 2024.4's redirect without a component is still the end of the flow.
+  assert.deepEqual(step({ type: 'redirect', to: '/' }), { kind: 'passed' });
+});
+
+// authentik sends its error stage when a stage raised an exception: the core failing (LDAP 52,
+// RADIUS no answer), not a wrong password (49, Access-Reject), which it was before.
+test('the flow-error stage is the core failing (core_error), with its request id and no secret', () => {
+  assert.deepEqual(step({ type: 'native', component: 'ak-stage-flow-error', request_id: 'b2c1d3' }), {
+    kind: 'error', reason: 'core_error', message: 'authentik failed while running the flow (request_id b2c1d3)',
+  });
+  assert.deepEqual(step({ type: 'native', component: 'ak-stage-flow-error', request_id: 'b2c1d3', error: 'database is locked', traceback: 'Traceback …' }), {
+    kind: 'error', reason: 'core_error', message: 'authentik failed while running the flow (request_id b2c1d3): database is locked',
+  });
+  assert.deepEqual(step({ type: 'native', component: 'ak-stage-flow-error', error: 'bad password hunter2! for alice' }), {
+    kind: 'error', reason: 'core_error', message: 'authentik failed while running the flow: [redacted]',
+  });
+  // Errors in the answer come first, as for every stage.
+  assert.equal(step({ type: 'native', component: 'ak-stage-flow-error', response_errors: { x: [{ string: 'y' }] } }).kind, 'error');
+});
+
 test('unsupported challenges are errors', () => {
-  for (const component of ['ak-stage-flow-error', 'ak-stage-consent', 'ak-stage-prompt', 'ak-stage-autosubmit', 'ak-stage-captcha']) {
+  for (const component of ['ak-stage-consent', 'ak-stage-prompt', 'ak-stage-autosubmit', 'ak-stage-captcha']) {
     assert.deepEqual(step({ type: 'native', component }), { kind: 'error', reason: 'flow_error', message: `unsupported challenge type ${component}` });
   }
   // 2024.4 POSTed a shell challenge with no body; we refuse it.
