@@ -63,7 +63,16 @@ function clientHead(head: ResponseHead, o: Pick<ExchangeOptions, 'closeAfter' | 
   const listed = connectionTokens(connection);
   let out = `HTTP/1.1 ${head.status} ${head.reason !== '' ? head.reason : (STATUS_CODES[head.status] ?? 'unknown')}\r\n`;
   let date = false;
+  let length = false;
   for (const [name, value] of head.headers) {
+    if (name === 'content-length') {
+      // One field, with the length the body was framed by: a repeat (`5` and `05`), an unusable
+      // value on a HEAD answer, or a Connection listing naming it would each have the client read
+      // another length, or none (then it would read to the close, and take the next answers as body).
+      if (!length && head.contentLength !== undefined) out += `content-length: ${head.contentLength}\r\n`;
+      length = true;
+      continue;
+    }
     if (HOP_BY_HOP.has(name) || name === 'x-powered-by' || listed.has(name)) continue;
     if (name === 'date') date = true;
     out += `${name}: ${value}\r\n`;
@@ -81,6 +90,12 @@ export function connectionFields(closeAfter: boolean, keepAliveSeconds: number):
 }
 
 const LAST_CHUNK = Buffer.from('0\r\n\r\n');
+
+/** A bodiless answer whose fields speak of content: any Transfer-Encoding, a Content-Length but 0. */
+function announcesContent(h: ResponseHead): boolean {
+  for (const [name] of h.headers) if (name === 'transfer-encoding' || (name === 'content-length' && h.contentLength !== 0)) return true;
+  return false;
+}
 
 export function exchange(o: ExchangeOptions): Promise<ExchangeResult> {
   return new Promise<ExchangeResult>((resolve, reject) => new Exchange(o, resolve, reject).start());
@@ -141,7 +156,11 @@ class Exchange implements UpstreamSink {
       if (r.kind === 'interim') {
         if (++this.interim > MAX_INTERIM) return this.broken(`more than ${MAX_INTERIM} interim responses`);
         buf = buf.subarray(r.length);
-        if (buf.length === 0) return;
+        if (buf.length === 0) {
+          // Nothing kept: a start of this interim head kept from an earlier read is read now.
+          this.buf = undefined;
+          return;
+        }
         continue;
       }
       const head = (this.head = r.head);
@@ -186,7 +205,10 @@ class Exchange implements UpstreamSink {
     switch (h.framing.kind) {
       case 'none':
         this.forward(undefined, headText, false);
-        return this.done(bytes.length === 0 && h.keepAlive);
+        // As undici: the connection of a HEAD is never reused, nor that of a 204 or 304 that
+        // announced content. A misbehaving upstream sends that body anyway, after the head and
+        // maybe in a later read: the next request on the connection would take it as its answer.
+        return this.done(bytes.length === 0 && h.keepAlive && this.o.method !== 'HEAD' && !announcesContent(h));
       case 'length': {
         const take = Math.min(this.remaining, bytes.length);
         this.remaining -= take;

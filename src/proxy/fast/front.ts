@@ -13,8 +13,9 @@
 // once the client has taken the answer (`drain`: a client that sends and never reads cannot make
 // the outpost buffer answers). A client that half-closes is treated as Node's server treats it
 // (no `httpAllowHalfOpen`): the connection closes after the answer in progress. A total deadline for a
-// head (`headersTimeoutMs`, slowloris); the keep-alive timeout while idle; none while a
-// response is streaming (long polls are the exchange's body timeout's business).
+// head (`headersTimeoutMs`, slowloris; the first one's counted from the connection, as Node
+// counts it); the keep-alive timeout while idle between requests; none while a response is
+// streaming (long polls are the exchange's body timeout's business).
 import type { Server, Socket } from 'node:net';
 import { readRequestHead, type SimpleRequestHead } from '../protocol/http1.ts';
 
@@ -103,6 +104,10 @@ class FastConnection {
     socket.setTimeout(opts.keepAliveTimeoutMs);
     // As Node's HTTP server does for its sockets: answers go out at once.
     socket.setNoDelay(true);
+    // The first head is due within the head timeout from the connection on, as Node's server
+    // has it: a client that connects and sends nothing is answered 408 then, not left to hold
+    // the connection for the (much longer) keep-alive timeout.
+    this.headTimer = setTimeout(this.onHeadTimeout, opts.headersTimeoutMs);
   }
 
   closeIfIdle(): void {

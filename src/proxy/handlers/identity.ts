@@ -2,13 +2,18 @@
 // they depend only on the claims, the compiled app (its config, JWKS URI and outpost name), the
 // raw token and the outpost version, and every one of those is part of the cache entry's key.
 import { authHeaders, type ProxyClaims } from '../protocol/index.ts';
+import { HOP_BY_HOP } from '../upstream/headers.ts';
 import type { ProxyApp } from './app.ts';
 import type { Authenticated } from './request.ts';
 
 export interface IdentityHeaders {
   /** As `authHeaders` returns them (authentik's case), for a forward-auth answer. */
   readonly headers: Readonly<Record<string, string>>;
-  /** The same, names lower-cased, for the upstream request (`Set` semantics over the client's). */
+  /**
+   * The same, names lower-cased, for the upstream request (`Set` semantics over the client's),
+   * without hop-by-hop names (an `additionalHeaders` `Proxy-Authorization`): no request of
+   * either path forwards one.
+   */
   readonly lower: readonly (readonly [string, string])[];
   /**
    * Names of `lower` that are not `x-authentik-*` (Basic `authorization`, `additionalHeaders`):
@@ -34,7 +39,11 @@ export function identityHeadersFor(auth: Authenticated, app: ProxyApp, version: 
   const hit = cache.get(auth.claims);
   if (hit !== undefined && hit.app === app && hit.rawToken === auth.rawToken && hit.version === version) return hit;
   const headers = authHeaders(auth.claims, app.config, { rawToken: auth.rawToken, jwksUri: app.oidc.jwksUri, outpostName: app.outpostName, version });
-  const lower = Object.freeze(Object.entries(headers).map(([k, v]) => [k.toLowerCase(), v] as const));
+  const lower = Object.freeze(
+    Object.entries(headers)
+      .map(([k, v]) => [k.toLowerCase(), v] as const)
+      .filter(([k]) => !HOP_BY_HOP.has(k)),
+  );
   const entry: Entry = {
     app,
     rawToken: auth.rawToken,

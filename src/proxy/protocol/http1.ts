@@ -33,6 +33,12 @@ export interface ResponseHead {
   /** Bytes of the head, the final CRLF CRLF included. */
   readonly length: number;
   readonly framing: BodyFraming;
+  /**
+   * The one length the Content-Length fields give (repeats of one value are one), for any
+   * framing: a `length` body's, or what a HEAD, 204 or 304 says of the representation. Undefined
+   * when there is none, or (framing `none` only) when the fields are unusable.
+   */
+  readonly contentLength: number | undefined;
   /** Whether the upstream connection may carry another request after this response's body. */
   readonly keepAlive: boolean;
 }
@@ -340,7 +346,8 @@ function parseResponse(buf: Buffer, statusCr: number, end: number, method: 'GET'
   const framing = responseFraming(f, status, method, http11);
   if (typeof framing === 'string') return invalid(framing);
   const keepAlive = http11 && !f.close && framing !== CLOSE;
-  return { kind: 'head', head: { status, reason, headers, length: end, framing, keepAlive } };
+  const cl = f.contentLengths.length > 0 ? lengthOf(f.contentLengths) : undefined;
+  return { kind: 'head', head: { status, reason, headers, length: end, framing, contentLength: typeof cl === 'number' ? cl : undefined, keepAlive } };
 }
 
 function noteFraming(f: FramingFields, name: string, value: string): void {
@@ -372,14 +379,18 @@ function responseFraming(f: FramingFields, status: number, method: 'GET' | 'HEAD
     if (f.contentLengths.length > 0) return 'transfer-encoding with content-length';
     return CHUNKED;
   }
-  if (f.contentLengths.length > 0) return contentLength(f.contentLengths);
+  if (f.contentLengths.length > 0) {
+    const length = lengthOf(f.contentLengths);
+    return typeof length === 'number' ? { kind: 'length', length } : length;
+  }
   return CLOSE;
 }
 
 /** 1–15 digits: below 2^53, so the number is exact. */
 const MAX_CL_DIGITS = 15;
 
-function contentLength(values: readonly string[]): BodyFraming | string {
+/** The one length Content-Length fields give, or why they give none. */
+function lengthOf(values: readonly string[]): number | string {
   let length = -1;
   for (const v of values) {
     const n = digitsValue(v);
@@ -387,7 +398,7 @@ function contentLength(values: readonly string[]): BodyFraming | string {
     if (length !== -1 && n !== length) return 'conflicting content-length';
     length = n;
   }
-  return { kind: 'length', length };
+  return length;
 }
 
 /** The value of 1–15 ASCII digits, or -1. */

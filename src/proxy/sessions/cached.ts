@@ -11,7 +11,7 @@
 //   down) is kept and replayed when it is back, before any read is answered, so a sign-out or a
 //   core session end during an outage is not lost.
 import type { Logger } from '../../log.ts';
-import type { Invalidation, SharedSessionStore } from './shared.ts';
+import { SessionStoreUnavailableError, type Invalidation, type SharedSessionStore } from './shared.ts';
 import type { ProxySession, SessionStore } from './store.ts';
 
 export type SessionOperation = 'get' | 'set' | 'delete' | 'deleteBySid' | 'deleteByUser' | 'size';
@@ -69,7 +69,7 @@ export class CachedSessionStore implements SessionStore {
     backend.onInvalidate((ids) => this.invalidate(ids));
     backend.onHealth((up) => {
       this.invalidate(undefined);
-      if (up) this.drain();
+      if (up) void this.drain();
     });
   }
 
@@ -84,14 +84,20 @@ export class CachedSessionStore implements SessionStore {
   }
 
   async get(id: string): Promise<ProxySession | undefined> {
-    if (this.cacheable()) {
+    if (this.cacheable() && this.pending.length === 0) {
       const hit = this.entries.get(id);
       if (hit !== undefined) {
         if (hit.until > this.now()) return hit.session;
         this.entries.delete(id);
       }
     }
-    if (this.draining) await this.draining;
+    // Deletions the backend could not take come first. Not only once it is reported up: a backend
+    // may answer a read before it says so (Redis marks itself up by that very read), and a read
+    // answered then would bring back a session signed out or ended during the outage.
+    if (this.draining || this.pending.length > 0) {
+      await this.drain();
+      if (this.pending.length > 0) throw new SessionStoreUnavailableError(this.backend.backend, 'session deletions made while the store was down are not applied yet');
+    }
     const epoch = this.epoch;
     // A read that started before a deletion or a write may bring back what is gone: not joined.
     const running = this.inflight.get(id);
@@ -198,25 +204,37 @@ export class CachedSessionStore implements SessionStore {
     }
   }
 
-  /** Replay kept deletions in order while the backend stays up; reads wait for it. */
-  private drain(): void {
-    if (this.draining || this.pending.length === 0) return;
-    this.draining = (async () => {
+  /**
+   * Replay kept deletions in order until one fails for an outage; reads wait for it. One that
+   * fails while the backend stays up (a refused statement, not an outage) would fail for ever: it
+   * is dropped, as `deletion` would not have kept it.
+   */
+  private drain(): Promise<void> {
+    if (this.draining) return this.draining;
+    if (this.pending.length === 0) return Promise.resolve();
+    const draining = (async () => {
       let done = 0;
-      while (this.pending.length > 0 && this.backend.up) {
+      while (this.pending.length > 0) {
         const next = this.pending[0]!;
         try {
           await next.run();
+          done++;
         } catch (err) {
           this.onError?.(next.operation, err);
-          break;
+          if (!this.backend.up) break;
+          this.log?.warn({ operation: next.operation }, 'a session deletion kept while the store was down was refused by it; dropped');
         }
-        this.pending.shift();
-        done++;
+        if (this.pending[0] === next) this.pending.shift();
       }
-      if (done > 0) this.log?.info({ deletions: done, left: this.pending.length }, 'session deletions made while the store was down were applied');
+      if (done > 0) {
+        // Nothing read or kept before the replay may be served after it.
+        this.invalidate(undefined);
+        this.log?.info({ deletions: done, left: this.pending.length }, 'session deletions made while the store was down were applied');
+      }
     })().finally(() => {
       this.draining = undefined;
     });
+    this.draining = draining;
+    return draining;
   }
 }

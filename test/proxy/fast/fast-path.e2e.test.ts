@@ -167,10 +167,18 @@ function rawOn(port: number, chunks: readonly string[], done: (text: string) => 
   });
 }
 
-/** The seed edit pointing P1 (proxy mode) at `port`. */
+/**
+ * The seed edit pointing P1 (proxy mode) at `port`. Alice's group also gives her a hop-by-hop
+ * `additionalHeaders` name, which neither path may forward.
+ */
 function toUpstream(port: number): (doc: SeedDocument) => void {
   return (doc) => {
     for (const p of doc.providers ?? []) if (p.type === 'proxy' && p.name === 'p1-proxy') p.internal_host = `http://127.0.0.1:${port}`;
+    for (const g of doc.groups ?? []) {
+      if (g.name !== 'g1') continue;
+      const extra = (g.attributes?.['additionalHeaders'] ?? {}) as Record<string, unknown>;
+      g.attributes = { ...g.attributes, additionalHeaders: { ...extra, 'Proxy-Authorization': 'Basic from-attributes' } };
+    }
   };
 }
 
@@ -237,6 +245,7 @@ describe('the proxy fast path', () => {
     assert.ok(fastHead.includes('x-authentik-username: alice'), fastHead.join('\n'));
     assert.deepEqual(fastHead.filter((l) => l.startsWith('x-extra:')), ['x-extra: v']);
     assert.ok(!fastHead.some((l) => l.includes('mallory') || l.startsWith('x-real_ip')), 'client identity headers never reach the upstream');
+    assert.ok(!fastHead.some((l) => l.startsWith('proxy-authorization:')), 'a hop-by-hop additionalHeaders name is not forwarded');
     assert.ok(fastHead.includes(`x-forwarded-host: ${HOST}`));
     assert.ok(fastHead.some((l) => l.startsWith('x-authentik-jwt: ey')));
   });

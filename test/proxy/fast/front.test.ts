@@ -13,9 +13,9 @@ after(() => {
   for (const s of servers) s.close();
 });
 
-async function start(handler: FastHandler): Promise<number> {
+async function start(handler: FastHandler, timeouts: { headersTimeoutMs?: number; keepAliveTimeoutMs?: number } = {}): Promise<number> {
   const server = createServer((_req, res) => res.end('from node'));
-  installFastPath(server, { handler, maxHeaderBytes: 16 * 1024, headersTimeoutMs: 5_000, keepAliveTimeoutMs: 5_000, stopping: () => false });
+  installFastPath(server, { handler, maxHeaderBytes: 16 * 1024, headersTimeoutMs: timeouts.headersTimeoutMs ?? 5_000, keepAliveTimeoutMs: timeouts.keepAliveTimeoutMs ?? 5_000, stopping: () => false });
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
   servers.push(server);
@@ -69,5 +69,34 @@ describe('fast path front', () => {
       if (decision === 'done') assert.match(text, /^HTTP\/1\.1 200 OK[\s\S]*fast$/);
     }
     assert.deepEqual(clientErrors, []);
+  });
+
+  it('a connection that sends nothing gets the head timeout (408), as from Node\'s server, not the keep-alive timeout', async () => {
+    const port = await start({ serve: () => 'slow' }, { headersTimeoutMs: 300, keepAliveTimeoutMs: 10_000 });
+    const client = connect(port, '127.0.0.1');
+    client.on('error', () => {});
+    let text = '';
+    client.on('data', (d: Buffer) => (text += d.toString('latin1')));
+    await once(client, 'connect');
+    const t0 = Date.now();
+    const closed = once(client, 'close');
+    const verdict = await Promise.race([closed.then(() => 'closed'), new Promise((r) => setTimeout(r, 3_000, 'still open after 3 s'))]);
+    assert.equal(verdict, 'closed');
+    assert.ok(Date.now() - t0 < 2_000, `closed after ${Date.now() - t0} ms`);
+    assert.match(text, /^HTTP\/1\.1 408 /);
+    client.destroy();
+  });
+
+  it('the first head\'s time counts from the connection, not from its first byte', async () => {
+    const port = await start({ serve: () => 'slow' }, { headersTimeoutMs: 400, keepAliveTimeoutMs: 10_000 });
+    const client = connect(port, '127.0.0.1');
+    client.on('error', () => {});
+    client.resume();
+    await once(client, 'connect');
+    const t0 = Date.now();
+    await new Promise((r) => setTimeout(r, 300));
+    client.write('GET / HTTP/1.1\r\n');
+    await once(client, 'close');
+    assert.ok(Date.now() - t0 < 650, `closed after ${Date.now() - t0} ms`);
   });
 });

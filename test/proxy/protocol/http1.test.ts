@@ -457,6 +457,20 @@ describe('readResponseHead: framing', () => {
   });
 });
 
+describe('readResponseHead: contentLength', () => {
+  it('is the one length the fields give, for any framing', () => {
+    assert.equal(head(resp('200 OK', 'Content-Length: 5', 'Content-Length: 05')).contentLength, 5);
+    assert.equal(head(resp('200 OK', 'Content-Length: 1234'), 'HEAD').contentLength, 1234);
+    assert.equal(head(resp('304 Not Modified', 'Content-Length: 7', 'Content-Length: 7')).contentLength, 7);
+  });
+  it('is undefined without one, or when a HEAD, 204 or 304 answer\'s fields are unusable', () => {
+    assert.equal(head(resp('200 OK', 'Transfer-Encoding: chunked')).contentLength, undefined);
+    assert.equal(head(resp('200 OK')).contentLength, undefined);
+    assert.equal(head(resp('200 OK', 'Content-Length: 5', 'Content-Length: 6'), 'HEAD').contentLength, undefined);
+    assert.equal(head(resp('204 No Content', 'Content-Length: x')).contentLength, undefined);
+  });
+});
+
 describe('readResponseHead: keepAlive', () => {
   it('is true for HTTP/1.1 with a framed body', () => {
     assert.equal(head(resp('200 OK', 'Content-Length: 0')).keepAlive, true);

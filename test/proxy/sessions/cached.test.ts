@@ -35,28 +35,49 @@ class FakeShared implements SharedSessionStore {
   invalidate(ids: Invalidation): void {
     for (const l of this.inv) l(ids);
   }
+  /**
+   * Redis-like: operations are tried whatever `up` says (undefined: PostgreSQL-like, refused while
+   * down), fail while this is false, and a success reports the store up before it resolves.
+   */
+  reachable: boolean | undefined;
+  /** Deletions fail (a read-only replica after a failover: reads answer, writes do not). */
+  refuseDeletions: 'outage' | 'statement' | undefined;
   private check(): void {
-    if (!this.up) throw new SessionStoreUnavailableError('postgres', 'down');
+    if (this.reachable === undefined ? !this.up : !this.reachable) throw new SessionStoreUnavailableError('postgres', 'down');
+  }
+  /** After an operation's answer: Redis-like, the store is up again. */
+  private answered(): void {
+    if (this.reachable !== undefined && !this.up) this.setUp(true);
+  }
+  private checkDeletion(): void {
+    this.check();
+    if (this.refuseDeletions === 'outage') {
+      this.setUp(false);
+      throw new SessionStoreUnavailableError('postgres', 'READONLY');
+    }
+    if (this.refuseDeletions === 'statement') throw new SessionStoreUnavailableError('postgres', 'refused');
   }
   async get(id: string) {
     this.check();
     this.reads++;
     const v = await this.inner.get(id);
     if (this.gate) await this.gate;
+    this.answered();
     return v === undefined ? undefined : { ...v };
   }
   async set(id: string, s: ProxySession, ttl: number) {
     this.check();
     await this.inner.set(id, s, ttl);
+    this.answered();
   }
   async delete(id: string) {
-    this.check();
+    this.checkDeletion();
     const ok = await this.inner.delete(id);
     if (ok) this.invalidate([id]);
     return ok;
   }
   async deleteBySid(sid: string) {
-    this.check();
+    this.checkDeletion();
     const ids: string[] = [];
     // The memory store does not say which; the fake tracks it by reading first.
     for (const id of this.known) {
@@ -68,7 +89,7 @@ class FakeShared implements SharedSessionStore {
     return n;
   }
   async deleteByUser(sub: string, pk?: number) {
-    this.check();
+    this.checkDeletion();
     return this.inner.deleteByUser(sub, pk);
   }
   async size() {
@@ -225,6 +246,54 @@ describe('CachedSessionStore', () => {
     // The first read after the outage waits for the replay: neither session comes back.
     assert.equal(await store.get('a'), undefined);
     assert.equal(await store.get('b'), undefined);
+    assert.equal(store.pendingDeletions, 0);
+  });
+
+  it('a backend that answers a read before it reports itself up (Redis) still gets the kept deletions first', async () => {
+    const { backend, store } = setup();
+    backend.reachable = true;
+    backend.known = ['a', 'b'];
+    await store.set('a', session('core-1'), 60_000);
+    await store.set('b', session('core-2'), 60_000);
+    // A command timed out: down, and the sign-out and the core's session end made meanwhile fail.
+    backend.reachable = false;
+    backend.setUp(false);
+    await assert.rejects(store.delete('a'), SessionStoreUnavailableError);
+    await assert.rejects(store.deleteBySid('core-2'), SessionStoreUnavailableError);
+    assert.equal(store.pendingDeletions, 2);
+    // The server answers again; nothing has said so yet but the next request's own read.
+    backend.reachable = true;
+    assert.equal(await store.get('a'), undefined, 'the signed-out session is not served');
+    assert.equal(await store.get('b'), undefined, 'the ended session is not served');
+    assert.equal(store.pendingDeletions, 0);
+    assert.equal(await backend.inner.get('a'), undefined);
+  });
+
+  it('fails closed while the kept deletions cannot be made, even when reads answer (a read-only replica)', async () => {
+    const { backend, store } = setup();
+    backend.reachable = true;
+    await store.set('a', session(), 60_000);
+    await store.set('b', session(), 60_000);
+    assert.ok(await store.get('b'));
+    backend.refuseDeletions = 'outage';
+    await assert.rejects(store.delete('a'), SessionStoreUnavailableError);
+    assert.equal(store.pendingDeletions, 1);
+    // Reads answer (and report the store up), deletions still fail: no session is served at all.
+    await assert.rejects(store.get('a'), SessionStoreUnavailableError);
+    await assert.rejects(store.get('b'), SessionStoreUnavailableError);
+    backend.refuseDeletions = undefined;
+    assert.equal(await store.get('a'), undefined);
+    assert.ok(await store.get('b'));
+  });
+
+  it('drops a kept deletion the backend refuses while up, instead of failing every read for ever', async () => {
+    const { backend, store } = setup();
+    await store.set('a', session(), 60_000);
+    backend.setUp(false);
+    await assert.rejects(store.delete('a'), SessionStoreUnavailableError);
+    backend.refuseDeletions = 'statement';
+    backend.setUp(true);
+    assert.equal(await store.get('a').then(() => 'read', () => 'failed'), 'read');
     assert.equal(store.pendingDeletions, 0);
   });
 

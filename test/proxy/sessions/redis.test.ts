@@ -4,6 +4,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { Redis } from 'ioredis';
+import { CachedSessionStore } from '../../../src/proxy/sessions/cached.ts';
 import { RedisSessionStore, REDIS_KEY_PREFIX, parseRedisUrl, type RedisSessionStoreOptions } from '../../../src/proxy/sessions/redis.ts';
 import { SessionStoreUnavailableError, type Invalidation } from '../../../src/proxy/sessions/shared.ts';
 import type { ProxySession } from '../../../src/proxy/sessions/store.ts';
@@ -458,3 +459,29 @@ describe('RedisSessionStore: a store that hangs, stops or restarts', () => {
     assert.ok(Date.now() - t0 < 2_500, `failed in ${Date.now() - t0} ms`);
   });
 });
+
+describe('RedisSessionStore behind the local cache: a deletion made while writes fail', () => {
+  const h = harness({ server: {} });
+
+  it('a sign-out refused by a read-only server (a failover in progress) is not undone by the reads it still answers', async () => {
+    const db = h.db();
+    // No probe: the only thing that can report the store up is an operation's own answer.
+    const { store: backend } = await h.store(h.server.url(db), { probeIntervalMs: 0, opTimeoutMs: 1_000 });
+    const cached = new CachedSessionStore(backend);
+    await cached.set('a', session({ sub: 'u', sid: 'S' }, 1, { expiresAt: Date.now() + 60_000 }), 60_000);
+    const raw = h.raw(h.server.url(db));
+    await raw.connect();
+    // A replica of a master that is not there: reads are answered (stale data), writes refused (READONLY).
+    await raw.replicaof('127.0.0.1', await freePort());
+    try {
+      await assert.rejects(cached.delete('a'), SessionStoreUnavailableError);
+      assert.equal(cached.pendingDeletions, 1);
+      await assert.rejects(cached.get('a'), SessionStoreUnavailableError, 'no session is read before the sign-out is made');
+    } finally {
+      await raw.replicaof('NO', 'ONE');
+    }
+    assert.equal(await cached.get('a'), undefined, 'the sign-out was made once writes were taken again');
+    assert.equal(cached.pendingDeletions, 0);
+  });
+});
+
