@@ -18,6 +18,7 @@ import { AppConfigError, compileApp, type ProxyApp } from './handlers/app.ts';
 import { handleRequest, type PipelineDeps } from './handlers/pipeline.ts';
 import { FastProxy } from './handlers/fast-proxy.ts';
 import { sessionsFromConfig, type ProxySessions } from './sessions/from-config.ts';
+import { allDeletions } from './sessions/store.ts';
 
 const EMBEDDED = 'goauthentik.io/outposts/embedded';
 /** Upstream: response head within this; idle between body chunks at most this (0 = none). */
@@ -192,8 +193,8 @@ export class ProxyListener implements Listener<ProxyProviderConfig> {
       // deletions and replays them once it is back.
       this.headerAuth.dropSession(sessionId);
       this.headerAuth.dropSession(hashed);
-      let n = await this.sessions.store.deleteBySid(sessionId);
-      n += await this.sessions.store.deleteBySid(hashed);
+      const { store } = this.sessions;
+      const n = await allDeletions([store.deleteBySid(sessionId), store.deleteBySid(hashed)]);
       if (n > 0) this.log.info({ outpost: ctx.outpost.name, sessions: n, via }, 'authentik session ended: proxy sessions deleted');
       else this.log.debug({ outpost: ctx.outpost.name, via }, 'authentik session ended: no proxy session of it');
     } catch (err) {

@@ -5,7 +5,7 @@ import { HeaderAuthCache, OidcError, type VerifiedToken } from '../oidc/index.ts
 import type { ProxyApp } from './app.ts';
 import { fail, redirect, type RequestState } from './request.ts';
 import { clearCookie, cookieSessionId, ensureSessionId, forget, headerSessionId, loadHeaderSession, loadSession, readSession, readSessionById, saveLogin, setSessionCookie } from './session.ts';
-import type { SessionStore } from '../sessions/store.ts';
+import { allDeletions, type SessionStore } from '../sessions/store.ts';
 
 export interface AuthDeps {
   readonly store: SessionStore;
@@ -184,9 +184,12 @@ export async function handleSignOut(s: RequestState, app: ProxyApp, deps: AuthDe
   const stored = read.session;
   let ended = 0;
   try {
-    if (s.sessionId !== undefined) await deps.store.delete(s.sessionId);
-    if (deps.store.deleteByUser) ended += await deps.store.deleteByUser(stored.claims.sub);
-    if (stored.claims.sid !== '') ended += await deps.store.deleteBySid(stored.claims.sid);
+    const { store } = deps;
+    ended = await allDeletions([
+      ...(s.sessionId !== undefined ? [store.delete(s.sessionId)] : []),
+      ...(store.deleteByUser ? [store.deleteByUser(stored.claims.sub)] : []),
+      ...(stored.claims.sid !== '' ? [store.deleteBySid(stored.claims.sid)] : []),
+    ]);
   } catch (err) {
     // The store failed midway (a shared store keeps the deletions for when it is back): the
     // browser is signed out all the same.

@@ -4,7 +4,7 @@
 import { sanitizeRequestHeaders, ProxyError } from '../protocol/index.ts';
 import { identityHeadersFor } from './identity.ts';
 import { forwardRequest } from '../upstream/forward.ts';
-import { requestPath } from '../upstream/headers.ts';
+import { requestPath, withoutHopByHop } from '../upstream/headers.ts';
 import { renderBadGateway } from '../upstream/bad-gateway.ts';
 import { UpstreamError } from '../upstream/errors.ts';
 import type { UpstreamDispatchers } from '../upstream/dispatchers.ts';
@@ -23,9 +23,13 @@ export interface ProxyModeDeps extends AuthDeps {
   readonly upstreamBodyTimeoutMs: number;
 }
 
-/** The headers sent upstream: client `X-authentik-*` and `_` names gone, identity set. */
+/**
+ * The headers sent upstream: client `X-authentik-*` and `_` names gone, and the client's
+ * hop-by-hop ones (every name its `Connection` lists) before identity is set, so that a client
+ * cannot list away what the outpost adds (identity, Basic, `additionalHeaders`).
+ */
 export function upstreamHeaders(s: RequestState, app: ProxyApp, version: string): Record<string, string | string[]> {
-  const headers = sanitizeRequestHeaders(s.req.headers) as Record<string, string | string[]>;
+  const headers = withoutHopByHop(sanitizeRequestHeaders(s.req.headers));
   const auth = s.auth;
   if (!auth) return headers;
   // Header auth consumed the Authorization header: it is not the upstream's.

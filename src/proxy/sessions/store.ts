@@ -52,3 +52,19 @@ function claim(claims: unknown, name: 'sid' | 'sub'): string | undefined {
 export const sessionSid = (s: ProxySession): string | undefined => claim(s.claims, 'sid');
 /** `claims.sub` when it is a non-empty string. */
 export const sessionSub = (s: ProxySession): string | undefined => claim(s.claims, 'sub');
+
+/**
+ * Waits for every deletion, started together: one failing must not keep the others from being
+ * tried (and, by a shared store that is down, kept for replay). Resolves with the sessions they
+ * deleted (the numbers they resolved with); rejects with the first failure once all have settled.
+ */
+export async function allDeletions(deletions: readonly Promise<unknown>[]): Promise<number> {
+  let deleted = 0;
+  let failure: { reason: unknown } | undefined;
+  for (const r of await Promise.allSettled(deletions)) {
+    if (r.status === 'rejected') failure ??= { reason: r.reason };
+    else if (typeof r.value === 'number') deleted += r.value;
+  }
+  if (failure) throw failure.reason;
+  return deleted;
+}

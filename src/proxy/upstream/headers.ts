@@ -3,7 +3,7 @@
 // The hop-by-hop names come from the protocol module (one list for the proxy); this module adds
 // what a forward needs on top: Connection-listed names, the X-Forwarded-* set, X-Powered-By.
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
-import { HOP_BY_HOP as HOP_BY_HOP_LIST, isSpoofableHeader } from '../protocol/headers.ts';
+import { HOP_BY_HOP as HOP_BY_HOP_LIST } from '../protocol/headers.ts';
 
 export const HOP_BY_HOP: ReadonlySet<string> = new Set(HOP_BY_HOP_LIST);
 
@@ -39,9 +39,7 @@ export function withoutHopByHop(headers: HeaderMap, keep?: ReadonlySet<string>):
     const value = headers[rawName];
     if (value === undefined) continue;
     const name = rawName.toLowerCase();
-    // A name the client's Connection lists goes, except the outpost's own identity headers (the
-    // client's were removed before they were set): a client may not choose what the upstream knows of it.
-    if ((HOP_BY_HOP.has(name) || (listed.has(name) && !isSpoofableHeader(name))) && !keep?.has(name)) continue;
+    if ((HOP_BY_HOP.has(name) || listed.has(name)) && !keep?.has(name)) continue;
     const v = Array.isArray(value) ? value.map(String) : String(value);
     const prev = out[name];
     if (prev === undefined) out[name] = v as string | string[];

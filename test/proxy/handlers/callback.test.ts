@@ -116,4 +116,33 @@ describe('callback (checklist #12)', () => {
     assert.equal(other.status, 400, 'a pre-login cookie is no session');
     assert.equal(h.tokenRequests.length, exchanges);
   });
+  test('sign-out tries every deletion even when the first fails (a shared store keeps each for replay)', async () => {
+    const access = await token();
+    h.token = () => ({ status: 200, body: { access_token: access, token_type: 'bearer' } });
+    const login = await callback();
+    assert.equal(login.status, 302, login.body);
+    const session = login.cookies.at(-1)!.split(';')[0]!;
+    const store = h.store;
+    const tried: string[] = [];
+    const original = { delete: store.delete, deleteByUser: store.deleteByUser, deleteBySid: store.deleteBySid };
+    store.delete = async () => {
+      tried.push('delete');
+      throw new Error('store down');
+    };
+    store.deleteByUser = async (sub: string) => {
+      tried.push(`user ${sub}`);
+      return 0;
+    };
+    store.deleteBySid = async (sid: string) => {
+      tried.push(`sid ${sid}`);
+      return 0;
+    };
+    try {
+      const out = await get(h, '/outpost.goauthentik.io/sign_out', session);
+      assert.equal(out.status, 302);
+      assert.deepEqual(tried.sort(), ['delete', 'sid H1', 'user U1']);
+    } finally {
+      Object.assign(store, original);
+    }
+  });
 });

@@ -2,7 +2,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { MemorySessionStore } from '../../../src/proxy/sessions/memory.ts';
-import type { ProxySession } from '../../../src/proxy/sessions/store.ts';
+import { allDeletions, type ProxySession } from '../../../src/proxy/sessions/store.ts';
 
 function session(claims: Record<string, unknown>, providerPk = 1): ProxySession {
   return { claims, createdAt: 0, expiresAt: 0, providerPk, outpostPk: "o", rawToken: "t" };
@@ -116,5 +116,23 @@ describe('MemorySessionStore', () => {
     for (let i = 0; i < 50; i++) total += await store.deleteBySid(`s${i}`);
     assert.equal(total, 1000);
     assert.equal(await store.size(), 0);
+  });
+});
+
+describe('allDeletions', () => {
+  it('tries every deletion even when one fails, then rejects with the first failure', async () => {
+    const tried: string[] = [];
+    const run = (name: string, result: number | Error) =>
+      new Promise<number>((resolve, reject) => {
+        tried.push(name);
+        setTimeout(() => (result instanceof Error ? reject(result) : resolve(result)), name === 'slow' ? 20 : 0);
+      });
+    const first = new Error('store down');
+    await assert.rejects(allDeletions([run('by id', first), run('by user', 2), run('slow', new Error('later'))]), (e) => e === first);
+    assert.deepEqual(tried, ['by id', 'by user', 'slow']);
+  });
+  it('sums what the deletions counted (a boolean is not a count)', async () => {
+    assert.equal(await allDeletions([Promise.resolve(true), Promise.resolve(2), Promise.resolve(3)]), 5);
+    assert.equal(await allDeletions([]), 0);
   });
 });
