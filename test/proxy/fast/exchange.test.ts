@@ -12,7 +12,7 @@ import { exchange, type ExchangeOptions } from '../../../src/proxy/fast/exchange
 import { UpstreamPool, type UpstreamAddress, type UpstreamConnection } from '../../../src/proxy/fast/upstream-pool.ts';
 import { UpstreamError } from '../../../src/proxy/upstream/errors.ts';
 import { startUnacceptingListener, type UnacceptingListener } from '../../support/unaccepting-listener.ts';
-import { prng } from '../../support/random.ts';
+import { mutateBytes, prng } from '../../support/random.ts';
 import { nodeRead } from './node-parser.ts';
 
 const SIZE = 1024 * 1024;
@@ -339,19 +339,7 @@ describe('fuzz (seeded): mutated upstream answers against Node\'s parser', () =>
     'HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 2\r\n\r\nok',
   ];
   const SPECIAL = [0x0d, 0x0a, 0x20, 0x09, 0x3a, 0x00, 0x7f, 0xe9, 0x2c, 0x3b, 0x30, 0x31, 0x46, 0x22, 0x2d];
-  const mutate = (src: Buffer, rnd: () => number): Buffer => {
-    const out = [...src];
-    const n = 1 + Math.floor(rnd() * 3);
-    for (let k = 0; k < n; k++) {
-      const at = Math.floor(rnd() * out.length);
-      const byte = rnd() < 0.7 ? SPECIAL[Math.floor(rnd() * SPECIAL.length)]! : Math.floor(rnd() * 256);
-      const op = rnd();
-      if (op < 0.5) out[at] = byte;
-      else if (op < 0.8) out.splice(at, 0, byte);
-      else out.splice(at, 1);
-    }
-    return Buffer.from(out);
-  };
+  const mutate = (src: Buffer, rnd: () => number) => mutateBytes(src, rnd, SPECIAL);
 
   it('the client reads one whole answer, with the body Node reads from the upstream; a connection is reused only after exactly one answer', async () => {
     const rnd = prng(0xfa57);

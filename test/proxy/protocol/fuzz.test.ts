@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { newSessionId, signSessionId, verifySessionId } from '../../../src/proxy/protocol/cookie.ts';
 import { createState, verifyState } from '../../../src/proxy/protocol/state.ts';
 import { readRequestHead } from '../../../src/proxy/protocol/http1.ts';
-import { prng } from '../../support/random.ts';
+import { FRAMING_BYTES, mutateBytes as mutateWith, prng } from '../../support/random.ts';
 import { nodeRead } from '../fast/node-parser.ts';
 import { P1 } from './fixtures.ts';
 
@@ -74,21 +74,9 @@ describe('fuzz: state JWT', () => {
 // ended (anything else would let one request mean two things: smuggling). Node's own parser
 // (llhttp, strict, as its server runs it) reads every mutated head the fast path calls simple.
 
-/** Byte mutations, biased to the bytes framing and field syntax turn on. */
-function mutateBytes(src: Buffer, rnd: () => number): Buffer {
-  const SPECIAL = [0x0d, 0x0a, 0x20, 0x09, 0x3a, 0x00, 0x7f, 0xe9, 0x2c, 0x3b, 0x30, 0x46, 0x2f, 0x3f, 0x23, 0x25, 0x5f, 0x2d, 0x22, 0x5c, 0x40];
-  const out = [...src];
-  const n = 1 + Math.floor(rnd() * 4);
-  for (let k = 0; k < n; k++) {
-    const at = Math.floor(rnd() * out.length);
-    const byte = rnd() < 0.7 ? SPECIAL[Math.floor(rnd() * SPECIAL.length)]! : Math.floor(rnd() * 256);
-    const op = rnd();
-    if (op < 0.5) out[at] = byte;
-    else if (op < 0.8) out.splice(at, 0, byte);
-    else out.splice(at, 1);
-  }
-  return Buffer.from(out);
-}
+/** Byte mutations, biased to the bytes framing, field syntax and targets turn on. */
+const REQUEST_BYTES = [...FRAMING_BYTES, 0x2f, 0x3f, 0x23, 0x25, 0x5f, 0x2d, 0x22, 0x5c, 0x40];
+const mutateBytes = (src: Buffer, rnd: () => number) => mutateWith(src, rnd, REQUEST_BYTES, 4);
 
 const FIELD_LINES = [
   'Content-Length: 0', 'Transfer-Encoding: chunked', 'Connection: close', 'Connection: upgrade', 'Upgrade: websocket', 'Expect: 100-continue',

@@ -9,7 +9,7 @@ import {
   type ResponseHeadRead,
   type SimpleRequestHead,
 } from '../../../src/proxy/protocol/http1.ts';
-import { prng } from '../../support/random.ts';
+import { mutateBytes as mutate, prng } from '../../support/random.ts';
 
 const MAX = 16384;
 
@@ -638,22 +638,6 @@ describe('ChunkedBodyReader', () => {
 });
 
 // ---------------------------------------------------------------------------------------------
-
-/** Byte mutations biased toward the ones that matter to framing. */
-function mutate(src: Buffer, rnd: () => number): Buffer {
-  const SPECIAL = [0x0d, 0x0a, 0x20, 0x09, 0x3a, 0x00, 0x7f, 0xe9, 0x2c, 0x3b, 0x30, 0x46];
-  const out = [...src];
-  const n = 1 + Math.floor(rnd() * 3);
-  for (let k = 0; k < n; k++) {
-    const at = Math.floor(rnd() * out.length);
-    const byte = rnd() < 0.7 ? SPECIAL[Math.floor(rnd() * SPECIAL.length)]! : Math.floor(rnd() * 256);
-    const op = rnd();
-    if (op < 0.5) out[at] = byte;
-    else if (op < 0.8) out.splice(at, 0, byte);
-    else out.splice(at, 1);
-  }
-  return Buffer.from(out);
-}
 
 /** The head a simple request reads as, written back in the strict grammar. */
 function reserialize(h: SimpleRequestHead): string {
