@@ -6,6 +6,7 @@
 import '../node-check.mjs';
 import { loadConfig, ConfigError, formatListen } from '../config/index.ts';
 import { AUTHENTIK_VERSIONS, SERVER_VERSION, startDevCore, type AuthentikVersion } from '../devcore/index.ts';
+import { loadSeedFile } from '../devcore/seed.ts';
 import { PLUGINS } from '../listeners.ts';
 import { createRootLogger, named } from '../log.ts';
 import { Runtime } from '../runtime.ts';
@@ -17,15 +18,29 @@ const SEED = new URL('../../config/demo.yaml', import.meta.url).pathname;
 const CORE = { host: '127.0.0.1', port: 9900 };
 const UPSTREAM = { host: '127.0.0.1', port: 9901 };
 
-/** What to try against each listener of the demo, by outpost type. */
+/** What to try against each listener of the demo, by outpost type (the proxy's come from its providers: proxyHints). */
 const TRY: Record<string, (listen: string) => string[]> = {
   ldap: (l) => [
     `ldapsearch -x -H ldap://${l} -D 'cn=akadmin,ou=users,dc=ldap,dc=goauthentik,dc=io' -w akadmin -b 'dc=ldap,dc=goauthentik,dc=io' '(objectClass=user)' cn mail`,
     `ldapwhoami -x -H ldap://${l} -D 'cn=alice,ou=users,dc=ldap,dc=goauthentik,dc=io' -w alice-password`,
   ],
   radius: (l) => [`echo 'User-Name=alice,User-Password=alice-password' | radclient -x ${l} auth demo-radius-secret`],
-  proxy: (l) => [`curl -si http://${l}/`],
 };
+
+/** What to open for each proxy provider of an outpost: an app in proxy mode directly, a forward-auth one through nginx or Caddy. */
+function proxyHints(providers: readonly { name: string; type: string; external_host?: string; mode?: string }[], names: readonly string[]): string[] {
+  const lines: string[] = [];
+  for (const p of providers) {
+    if (p.type !== 'proxy' || !names.includes(p.name) || !p.external_host) continue;
+    const origin = p.external_host.replace(/\/+$/, '');
+    if (p.mode === 'proxy') {
+      lines.push(`open ${origin}/ in a browser, log in as alice/alice-password (sign out: ${origin}/outpost.goauthentik.io/sign_out)`, `curl -si ${origin}/   # 302 to the login`);
+    } else {
+      lines.push(`${origin}/ (${p.mode}): through nginx or Caddy in front of the outpost, config/examples/ (README: "Forward auth behind nginx or Caddy")`);
+    }
+  }
+  return lines;
+}
 const LISTEN_OF: Record<string, 'ldap' | 'radius' | 'http'> = { ldap: 'ldap', radius: 'radius', proxy: 'http' };
 
 async function main(): Promise<void> {
@@ -44,6 +59,7 @@ async function main(): Promise<void> {
 
   const coreLogger = named(logger, 'devcore');
   coreLogger.level = 'warn';
+  const seed = loadSeedFile(SEED);
   const core = await startDevCore({ seed: SEED, ...CORE, extraUsers, logger: coreLogger, authentikVersion });
   const upstream = await startUpstream(UPSTREAM);
   // The demo LDAP provider binds and searches in `direct` mode unless asked otherwise.
@@ -82,7 +98,8 @@ async function main(): Promise<void> {
       continue;
     }
     const listen = formatListen(config.listen[LISTEN_OF[o.type] ?? 'http']).replace(/^0\.0\.0\.0:/, '127.0.0.1:');
-    lines.push(`  ${o.name} (${o.type}) on ${listen}; try:`, ...(TRY[o.type]?.(listen) ?? []).map((c) => `    ${c}`));
+    const hints = o.type === 'proxy' ? proxyHints(seed.providers, o.providers) : (TRY[o.type]?.(listen) ?? []);
+    lines.push(`  ${o.name} (${o.type}) on ${listen}; try:`, ...hints.map((c) => `    ${c}`));
   }
   lines.push('', 'Ctrl-C stops the demo.', '');
   process.stdout.write(`${lines.join('\n')}\n`);

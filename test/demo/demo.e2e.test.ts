@@ -28,6 +28,17 @@ describe('npm run demo', () => {
   it('prints what to try, for every demo outpost', () => {
     for (const name of ['demo-ldap', 'demo-radius', 'demo-proxy']) assert.match(out, new RegExp(`${name} \\(`));
     assert.match(out, /alice\/alice-password/);
+    // The proxy's apps by the host they are routed by: the browser URL, and the forward-auth one.
+    assert.match(out, /open http:\/\/localhost:9000\/ in a browser/);
+    assert.match(out, /http:\/\/whoami\.localhost:9080\/ \(forward_single\): through nginx or Caddy/);
+  });
+
+  it('the printed curl for the proxy app is sent to the login', async () => {
+    const url = /curl -si (\S+)/.exec(out)?.[1];
+    assert.ok(url, 'a curl line for the proxy');
+    const res = await fetch(url, { redirect: 'manual' });
+    assert.equal(res.status, 302);
+    assert.match(res.headers.get('location') ?? '', /\/outpost\.goauthentik\.io\/start\?rd=/);
   });
 
   it('serves the core, the upstream app and the metrics endpoint on the default ports', async () => {
