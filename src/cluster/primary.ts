@@ -2,19 +2,27 @@
 // listeners (LDAP, LDAPS, HTTP, HTTPS over TCP, RADIUS over UDP) share sockets through
 // node:cluster. The primary serves the metrics listener alone: ping while it runs, ready when
 // every worker is, and /metrics summed over the workers. It relays signals and restarts a
-// worker that dies, with backoff, leaving the others serving.
+// worker that dies, with backoff, leaving the others serving; a worker that keeps dying within a
+// minute of its start is given up on, and the whole outpost exits 1 for its supervisor to see.
 import cluster, { type Worker } from 'node:cluster';
 import { AggregatorRegistry, Registry } from 'prom-client';
 import type { OutpostConfig } from '../config/index.ts';
 import { named, type Logger } from '../log.ts';
 import { backoffDelay, type BackoffPolicy } from '../agent/backoff.ts';
 import { MetricsServer } from '../agent/metrics-server.ts';
-import { EXIT_CANNOT_START, isMessage, type MetricsRequest, type MetricsResponse, type ReadyMessage } from './protocol.ts';
+import { EXIT_CANNOT_START, isMessage, type MetricsRefused, type MetricsRequest, type MetricsResponse, type ReadyMessage } from './protocol.ts';
 
 /** A worker's first restart waits 1 s, doubling per quick death up to 30 s (no jitter: one primary). */
 const RESTART_BACKOFF: BackoffPolicy = { initialMs: 1_000, maxMs: 30_000, jitter: 0 };
 /** A worker that ran this long before dying is restarted after the first delay again. */
 const HEALTHY_RUN_MS = 60_000;
+/**
+ * Deaths in a row of one worker, each within HEALTHY_RUN_MS of its start, after which the primary
+ * stops every worker and exits 1 (about three minutes of the backoff above): restarting it forever
+ * would keep a broken outpost looking alive (ping answers) to Docker or Kubernetes, which can
+ * restart the container, and say so, instead.
+ */
+const MAX_QUICK_DEATHS = 10;
 /** A worker that does not send its metrics within this is left out of one /metrics answer. */
 const METRICS_TIMEOUT_MS = 2_000;
 /** Past the workers' own shutdown timeout, the primary kills what is left. */
@@ -30,12 +38,17 @@ interface Slot {
   restart: NodeJS.Timeout | undefined;
 }
 
-export async function runPrimary(config: OutpostConfig, logger: Logger): Promise<number> {
+export interface PrimaryOptions {
+  /** Overridable for tests: the restart backoff (default RESTART_BACKOFF). */
+  restartBackoff?: BackoffPolicy;
+}
+
+export async function runPrimary(config: OutpostConfig, logger: Logger, opts: PrimaryOptions = {}): Promise<number> {
   const log = named(logger, 'cluster');
   const { count, auto } = config.workers;
   const slots: Slot[] = Array.from({ length: count }, () => ({ worker: undefined, ready: false, startedAt: 0, failures: 0, restart: undefined }));
   /** Metrics asked for, by request id; only the worker asked may answer. */
-  const pending = new Map<number, { worker: Worker; answer: (res: MetricsResponse) => void }>();
+  const pending = new Map<number, { worker: Worker; answer: (res: MetricsResponse | undefined) => void }>();
   let nextId = 0;
   let stopping: { code: number } | undefined;
   let done!: (code: number) => void;
@@ -87,6 +100,13 @@ export async function runPrimary(config: OutpostConfig, logger: Logger): Promise
       else if (isMessage<MetricsResponse>(msg, 'outpost:metrics')) {
         const asked = pending.get(msg.id);
         if (asked?.worker === worker) asked.answer(msg);
+      } else if (isMessage<MetricsRefused>(msg, 'outpost:metrics', { id: 'id' })) {
+        // An answer to a request, but not one the aggregation can use: left out now, not after
+        // the timeout, and said as it is.
+        const asked = pending.get(msg.id);
+        if (asked?.worker !== worker) return;
+        log.warn({ pid: worker.process.pid }, 'a worker\'s metrics answer was refused (malformed or past its bounds); left out');
+        asked.answer(undefined);
       }
     });
     // A send to a worker that just died fails here, not in the caller: its exit is handled below.
@@ -111,7 +131,12 @@ export async function runPrimary(config: OutpostConfig, logger: Logger): Promise
       return;
     }
     slot.failures = Date.now() - slot.startedAt >= HEALTHY_RUN_MS ? 1 : slot.failures + 1;
-    const delayMs = backoffDelay(slot.failures, RESTART_BACKOFF);
+    if (slot.failures >= MAX_QUICK_DEATHS) {
+      log.fatal({ worker: worker.id, pid, ...(signal ? { signal } : { code }), deaths: slot.failures }, 'a worker keeps dying within a minute of its start; stopping every worker');
+      stopAll(1);
+      return;
+    }
+    const delayMs = backoffDelay(slot.failures, opts.restartBackoff ?? RESTART_BACKOFF);
     log.error({ worker: worker.id, pid, ...(signal ? { signal } : { code }), restartInMs: delayMs }, 'worker exited unexpectedly; restarting it');
     slot.restart = setTimeout(() => {
       fork(slot);

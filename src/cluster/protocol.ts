@@ -23,6 +23,12 @@ export interface MetricsResponse {
   metrics: MetricObjectWithValues<MetricValue<string>>[];
 }
 
+/** What the primary still reads of an answer whose metrics fail the checks below: the request it answers. */
+export interface MetricsRefused {
+  type: 'outpost:metrics';
+  id: number;
+}
+
 type Shape = Record<string, 'boolean' | 'id' | 'metrics'>;
 
 /** Each message's fields beside `type`, checked before a message is used: IPC is input too. */
@@ -77,9 +83,10 @@ function isMetrics(v: unknown): boolean {
     && Array.isArray(m['values']) && m['values'].length <= MAX_VALUES_PER_METRIC && m['values'].every(isSample));
 }
 
-export function isMessage<T extends ReadyMessage | MetricsRequest | MetricsResponse>(msg: unknown, type: T['type']): msg is T {
+/** `shape`: the fields to check, when not the whole message's (`SHAPES`). */
+export function isMessage<T extends ReadyMessage | MetricsRequest | MetricsResponse | MetricsRefused>(msg: unknown, type: T['type'], shape: Shape = SHAPES[type] ?? {}): msg is T {
   if (!isRecord(msg) || msg['type'] !== type) return false;
-  return Object.entries(SHAPES[type] ?? {}).every(([key, kind]) => {
+  return Object.entries(shape).every(([key, kind]) => {
     const v = msg[key];
     return kind === 'boolean' ? typeof v === 'boolean' : kind === 'id' ? Number.isSafeInteger(v) : isMetrics(v);
   });

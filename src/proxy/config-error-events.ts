@@ -6,7 +6,8 @@
 // Unlike authentik's: at most one event per provider per minute (a misconfigured nginx sends
 // every request without the header, and each would be a row in authentik's event log); sent in
 // the background under a short deadline, never delaying or changing the answer; the request's
-// credentials (Authorization, Cookie, …) are not copied into the event, nor any query string.
+// credentials (Authorization, Cookie, …) are not copied into the event, nor any query string
+// or URL user info.
 import type { IncomingMessage } from 'node:http';
 import { z } from 'zod';
 import type { CoreApi } from '../agent/core-api.ts';
@@ -28,14 +29,26 @@ export const EVENT_TIMEOUT_MS = 5_000;
 const MAX_HEADERS = 64;
 const MAX_VALUE_CHARS = 1024;
 const REDACTED = '[redacted]';
-/** Header names whose values are credentials. */
-const SECRET_HEADER = /^(?:authorization|proxy-authorization|cookie)$|token|secret|passw|api-?key|session/i;
+/**
+ * Header names whose values are credentials, under whatever name a proxy passes them on
+ * (`X-Forwarded-Authorization`, `Cookie2`, an IAP's or a load balancer's signed JWT assertion).
+ */
+const SECRET_HEADER = /authorization|cookie|token|secret|passw|api-?key|session|jwt|assertion|credential|oidc/i;
 /** Headers carrying a URL, whose query may hold a code or a token: sent without it. */
 const URL_HEADER = /^(?:x-forwarded-uri|x-original-uri|x-original-url|referer)$/i;
+/** A value that is a URL or a path under any header name (`X-Envoy-Original-Path`, `X-Forwarded-Url`, …). */
+const URL_VALUE = /^(?:\/|[a-z][a-z0-9+.-]*:\/\/)/i;
+/** The user info of an absolute URL (`https://user:password@host/`). */
+const USER_INFO = /^([a-z][a-z0-9+.-]*:\/\/)[^/?#]*@/i;
 
 function headerValue(name: string, value: string): string {
   if (SECRET_HEADER.test(name)) return REDACTED;
-  const v = URL_HEADER.test(name) && value.includes('?') ? value.slice(0, value.indexOf('?')) : value;
+  let v = value;
+  if (URL_HEADER.test(name) || URL_VALUE.test(v)) {
+    const end = v.search(/[?#]/);
+    if (end !== -1) v = v.slice(0, end);
+    v = v.replace(USER_INFO, '$1');
+  }
   return v.length > MAX_VALUE_CHARS ? `${v.slice(0, MAX_VALUE_CHARS)}…` : v;
 }
 

@@ -4,6 +4,7 @@
 import { createHash } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { SecureContext } from 'node:tls';
+import { CoreError } from '../agent/errors.ts';
 import type { Listener, ListenerHost, ListenerPlugin, OutpostContext } from '../agent/listener.ts';
 import { named, type Logger } from '../log.ts';
 import type { CidrMatcher } from '../net/cidr.ts';
@@ -28,7 +29,17 @@ const UPSTREAM_BODY_IDLE_TIMEOUT_MS = 300_000;
 interface OutpostApps {
   readonly ctx: OutpostContext;
   readonly apps: readonly ProxyApp[];
-  readonly certificates: ReadonlyMap<string, SecureContext>;
+  /** By provider pk: presented for the provider's host only while the router serves it there. */
+  readonly certificates: ReadonlyMap<number, SecureContext>;
+}
+
+/**
+ * A keypair the core answered about but that can never serve (a certificate or key that does not
+ * parse, a keypair gone or not readable by the outpost): asking again on the next refresh gives
+ * the same answer, so it must not fail the refresh of every other provider.
+ */
+function permanentCertificateFailure(err: unknown): err is CoreError {
+  return err instanceof CoreError && (err.code === 'invalid' || (err.code === 'status' && err.status !== undefined && err.status >= 400 && err.status < 500));
 }
 
 export class ProxyListener implements Listener<ProxyProviderConfig> {
@@ -78,7 +89,7 @@ export class ProxyListener implements Listener<ProxyProviderConfig> {
   async apply(ctx: OutpostContext, configs: readonly ProxyProviderConfig[]): Promise<void> {
     const browserOrigin = this.browserOrigin(ctx);
     const apps: ProxyApp[] = [];
-    const certificates = new Map<string, SecureContext>();
+    const certificates = new Map<number, SecureContext>();
     for (const config of configs) {
       let app: ProxyApp;
       try {
@@ -95,16 +106,31 @@ export class ProxyListener implements Listener<ProxyProviderConfig> {
         continue;
       }
       apps.push(app);
+      // A pk listed twice is served as its last entry (rebuild), with that entry's certificate.
+      certificates.delete(config.pk);
       if (config.certificate) {
         // A certificate that cannot be fetched fails the refresh: the previous configuration stays.
-        const pair = await ctx.certificates.ensure(config.certificate);
-        if (pair.secureContext) certificates.set(app.external.host.toLowerCase(), pair.secureContext);
-        else this.log.warn({ provider: config.name, certificate: pair.name }, 'certificate has no private key; the default certificate is served');
+        // One the core answered about but that can never serve is logged, and the default
+        // certificate is served (or, for a renewal that does not parse, the copy that did).
+        let secure: SecureContext | undefined;
+        try {
+          const pair = await ctx.certificates.ensure(config.certificate);
+          secure = pair.secureContext;
+          if (!secure) this.log.warn({ provider: config.name, certificate: pair.name }, 'certificate has no private key; the default certificate is served');
+        } catch (err) {
+          if (!permanentCertificateFailure(err)) throw err;
+          secure = err.code === 'invalid' ? ctx.certificates.peek(config.certificate)?.secureContext : undefined;
+          this.log.warn({ provider: config.name, error: err.message }, secure ? 'cannot use the provider\'s new certificate; the previous one is served' : 'cannot use the provider\'s certificate; the default certificate is served');
+        }
+        if (secure) certificates.set(config.pk, secure);
       }
     }
     this.outposts.set(ctx.outpost.pk, { ctx, apps, certificates });
     this.rebuild();
-    await this.upstreams.retain([...this.state.apps.values()].flatMap((a) => (a.upstream ? [{ target: a.upstream, validateTls: a.config.internal_host_ssl_validation }] : [])));
+    // Not awaited: closing an upstream no provider uses any more waits for its requests in flight
+    // (a download, a stream of events), and this refresh, and every one after it, must not.
+    const upstreams = [...this.state.apps.values()].flatMap((a) => (a.upstream ? [{ target: a.upstream, validateTls: a.config.internal_host_ssl_validation }] : []));
+    this.upstreams.retain(upstreams).catch((err: unknown) => this.log.warn({ err: { message: (err as Error)?.message ?? String(err) } }, 'closing a removed upstream failed'));
     this.log.debug({ outpost: ctx.outpost.name, providers: apps.map((a) => a.config.name) }, 'applied proxy providers');
   }
 
@@ -214,13 +240,26 @@ export class ProxyListener implements Listener<ProxyProviderConfig> {
   private rebuild(): void {
     const all = [...this.outposts.values()];
     const apps = new Map<number, ProxyApp>();
-    const sni = new Map<string, SecureContext>();
+    const certificates = new Map<number, SecureContext>();
     for (const o of all) {
-      for (const a of o.apps) apps.set(a.config.pk, a);
-      for (const [k, v] of o.certificates) sni.set(k, v);
+      for (const a of o.apps) {
+        apps.set(a.config.pk, a);
+        // The certificate goes with the app that is served (the last one listed under a pk).
+        const c = o.certificates.get(a.config.pk);
+        if (c) certificates.set(a.config.pk, c);
+        else certificates.delete(a.config.pk);
+      }
     }
     const router = compileRoutes([...apps.values()].map((a) => a.config));
     for (const skipped of router.skipped) this.log.warn({ provider: skipped.name, reason: skipped.reason }, 'provider not served');
+    // Only the provider that serves a host presents its certificate there: one that lost the host
+    // to another provider, or is not served at all, must not replace the served one's.
+    const sni = new Map<string, SecureContext>();
+    for (const p of router.providers) {
+      const c = certificates.get(p.pk);
+      const app = apps.get(p.pk);
+      if (c && app) sni.set(app.external.host.toLowerCase(), c);
+    }
     this.state = { router, apps, outpostName: all[0]?.ctx.outpost.name ?? '', sni };
   }
 

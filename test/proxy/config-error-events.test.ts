@@ -75,6 +75,40 @@ describe('configuration_error events', () => {
     assert.equal(Object.keys(eventHeaders(many)).length, 64);
   });
 
+  test('headers: credentials under any name a proxy gives them are redacted, and URLs lose their query and user info', () => {
+    const h = eventHeaders({
+      'x-forwarded-authorization': ['Bearer abc'],
+      'x-original-authorization': ['Basic abc'],
+      'x-amzn-oidc-data': ['eyJ.jwt.sig'],
+      'cf-access-jwt-assertion': ['eyJ.jwt.sig'],
+      'x-goog-iap-jwt-assertion': ['eyJ.jwt.sig'],
+      'x-client-credential': ['c'],
+      cookie2: ['a=b'],
+      'x-envoy-original-path': ['/cb?code=secret'],
+      'x-forwarded-url': ['https://a/cb?code=secret'],
+      'x-original-url': ['https://user:password@a/x'],
+      'x-custom': ['/path?token=t'],
+      'x-other-url': ['http://a/b?code=c#frag'],
+      'user-agent': ['curl/8 (x?y)'],
+    });
+    assert.deepEqual(h, {
+      'x-forwarded-authorization': '[redacted]',
+      'x-original-authorization': '[redacted]',
+      'x-amzn-oidc-data': '[redacted]',
+      'cf-access-jwt-assertion': '[redacted]',
+      'x-goog-iap-jwt-assertion': '[redacted]',
+      'x-client-credential': '[redacted]',
+      cookie2: '[redacted]',
+      'x-envoy-original-path': '/cb',
+      'x-forwarded-url': 'https://a/cb',
+      'x-original-url': 'https://a/x',
+      'x-custom': '/path',
+      'x-other-url': 'http://a/b',
+      // Not a URL: kept as sent.
+      'user-agent': 'curl/8 (x?y)',
+    });
+  });
+
   test('one event per provider per window, each provider on its own', async () => {
     let now = 1_000;
     const posts: { path: string; body: unknown; timeoutMs: number | undefined }[] = [];

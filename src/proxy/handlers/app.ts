@@ -52,6 +52,13 @@ export function compileApp(config: ProxyProviderConfig, opts: CompileOptions): P
     if (!u || (u.protocol !== 'http:' && u.protocol !== 'https:')) throw new AppConfigError(`internal_host "${config.internal_host}" is not an http(s) URL`);
     upstream = new URL(u.origin);
   }
+  // The client parses these once (a garbage one must skip this provider, not fail the refresh of
+  // every provider with a TypeError).
+  for (const field of ['authorization_endpoint', 'token_endpoint', 'introspection_endpoint'] as const) {
+    const value = config.oidc_configuration[field];
+    const u = URL.parse(value.trim());
+    if (!u || (u.protocol !== 'http:' && u.protocol !== 'https:')) throw new AppConfigError(`oidc_configuration.${field} "${value.slice(0, 200)}" is not an http(s) URL`);
+  }
   const oidc = new OidcClient(
     {
       clientId: config.client_id,

@@ -69,8 +69,10 @@ function rehost(url: string, origin: URL | undefined): string {
   }
 }
 
-/** How long a JWKS refetch waits after the last one (an unknown `kid` must not hammer the core). */
+/** How long a JWKS refetch waits after the last attempt (an unknown `kid` must not hammer the core). */
 const JWKS_REFETCH_COOLDOWN_MS = 30_000;
+/** With no key set yet, how long a failed fetch stands for the tokens after it (the core is not asked again meanwhile). */
+const JWKS_FAILURE_HOLD_MS = 5_000;
 
 export class OidcClient {
   readonly clientId: string;
@@ -92,8 +94,12 @@ export class OidcClient {
   /** Headers every back-channel call carries (Host rewriting, User-Agent). */
   private readonly backChannelHeaders: Record<string, string>;
   private readonly hmacKey: Uint8Array;
-  private jwks: { getKey: JWTVerifyGetKey; fetchedAt: number } | undefined;
+  private jwks: JWTVerifyGetKey | undefined;
   private jwksFetch: Promise<JWTVerifyGetKey> | undefined;
+  /** When the last fetch started, successful or not: the cooldowns count from it. */
+  private jwksAttemptAt = Number.NEGATIVE_INFINITY;
+  /** The last fetch's failure, until a fetch succeeds. */
+  private jwksFailure: OidcError | undefined;
 
   constructor(input: OidcClientInput, deps: OidcDeps) {
     this.deps = deps;
@@ -198,9 +204,16 @@ export class OidcClient {
   }
 
   private async jwksKeys(refetch: boolean): Promise<JWTVerifyGetKey> {
-    const now = Date.now();
-    if (this.jwks && !(refetch && now - this.jwks.fetchedAt >= JWKS_REFETCH_COOLDOWN_MS)) return this.jwks.getKey;
-    this.jwksFetch ??= (async () => {
+    if (this.jwks && !refetch) return this.jwks;
+    if (this.jwksFetch) return this.jwksFetch;
+    // Within the hold of the last attempt its answer stands, a failure included: neither tokens
+    // with ever new `kid`s nor a failing endpoint make the outpost ask the core on every token.
+    if (Date.now() - this.jwksAttemptAt < (this.jwks ? JWKS_REFETCH_COOLDOWN_MS : JWKS_FAILURE_HOLD_MS)) {
+      if (this.jwksFailure) throw this.jwksFailure;
+      if (this.jwks) return this.jwks;
+    }
+    this.jwksAttemptAt = Date.now();
+    this.jwksFetch = (async () => {
       try {
         const res = await exchange({ url: new URL(this.jwksUri), method: 'GET', headers: { 'user-agent': this.deps.userAgent, accept: 'application/json' }, dispatcher: this.deps.dispatcher, timeoutMs: this.deps.timeoutMs, maxBodyBytes: 1024 * 1024 });
         const set = res.json() as JSONWebKeySet;
@@ -212,8 +225,12 @@ export class OidcClient {
           // A key set jose cannot read is the core's failure (503), not a verdict on the token.
           throw new OidcError('jwks', `the JWKS cannot be read (${(err as { code?: string }).code ?? 'invalid'})`, { cause: err });
         }
-        this.jwks = { getKey, fetchedAt: Date.now() };
+        this.jwks = getKey;
+        this.jwksFailure = undefined;
         return getKey;
+      } catch (err) {
+        // Whatever went wrong (transport, status, not JSON, a jwks_uri that is no URL), the core failed.
+        throw (this.jwksFailure = err instanceof OidcError ? err : new OidcError('jwks', `cannot fetch the JWKS: ${(err as Error)?.message ?? String(err)}`, { cause: err }));
       } finally {
         this.jwksFetch = undefined;
       }

@@ -1,7 +1,7 @@
 // Header authentication (spec §7.2): `Authorization: Bearer` by introspection, `Basic` by a
 // client_credentials grant with an app password (`goauthentik.io/token` as the username tries
 // the password as a bearer token first). Successes are cached 60 s under a hash of the exact
-// header value, never refreshed while present, bounded in entries.
+// header value, never refreshed while present, never past the token's own `exp`, bounded in entries.
 import { LRUCache } from 'lru-cache';
 import type { OidcClient, VerifiedToken } from './client.ts';
 import { headerCacheKey } from './client.ts';
@@ -40,9 +40,11 @@ export function parseAuthorization(value: string | undefined): HeaderCredentials
 
 export class HeaderAuthCache {
   private readonly cache: LRUCache<string, VerifiedToken>;
+  private readonly ttlMs: number;
 
   constructor(opts: { ttlMs?: number; max?: number } = {}) {
-    this.cache = new LRUCache({ max: opts.max ?? HEADER_AUTH_MAX_ENTRIES, ttl: opts.ttlMs ?? HEADER_AUTH_TTL_MS, updateAgeOnGet: false });
+    this.ttlMs = opts.ttlMs ?? HEADER_AUTH_TTL_MS;
+    this.cache = new LRUCache({ max: opts.max ?? HEADER_AUTH_MAX_ENTRIES, ttl: this.ttlMs, updateAgeOnGet: false });
   }
 
   get size(): number {
@@ -72,7 +74,11 @@ export class HeaderAuthCache {
     if (creds.kind === 'bearer') result = await client.introspect(creds.token, signal);
     else if (creds.username === TOKEN_USERNAME) result = await client.introspect(creds.password, signal);
     else result = await client.clientCredentials(creds.username, creds.password, signal);
-    this.cache.set(key, result);
+    // Kept no longer than the token lives: a token expiring within the TTL is not vouched for
+    // after its `exp` (one without a numeric `exp` authenticates no one: claims.ts requires it).
+    const exp = result.payload.exp;
+    const ttl = typeof exp === 'number' ? Math.min(this.ttlMs, exp * 1000 - Date.now()) : this.ttlMs;
+    if (ttl >= 1) this.cache.set(key, result, { ttl: Math.floor(ttl) });
     return result;
   }
 

@@ -50,6 +50,11 @@ describe('static assets', () => {
       'custom.css%00',
       '/custom.css',
       '//custom.css',
+      // Names every object has: the table is no plain object.
+      'constructor',
+      '__proto__',
+      'toString',
+      'hasOwnProperty',
     ]) {
       assert.equal(staticAsset(`${STATIC_PREFIX}${rest}`), undefined, rest);
     }
