@@ -35,7 +35,8 @@ export class ProxyMetrics {
       registers,
     });
     this.refused = new Counter({ name: 'authentik_outpost_proxy_refused_total', help: 'Requests refused before reaching an application (unknown host, draining)', labelNames: ['reason'], registers });
-    this.sessionStoreUp = new Gauge({ name: 'authentik_outpost_proxy_session_store_up', help: 'Whether the proxy session store answers (1) or not (0)', labelNames: ['backend'], registers });
+    // Across workers (AUTHENTIK_WORKERS), the lowest: 0 when any worker's store is down, never a sum.
+    this.sessionStoreUp = new Gauge({ name: 'authentik_outpost_proxy_session_store_up', help: 'Whether the proxy session store answers (1) or not (0)', labelNames: ['backend'], registers, aggregator: 'min' });
     this.fastPath = new Counter({ name: 'authentik_outpost_proxy_fast_path_requests_total', help: 'Proxy-mode requests served on the fast path', registers });
     this.sessionStoreErrors = new Counter({ name: 'authentik_outpost_proxy_session_store_errors_total', help: 'Failed proxy session store operations', labelNames: ['backend', 'operation'], registers });
   }

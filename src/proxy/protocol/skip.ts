@@ -8,13 +8,26 @@
  *   off for the whole app (§10.9). Here it is a no-op.
  * - Unanchored search, first match wins, as RE2's `MatchString`. A leading `(?i)`, `(?s)`,
  *   `(?m)` (or a combination, RE2 style) becomes the JavaScript flag. Lines JavaScript cannot
- *   compile are reported in `invalid` and skipped (authentik logs and skips them too).
+ *   compile, and lookarounds and backreferences (not RE2), are reported in `invalid` and
+ *   skipped (authentik logs and skips them too). Matching stays linear in the path's length.
  * - Subject: the URL path (`pathname`, still percent-encoded and dot-segment-normalized, query
  *   excluded) in proxy and forward_single modes; the full URL (`href`) in forward_domain.
  *   Matching the encoded path is deliberate: `/public%2F..%2Fadmin` does not match `^/public/`
  *   and so stays authenticated (Go matches the decoded path).
  */
+import { setFlagsFromString } from 'node:v8';
 import type { ProxyProviderConfig } from './provider.ts';
+
+// The patterns are written for Go's RE2, which runs in linear time. V8's backtracking engine can
+// take exponential time on some (`^/api/(\w+/?)+$` against a 30-character path: seconds; 40:
+// hours), and every request is matched: one request would freeze every listener. With this flag
+// V8 reruns such a match on its linear-time engine once it backtracks excessively (the process
+// flag is set before any pattern is compiled; it changes no result). Lookarounds and
+// backreferences, which that engine cannot run, are not RE2 syntax either: refused below.
+setFlagsFromString('--enable-experimental-regexp-engine-on-excessive-backtracks');
+
+/** Lookaround or backreference: not RE2 syntax (authentik cannot compile it), and not linear-time. */
+const NOT_RE2 = /\(\?<?[=!]|\\[1-9]|\\k</;
 
 export interface InvalidSkipPattern {
   readonly line: number;
@@ -66,6 +79,10 @@ export function compileSkip(provider: Pick<ProxyProviderConfig, 'skip_path_regex
       flags = [...new Set(m[1]!)].join('');
       source = source.slice(m[0].length);
       if (source === '') return; // `(?i)` alone would match everything: same as an empty line
+    }
+    if (NOT_RE2.test(source)) {
+      invalid.push({ line: i + 1, pattern: line, error: 'lookarounds and backreferences are not RE2 syntax' });
+      return;
     }
     try {
       patterns.push(new RegExp(source, flags));

@@ -48,6 +48,22 @@ describe('compileSkip', () => {
     assert.equal(s.matches(u('https://app.example.com/also/1')), true);
   });
 
+  it('refuses lookarounds and backreferences (not RE2: authentik cannot compile them)', () => {
+    const s = compileSkip(provider({ skip_path_regex: '^/(?!admin)\n^/(a)\\1\n^/(?<=x)y\n^/(?<n>a)\\k<n>\n^/ok/' }));
+    assert.deepEqual(s.invalid.map((i) => i.line), [1, 2, 3, 4]);
+    assert.equal(s.patterns.length, 1);
+    // A named group alone is fine.
+    assert.equal(compileSkip(provider({ skip_path_regex: '^/(?<part>api)/' })).invalid.length, 0);
+  });
+
+  it('a pattern that backtracks exponentially is matched in linear time, with the same answers', () => {
+    // Without the linear fallback this path takes V8 hours; the test's own timeout is the bound.
+    const s = compileSkip(provider({ skip_path_regex: '^/api/(\\w+/?)+$' }));
+    assert.equal(s.matches(u(`https://app.example.com/api/${'a'.repeat(40)}!`)), false);
+    assert.equal(s.matches(u(`https://app.example.com/api/${'a'.repeat(30_000)}!`)), false);
+    assert.equal(s.matches(u('https://app.example.com/api/a/b/c')), true);
+  });
+
   it('matches the encoded, dot-normalized path, so encoded traversal stays authenticated', () => {
     const s = compileSkip(P1);
     assert.equal(s.matches(u('https://app.example.com/public%2F..%2Fadmin')), false);
