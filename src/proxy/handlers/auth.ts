@@ -1,6 +1,6 @@
 // The authenticate stage (session cookie → header auth → none) and the login endpoints: start,
 // callback and sign-out. Each function takes one request state and answers or returns.
-import { checkRedirect, createState, parseClaims, ProxyError, verifyState } from '../protocol/index.ts';
+import { checkRedirect, createState, parseAuthorization, parseClaims, ProxyError, verifyState } from '../protocol/index.ts';
 import { HeaderAuthCache, OidcError, type VerifiedToken } from '../oidc/index.ts';
 import type { ProxyApp } from './app.ts';
 import { fail, redirect, type RequestState } from './request.ts';
@@ -39,9 +39,10 @@ export async function authenticate(s: RequestState, app: ProxyApp, deps: AuthDep
     s.auth = { claims: stored.claims, rawToken: stored.rawToken, via: 'session' };
     return;
   }
-  const header = s.req.headers.authorization;
-  if (header === undefined) return;
-  const id = headerSessionId(app, header);
+  // Parsed once: the session id, the cache key and the core call all come from these values.
+  const creds = parseAuthorization(s.req.headers.authorization);
+  if (!creds) return;
+  const id = headerSessionId(app, creds);
   const shared = await loadHeaderSession(s, app, deps.store, id);
   if (shared) {
     s.auth = { claims: shared.claims, rawToken: shared.rawToken, via: 'header' };
@@ -51,10 +52,10 @@ export async function authenticate(s: RequestState, app: ProxyApp, deps: AuthDep
   // A result this process cached is not written again: the store's copy keeps the time the core
   // verified the credential, so no replica reuses it past the 60 s, and a copy deleted by a
   // sign-out or a core session end is not brought back.
-  const fresh = !deps.headerAuth.has(app.oidc, header);
-  let token: VerifiedToken | undefined;
+  const fresh = !deps.headerAuth.has(app.oidc, creds);
+  let token: VerifiedToken;
   try {
-    token = await deps.headerAuth.authenticate(app.oidc, header, s.signal);
+    token = await deps.headerAuth.authenticate(app.oidc, creds, s.signal);
   } catch (err) {
     const e = oidcFailure(err, 'header');
     if (e.code === 'core_unavailable' || e.code === 'internal') {
@@ -65,7 +66,6 @@ export async function authenticate(s: RequestState, app: ProxyApp, deps: AuthDep
     s.log.info({ reason: e.code }, 'header authentication failed');
     return;
   }
-  if (!token) return;
   const parsed = parseClaims(token.payload);
   if (!parsed.ok) {
     s.log.info({ reason: parsed.error }, 'header authentication: unusable claims');

@@ -4,7 +4,7 @@
 // (a shared store down or slow): a request never passes on a session nobody could verify.
 import { createHmac } from 'node:crypto';
 import { HEADER_AUTH_TTL_MS } from '../oidc/index.ts';
-import { clearSessionCookie, newSessionId, parseClaims, readCookies, sessionCookie, signSessionId, verifySessionId, type ProxyClaims } from '../protocol/index.ts';
+import { canonicalAuthorization, clearSessionCookie, newSessionId, parseClaims, readCookies, sessionCookie, signSessionId, verifySessionId, type Authorization, type ProxyClaims } from '../protocol/index.ts';
 import { SessionStoreUnavailableError } from '../sessions/shared.ts';
 import type { ProxySession, SessionStore } from '../sessions/store.ts';
 import type { ProxyApp } from './app.ts';
@@ -162,12 +162,13 @@ export function setSessionCookie(s: RequestState, app: ProxyApp, id: string, sec
 
 /**
  * The session id a header-auth success is saved under: one per credential and provider (an
- * HMAC of the `Authorization` value keyed with `cookie_secret`), so a client that repeats its
- * header without keeping the cookie overwrites one session instead of minting one per request
- * (which would evict every other user's session from the bounded store).
+ * HMAC of the canonical credentials keyed with `cookie_secret`), so a client that repeats its
+ * header without keeping the cookie, or spells it another way (scheme case, whitespace, base64),
+ * overwrites one session instead of minting one per request or per spelling (which would evict
+ * every other user's session from the bounded store).
  */
-export function headerSessionId(app: ProxyApp, authorization: string): string {
-  return createHmac('sha256', app.config.cookie_secret).update(`authentik_proxy_header.${app.config.pk}.`).update(authorization).digest('base64url');
+export function headerSessionId(app: ProxyApp, creds: Authorization): string {
+  return createHmac('sha256', app.config.cookie_secret).update(`authentik_proxy_header.${app.config.pk}.`).update(canonicalAuthorization(creds)).digest('base64url');
 }
 
 export function clearCookie(s: RequestState, app: ProxyApp): void {

@@ -1,8 +1,11 @@
 // Header authentication (spec §7.2): `Authorization: Bearer` by introspection, `Basic` by a
 // client_credentials grant with an app password (`goauthentik.io/token` as the username tries
-// the password as a bearer token first). Successes are cached 60 s under a hash of the exact
-// header value, never refreshed while present, never past the token's own `exp`, bounded in entries.
+// the password as a bearer token first). Successes are cached 60 s under a hash of the canonical
+// credentials (every spelling of one credential shares an entry, and the core is asked about
+// exactly what the key names), never refreshed while present, never past the token's own `exp`,
+// bounded in entries.
 import { LRUCache } from 'lru-cache';
+import { canonicalAuthorization, parseAuthorization, type Authorization } from '../protocol/index.ts';
 import type { OidcClient, VerifiedToken } from './client.ts';
 import { headerCacheKey } from './client.ts';
 import { OidcError } from './errors.ts';
@@ -13,30 +16,9 @@ export const HEADER_AUTH_MAX_ENTRIES = 10_000;
 /** The username with which Basic carries a bearer token. */
 export const TOKEN_USERNAME = 'goauthentik.io/token';
 
-export type HeaderCredentials = { kind: 'bearer'; token: string } | { kind: 'basic'; username: string; password: string };
-
-/** What an `Authorization` header carries, or undefined when it is neither Bearer nor Basic. */
-export function parseAuthorization(value: string | undefined): HeaderCredentials | undefined {
-  if (!value) return undefined;
-  const space = value.indexOf(' ');
-  if (space <= 0) return undefined;
-  const scheme = value.slice(0, space).toLowerCase();
-  const rest = value.slice(space + 1).trim();
-  if (rest === '') return undefined;
-  if (scheme === 'bearer') return { kind: 'bearer', token: rest };
-  if (scheme === 'basic') {
-    let decoded: string;
-    try {
-      decoded = Buffer.from(rest, 'base64').toString('utf8');
-    } catch {
-      return undefined;
-    }
-    const colon = decoded.indexOf(':');
-    if (colon < 0) return undefined;
-    return { kind: 'basic', username: decoded.slice(0, colon), password: decoded.slice(colon + 1) };
-  }
-  return undefined;
-}
+/** What an `Authorization` header carries (the parser lives in protocol/). */
+export type HeaderCredentials = Authorization;
+export { parseAuthorization };
 
 export class HeaderAuthCache {
   private readonly cache: LRUCache<string, VerifiedToken>;
@@ -55,19 +37,17 @@ export class HeaderAuthCache {
     this.cache.clear();
   }
 
-  /** True when `authorization` has a live cached result for `client` (no core call would be made). */
-  has(client: OidcClient, authorization: string): boolean {
-    return this.cache.has(headerCacheKey(client.clientId, authorization));
+  /** True when `creds` have a live cached result for `client` (no core call would be made). */
+  has(client: OidcClient, creds: Authorization): boolean {
+    return this.cache.has(headerCacheKey(client.clientId, canonicalAuthorization(creds)));
   }
 
   /**
-   * The verified token for `authorization` against `client`: from the cache, else from the core.
-   * Throws `OidcError` (never for a header that is neither Bearer nor Basic: undefined then).
+   * The verified token for `creds` (from `parseAuthorization`) against `client`: from the
+   * cache, else from the core, asked about these same parsed values. Throws `OidcError`.
    */
-  async authenticate(client: OidcClient, authorization: string | undefined, signal: AbortSignal): Promise<VerifiedToken | undefined> {
-    const creds = parseAuthorization(authorization);
-    if (!creds || authorization === undefined) return undefined;
-    const key = headerCacheKey(client.clientId, authorization);
+  async authenticate(client: OidcClient, creds: Authorization, signal: AbortSignal): Promise<VerifiedToken> {
+    const key = headerCacheKey(client.clientId, canonicalAuthorization(creds));
     const hit = this.cache.get(key);
     if (hit) return hit;
     let result: VerifiedToken;

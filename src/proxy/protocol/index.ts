@@ -1,8 +1,9 @@
 /**
  * Pure proxy-outpost protocol layer: provider config schema, host routing, trusted forwarded
  * headers and original-URL reconstruction, `rd` validation, the OAuth state JWT, the session
- * cookie, token claims, identity and hop-by-hop headers, skip-path matching, and the error
- * table. No I/O, no timers, no logging, no node:http.
+ * cookie, token claims, identity and hop-by-hop headers, skip-path matching, the canonical
+ * `Authorization` credentials of header auth, and the error table. No I/O, no timers, no
+ * logging, no node:http.
  */
 
 export {
@@ -103,3 +104,5 @@ export {
 } from './headers.ts';
 
 export { compileSkip, isCanonicalPath, type InvalidSkipPattern, type SkipMatcher } from './skip.ts';
+
+export { canonicalAuthorization, parseAuthorization, type Authorization } from './authorization.ts';

@@ -108,3 +108,110 @@ describe('header authentication on the wire (checklist #25, #26)', () => {
     assert.equal(h.upstreamHits.at(-1)!.headers['x-authentik-username'], 'bob');
   });
 });
+
+describe('header authentication: one credential, one core call and one session, however it is spelled', () => {
+  let h: Harness;
+  before(async () => {
+    h = await startHarness([{}]);
+    h.introspect = (form) => ({ status: 200, body: { active: true, sub: `sub-${form.get('token')}`, preferred_username: String(form.get('token')), exp: Math.floor(Date.now() / 1000) + 300 } });
+  });
+  after(async () => {
+    await h?.close();
+  });
+
+  /** A request to the app's protected path, without keeping any cookie. */
+  const api = (authorization: string) => get(h, '/api', { host: 'app.example.com', authorization });
+
+  /** An id_token for `user` as the stub core's token endpoint would sign it. */
+  const idToken = (user: string) =>
+    new SignJWT({ sub: `sub-${user}`, preferred_username: user })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setIssuer('http://ak/application/o/app/')
+      .setAudience('AbCdEfGh1234567890abcdefghijklmnopqrstuv')
+      .setExpirationTime('5m')
+      .sign(new TextEncoder().encode('S1'));
+
+  test('Bearer: scheme case, spaces and tabs between scheme and token, trailing whitespace: one introspection, one stored session, the bare token introspected', async () => {
+    const calls = h.introspectRequests.length;
+    const sessions = await h.store.size();
+    const cookies = new Set<string>();
+    for (const v of ['Bearer variant-tok', 'bearer variant-tok', 'BEARER variant-tok', 'Bearer    variant-tok', 'Bearer\tvariant-tok', 'bEaReR \t variant-tok', 'Bearer variant-tok  ', 'Bearer variant-tok\t']) {
+      const r = await api(v);
+      assert.equal(r.status, 200, JSON.stringify(v));
+      assert.equal(h.upstreamHits.at(-1)!.headers['x-authentik-username'], 'variant-tok');
+      cookies.add(String(r.headers['set-cookie']).split(';')[0]!);
+    }
+    assert.equal(h.introspectRequests.length, calls + 1);
+    assert.equal(h.introspectRequests.at(-1)!.get('token'), 'variant-tok');
+    assert.equal(await h.store.size(), sessions + 1);
+    assert.equal(cookies.size, 1, 'one session cookie for every spelling');
+  });
+
+  test('Basic: scheme case and whitespace: one client_credentials grant with the decoded values, one stored session; the unpadded spelling is refused', async () => {
+    const jwt = await idToken('carol');
+    h.token = (form) => (form.get('username') === 'carol' && form.get('password') === 'app:pw' ? { status: 200, body: { access_token: 'opaque', id_token: jwt } } : { status: 400, body: { error: 'invalid_grant' } });
+    const calls = h.tokenRequests.length;
+    const sessions = await h.store.size();
+    const cred = Buffer.from('carol:app:pw').toString('base64'); // Y2Fyb2w6YXBwOnB3: no padding needed
+    const padded = Buffer.from('carol:app:pw1').toString('base64');
+    assert.ok(padded.endsWith('='));
+    for (const v of [`Basic ${cred}`, `basic ${cred}`, `BASIC ${cred}`, `Basic   ${cred}`, `Basic\t${cred}`, `Basic ${cred}  `]) {
+      const r = await api(v);
+      assert.equal(r.status, 200, JSON.stringify(v));
+      assert.equal(h.upstreamHits.at(-1)!.headers['x-authentik-username'], 'carol');
+    }
+    assert.equal(h.tokenRequests.length, calls + 1);
+    assert.equal(h.tokenRequests.at(-1)!.get('username'), 'carol');
+    assert.equal(h.tokenRequests.at(-1)!.get('password'), 'app:pw');
+    assert.equal(await h.store.size(), sessions + 1);
+    // Padding: the padded spelling is the credential; without its padding (which Node would decode
+    // to the same bytes) it is no credential at all, so neither another grant nor another session.
+    const jwt1 = await idToken('dave');
+    h.token = () => ({ status: 200, body: { access_token: 'opaque', id_token: jwt1 } });
+    assert.equal((await api(`Basic ${padded}`)).status, 200);
+    assert.equal((await api(`basic  ${padded}`)).status, 200);
+    assert.equal((await api(`Basic ${padded.replace(/=+$/, '')}`)).status, 401);
+    assert.equal(h.tokenRequests.length, calls + 2);
+    assert.equal(await h.store.size(), sessions + 2);
+  });
+
+  test('a Bearer token with whitespace inside, or an empty one, is not authenticated and asks the core nothing', async () => {
+    const calls = h.introspectRequests.length + h.tokenRequests.length;
+    const sessions = await h.store.size();
+    const hits = h.upstreamHits.length;
+    for (const v of ['Bearer variant-tok x', 'Bearer variant-tok\tx', 'Bearer variant\u00a0tok', 'Bearer', 'Bearer   ', 'bearer\t']) {
+      const r = await api(v);
+      assert.equal(r.status, 401, JSON.stringify(v));
+      assert.equal(r.headers['set-cookie'], undefined);
+    }
+    assert.equal(h.introspectRequests.length + h.tokenRequests.length, calls);
+    assert.equal(await h.store.size(), sessions);
+    assert.equal(h.upstreamHits.length, hits);
+  });
+
+  test('invalid base64 is not authenticated and asks the core nothing (Node would skip the invalid characters)', async () => {
+    const calls = h.introspectRequests.length + h.tokenRequests.length;
+    const sessions = await h.store.size();
+    const cred = Buffer.from('carol:app:pw').toString('base64');
+    for (const v of [`Basic ${cred}!!!`, `Basic ${cred.slice(0, 4)}!${cred.slice(4)}`, `Basic ${cred.slice(0, 8)} ${cred.slice(8)}`, `Basic ${cred}====`, `Basic ${Buffer.from('nocolon').toString('base64')}`, 'Basic']) {
+      const r = await api(v);
+      assert.equal(r.status, 401, JSON.stringify(v));
+    }
+    assert.equal(h.introspectRequests.length + h.tokenRequests.length, calls);
+    assert.equal(await h.store.size(), sessions);
+  });
+
+  test('different credentials still get different sessions', async () => {
+    const calls = h.introspectRequests.length;
+    const sessions = await h.store.size();
+    const cookies = new Set<string>();
+    for (const v of ['Bearer other-1', 'Bearer other-2', 'Bearer OTHER-1']) {
+      const r = await api(v);
+      assert.equal(r.status, 200);
+      cookies.add(String(r.headers['set-cookie']).split(';')[0]!);
+    }
+    assert.equal(h.introspectRequests.length, calls + 3, 'a token is case-sensitive');
+    assert.equal(await h.store.size(), sessions + 3);
+    assert.equal(cookies.size, 3);
+  });
+});
