@@ -184,13 +184,24 @@ export function canonicalDnValue(value: string): string | undefined {
 // ---------------------------------------------------------------------------------------
 // Numbers
 
-/** authentik's uidNumber: the user attribute `uidNumber` when it is a JSON string, else uid_start_number + pk. */
+/** authentik's uidNumber: the user attribute `uidNumber` when set (see `idNumberAttribute`), else uid_start_number + pk. */
 export function uidNumberOf(layout: DirectoryLayout, user: { readonly pk: number; readonly uidNumberAttr: string | undefined }): string {
   return user.uidNumberAttr ?? String(layout.uidStartNumber + user.pk);
 }
 
 /**
- * authentik's gidNumber of a group: the attribute `gidNumber` when it is a JSON string, else
+ * authentik's gidNumber of a user, on the user entry and on its virtual group: the user
+ * attribute `gidNumber` when set (see `idNumberAttribute`), else the user's uidNumber.
+ */
+export function userGidNumberOf(
+  layout: DirectoryLayout,
+  user: { readonly pk: number; readonly uidNumberAttr: string | undefined; readonly gidNumberAttr: string | undefined },
+): string {
+  return user.gidNumberAttr ?? uidNumberOf(layout, user);
+}
+
+/**
+ * authentik's gidNumber of a group: the attribute `gidNumber` when set (see `idNumberAttribute`), else
  * gid_start_number + num_pk, where num_pk is the integer formed by the first five decimal
  * digits of the group UUID read as a 128-bit integer (collisions are possible; kept so that
  * directories keep their numbers).
@@ -360,10 +371,18 @@ export function renderCustomAttributes(attributes: Readonly<Record<string, unkno
   return out.length === 0 ? EMPTY_ATTRS : out;
 }
 
-/** The attribute `key` when it is a JSON string (authentik's uidNumber/gidNumber override). */
-export function stringAttribute(attributes: Readonly<Record<string, unknown>> | null | undefined, key: string): string | undefined {
+/**
+ * authentik's uidNumber/gidNumber override (`getAttributeString`, internal/outpost/ldap/utils.go):
+ * the attribute `key` when it is a JSON string, as is, or a JSON number, as
+ * `strconv.FormatFloat(v, 'f', -1, 64)` formats it (5000 → `5000`, 5000.5 → `5000.5`, 1e21 →
+ * `1000000000000000000000`; authentik checks neither integrality nor range). Anything else
+ * (null, boolean, list, object) is no override.
+ */
+export function idNumberAttribute(attributes: Readonly<Record<string, unknown>> | null | undefined, key: string): string | undefined {
   const v = attributes?.[key];
-  return typeof v === 'string' ? v : undefined;
+  if (typeof v === 'string') return v;
+  if (typeof v === 'number') return formatPlainNumber(v);
+  return undefined;
 }
 
 // ---------------------------------------------------------------------------------------
@@ -403,6 +422,7 @@ export interface UserFacts {
   readonly superuser: boolean;
   readonly uid: string;
   readonly uidNumberAttr: string | undefined;
+  readonly gidNumberAttr: string | undefined;
   readonly custom: readonly Attr[];
 }
 
@@ -432,7 +452,7 @@ const SUBSCHEMA_VALUES = Object.freeze([SUBSCHEMA_DN]);
 
 /**
  * A user: cn, sAMAccountName, uid, name, displayName, sn, mail, objectClass, memberOf,
- * uidNumber, gidNumber (= uidNumber, the user's virtual group), homeDirectory, ak-active,
+ * uidNumber, gidNumber (the user's virtual group's: `userGidNumberOf`), homeDirectory, ak-active,
  * ak-superuser, then custom attributes (which override the built-ins they name).
  *
  * Computed from the compact record on demand and not kept: a directory of 100,000 users
@@ -478,8 +498,9 @@ export class UserEntry extends KeptEntry {
       case 'memberof':
         return this.memberOf.memberOfDns(this.u);
       case 'uidnumber':
-      case 'gidnumber':
         return [uidNumberOf(this.layout, u)];
+      case 'gidnumber':
+        return [userGidNumberOf(this.layout, u)];
       case 'homedirectory':
         return [`/home/${u.username}`];
       case 'ak-active':
@@ -499,7 +520,6 @@ export class UserEntry extends KeptEntry {
     const u = this.u;
     const cn = [u.username];
     const name = [u.name];
-    const num = [uidNumberOf(this.layout, u)];
     const builtins = [
       new Attr('cn', cn),
       new Attr('sAMAccountName', cn),
@@ -510,8 +530,8 @@ export class UserEntry extends KeptEntry {
       new Attr('mail', [u.email]),
       A_USER_OC,
       new Attr('memberOf', this.memberOf.memberOfDns(this.u)),
-      new Attr('uidNumber', num),
-      new Attr('gidNumber', num),
+      new Attr('uidNumber', [uidNumberOf(this.layout, u)]),
+      new Attr('gidNumber', [userGidNumberOf(this.layout, u)]),
       new Attr('homeDirectory', [`/home/${u.username}`]),
       u.active ? A_ACTIVE_TRUE : A_ACTIVE_FALSE,
       u.superuser ? A_SUPER_TRUE : A_SUPER_FALSE,
@@ -560,7 +580,7 @@ export function buildGroupEntry(layout: DirectoryLayout, g: GroupFacts, dn: stri
   return new DirEntry(dn, withCustom(builtins, g.custom));
 }
 
-/** A user's virtual (primary) group: gidNumber = the user's uidNumber, member = the user. No custom attributes. Computed on demand, like UserEntry (`attributes` is built on each access). */
+/** A user's virtual (primary) group: gidNumber = the user's gidNumber (`userGidNumberOf`), member = the user. No custom attributes. Computed on demand, like UserEntry (`attributes` is built on each access). */
 export class VirtualGroupEntry extends KeptEntry {
   readonly dn: string;
   private readonly layout: DirectoryLayout;
@@ -583,7 +603,7 @@ export class VirtualGroupEntry extends KeptEntry {
       case 'uid':
         return [this.u.uid];
       case 'gidnumber':
-        return [uidNumberOf(this.layout, this.u)];
+        return [userGidNumberOf(this.layout, this.u)];
       case 'member':
         return [this.memberDn];
       case 'objectclass':
@@ -605,7 +625,7 @@ export class VirtualGroupEntry extends KeptEntry {
       new Attr('cn', cn),
       new Attr('sAMAccountName', cn),
       new Attr('uid', [this.u.uid]),
-      new Attr('gidNumber', [uidNumberOf(this.layout, this.u)]),
+      new Attr('gidNumber', [userGidNumberOf(this.layout, this.u)]),
       new Attr('member', [this.memberDn]),
       A_VGROUP_OC,
       A_SUPER_FALSE,

@@ -4,7 +4,7 @@
 // `DirectoryData` per core (origin + token) and swaps it atomically on refresh.
 import { normalizeDnValue } from '../protocol/index.ts';
 import type { ApiGroup, ApiGroupMember, ApiUser, ApiUserGroup } from './api.ts';
-import { numPkOfUuid, renderCustomAttributes, stringAttribute, type Attr, type GroupFacts, type UserFacts } from './entries.ts';
+import { numPkOfUuid, renderCustomAttributes, idNumberAttribute, type Attr, type GroupFacts, type UserFacts } from './entries.ts';
 
 export interface DirUser extends UserFacts {
   /** Direct groups (authentik's memberOf). */
@@ -78,7 +78,7 @@ export class DataBuilder {
       numPk: g.num_pk ?? numPkOfUuid(g.pk),
       name: i(g.name),
       superuser: g.is_superuser === true,
-      gidNumberAttr: stringAttribute(g.attributes, 'gidNumber'),
+      gidNumberAttr: idNumberAttribute(g.attributes, 'gidNumber'),
       custom: renderCustomAttributes(g.attributes, 'group', undefined, i),
       parentPks: parentPksOf(g),
       parents: EMPTY_GROUPS,
@@ -121,7 +121,8 @@ export class DataBuilder {
       active: m.is_active === true,
       superuser: false,
       uid: m.uid,
-      uidNumberAttr: stringAttribute(m.attributes, 'uidNumber'),
+      uidNumberAttr: idNumberAttribute(m.attributes, 'uidNumber'),
+      gidNumberAttr: idNumberAttribute(m.attributes, 'gidNumber'),
       custom: [],
       groups: EMPTY_GROUPS,
       idx: -1,
@@ -166,7 +167,8 @@ export class DataBuilder {
       active: u.is_active === true,
       superuser: u.is_superuser === true,
       uid: u.uid,
-      uidNumberAttr: stringAttribute(u.attributes, 'uidNumber'),
+      uidNumberAttr: idNumberAttribute(u.attributes, 'uidNumber'),
+      gidNumberAttr: idNumberAttribute(u.attributes, 'gidNumber'),
       custom: renderCustomAttributes(u.attributes, 'user', u.username, i),
       // An exact-size copy: a grown array keeps ~17 slots of capacity (x100,000 users).
       groups: groups.length === 0 ? EMPTY_GROUPS : groups.slice(),

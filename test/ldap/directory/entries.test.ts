@@ -95,16 +95,46 @@ describe('user entries', () => {
   });
 
   it('use uid_start_number + pk, or the uidNumber attribute when it is a string', () => {
-    const d = data([], [apiUser(5, 'num', [], { attributes: { uidNumber: '12345' } }), apiUser(6, 'float', [], { attributes: { uidNumber: 5000 } })]);
+    const d = data([], [apiUser(5, 'num', [], { attributes: { uidNumber: '12345' } })]);
     const v = fullView(d, { layout: layout({ uid_start_number: 10000 }) });
     const s = attrs(one(v, `cn=num,ou=users,${B}`));
     assert.deepEqual(s['uidNumber'], ['12345']);
-    assert.deepEqual(s['gidNumber'], ['12345'], 'gidNumber follows uidNumber (the virtual group)');
+    assert.deepEqual(s['gidNumber'], ['12345'], 'no gidNumber attribute: gidNumber follows uidNumber');
     assert.deepEqual(attrs(one(v, `cn=num,ou=virtual-groups,${B}`))['gidNumber'], ['12345']);
-    // A JSON number is not authentik's override; the custom attribute still replaces the built-in.
-    const f = attrs(one(v, `cn=float,ou=users,${B}`));
-    assert.deepEqual(f['uidNumber'], ['5000']);
-    assert.deepEqual(f['gidNumber'], ['10006']);
+  });
+
+  // authentik 2025.x+ (internal/outpost/ldap/utils.go getAttributeString, GetUserUidNumber,
+  // GetUserGidNumber; group/group.go FromAPIUser): a JSON number counts as well as a string,
+  // and the user's gidNumber attribute sets the gidNumber of the user and of its virtual group.
+  const idCases: [string, Record<string, unknown>, string, string][] = [
+    ['numbers', { uidNumber: 5000, gidNumber: 6000 }, '5000', '6000'],
+    ['strings', { uidNumber: '7000', gidNumber: '7100' }, '7000', '7100'],
+    ['none', {}, '10008', '10008'],
+    ['uid-number-only', { uidNumber: 5100 }, '5100', '5100'],
+    ['gid-string-only', { gidNumber: '6100' }, '10010', '6100'],
+    // FormatFloat(v, 'f', -1, 64): no integer or range check in authentik.
+    ['odd-numbers', { uidNumber: 5000.5, gidNumber: 1e21 }, '5000.5', '1000000000000000000000'],
+    // Not a string or number: no override of the numbers (the custom attribute still replaces uidNumber).
+    ['not-a-number', { uidNumber: true }, 'true', '10012'],
+  ];
+  it('take uidNumber and gidNumber attributes that are strings or JSON numbers, on the user and its virtual group', () => {
+    const d = data([], idCases.map(([name, attributes], i) => apiUser(6 + i, name, [], { attributes })));
+    for (const indexed of [false, true]) {
+      const v = fullView(d, { layout: layout({ uid_start_number: 10000 }), indexed });
+      for (const [name, , uid, gid] of idCases) {
+        const u = one(v, `cn=${name},ou=users,${B}`);
+        assert.deepEqual(attrs(u)['uidNumber'], [uid], `${name} uidNumber`);
+        assert.deepEqual(attrs(u)['gidNumber'], [gid], `${name} gidNumber`);
+        assert.deepEqual(u.get('uidnumber'), [uid], `${name} get(uidnumber)`);
+        assert.deepEqual(u.get('gidnumber'), [gid], `${name} get(gidnumber)`);
+        const g = one(v, `cn=${name},ou=virtual-groups,${B}`);
+        assert.deepEqual(attrs(g)['gidNumber'], [gid], `${name} virtual group gidNumber`);
+        assert.deepEqual(g.get('gidnumber'), [gid], `${name} virtual group get(gidnumber)`);
+      }
+      // Filters (and the index, when on) see the same numbers.
+      const found = treeSearch(v, BASE, 2, '(gidNumber=6000)');
+      assert.deepEqual(found.entries.map((e) => e.dn).sort(), [`cn=numbers,ou=users,${B}`, `cn=numbers,ou=virtual-groups,${B}`], `indexed=${indexed}`);
+    }
   });
 
   it('render a missing email as one empty value and a missing is_active as false', () => {
@@ -192,12 +222,14 @@ describe('group entries', () => {
     assert.equal(a['memberOf'], undefined);
   });
 
-  it('use num_pk from the API when present, and a string gidNumber attribute over it', () => {
+  it('use num_pk from the API when present, and a string or number gidNumber attribute over it', () => {
     const g1 = apiGroup('g1', { num_pk: 12345 });
     const g2 = apiGroup('g2', { attributes: { gidNumber: '777' } });
-    const v = fullView(data([g1, g2], []), { layout: layout({ gid_start_number: 5000 }) });
+    const g3 = apiGroup('g3', { num_pk: 1, attributes: { gidNumber: 778 } });
+    const v = fullView(data([g1, g2, g3], []), { layout: layout({ gid_start_number: 5000 }) });
     assert.deepEqual(attrs(one(v, `cn=g1,ou=groups,${B}`))['gidNumber'], ['17345']);
     assert.deepEqual(attrs(one(v, `cn=g2,ou=groups,${B}`))['gidNumber'], ['777']);
+    assert.deepEqual(attrs(one(v, `cn=g3,ou=groups,${B}`))['gidNumber'], ['778']);
   });
 
   it('escape group names with DN specials', () => {
@@ -210,7 +242,7 @@ describe('group entries', () => {
 });
 
 describe('virtual groups, containers, base entry', () => {
-  it('virtual group: gidNumber = uidNumber, member = the user, virtual-group class (§10 item 7)', () => {
+  it('virtual group: gidNumber = the user\'s (here its uidNumber), member = the user, virtual-group class (§10 item 7)', () => {
     const { view } = fixture();
     const a = attrs(one(view, `cn=alice,ou=virtual-groups,${B}`));
     assert.deepEqual(a, {

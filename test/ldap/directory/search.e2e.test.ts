@@ -40,6 +40,10 @@ for (const authentikVersion of AUTHENTIK_VERSIONS) describe(`directory against t
     core.admin.addUser({ username: 'kevin', name: 'Kevin K', attributes: { mail: 'custom@example.com', cn: 'ignored', loginShell: '/bin/zsh', homeDirectory: '/srv/%s' } });
     core.admin.addUser({ username: '\u212aelvin', name: 'Kelvin Sign' });
     core.admin.addUser({ username: 'Zoë', name: 'Zoe Umlaut', groups: ['vpn-contractors'] });
+    // uidNumber/gidNumber attributes as JSON numbers, as strings, and a numeric uidNumber alone.
+    core.admin.addUser({ username: 'numids', name: 'Numeric Ids', attributes: { uidNumber: 5000, gidNumber: 6000 } });
+    core.admin.addUser({ username: 'strids', name: 'String Ids', attributes: { uidNumber: '7000', gidNumber: '7100' } });
+    core.admin.addUser({ username: 'uidonly', name: 'Uid Only', attributes: { uidNumber: 5100 } });
     const mk = (mode: 'direct' | 'cached', nested: boolean) => new LdapDirectory({ provider: provider({ search_mode: mode, base_dn: BASE }), api, registry, nestedMemberOf: nested });
     direct = mk('direct', false);
     cached = mk('cached', false);
@@ -153,6 +157,9 @@ for (const authentikVersion of AUTHENTIK_VERSIONS) describe(`directory against t
       [BASE, 2, `(&(objectClass=posixGroup)(member=${U('nobody')}))`],
       [BASE, 2, '(&(objectClass=posixGroup)(cn=vpn*))'],
       [BASE, 2, '(uidNumber>=2005)'],
+      [BASE, 2, '(gidNumber=6000)'],
+      [BASE, 2, '(gidNumber=5100)'],
+      [`cn=numids,ou=virtual-groups,${B}`, 0, '(objectClass=*)'],
       [BASE, 2, '(&(objectClass=user)(!(ak-active=true)))'],
       [BASE, 2, '(|(cn=alice)(cn=bob)(mail=dave@example.com))'],
       [BASE, 1, '(objectClass=*)'],
@@ -213,6 +220,29 @@ for (const authentikVersion of AUTHENTIK_VERSIONS) describe(`directory against t
       }
       // authentik's containers carry `commonName`: it is their cn.
       assert.deepEqual(dns((await run(cached, request(BASE, 1, '(cn=users)'))).entries), [`ou=users,${B}`]);
+    });
+
+    it('uidNumber/gidNumber attributes, numbers or strings, set the user\'s numbers and its virtual group\'s gidNumber, in both modes', async () => {
+      const alice = await run(cached, request(U('alice'), 0, '(objectClass=*)', { attributes: ['uidNumber'] }));
+      const aliceUid = alice.entries[0]!.get('uidnumber')![0]!;
+      const cases: [string, string, string][] = [
+        ['numids', '5000', '6000'],
+        ['strids', '7000', '7100'],
+        ['uidonly', '5100', '5100'],
+        ['alice', aliceUid, aliceUid],
+      ];
+      for (const d of [direct, cached]) {
+        for (const [name, uid, gid] of cases) {
+          const u = (await run(d, request(U(name), 0, '(objectClass=*)'))).entries;
+          assert.equal(u.length, 1, `${d.mode} ${name}`);
+          assert.deepEqual(u[0]!.get('uidnumber'), [uid], `${d.mode} ${name} uidNumber`);
+          assert.deepEqual(u[0]!.get('gidnumber'), [gid], `${d.mode} ${name} gidNumber`);
+          const g = (await run(d, request(`cn=${name},ou=virtual-groups,${B}`, 0, '(objectClass=*)'))).entries;
+          assert.equal(g.length, 1, `${d.mode} ${name} virtual group`);
+          assert.deepEqual(g[0]!.get('gidnumber'), [gid], `${d.mode} ${name} virtual group gidNumber`);
+        }
+        assert.deepEqual(dns((await run(d, request(BASE, 2, '(gidNumber=6000)'))).entries).sort(), [U('numids'), `cn=numids,ou=virtual-groups,${B}`].sort(), d.mode);
+      }
     });
 
     it('the table is not vacuous: it finds entries of every kind', async () => {
