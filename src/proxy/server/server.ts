@@ -108,6 +108,10 @@ export class ProxyServer {
         cert: this.opts.defaultCertificate.certPem,
         key: this.opts.defaultCertificate.keyPem,
         minVersion: 'TLSv1.2',
+        // Node's default is 120 s, and the header timeout only starts once the handshake is done:
+        // a client that connects and stays silent (or trickles its ClientHello) would hold the
+        // socket that long. The handshake gets the header block's bound.
+        handshakeTimeout: timeouts.headersTimeoutMs,
         // No h2: clients speak HTTP/1.1, as with authentik's listener.
         ALPNProtocols: ['http/1.1'],
         SNICallback: (name, cb) => {
@@ -131,6 +135,10 @@ export class ProxyServer {
       });
       srv.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
         if (!socket.writable) return socket.destroy();
+        // https.Server hands TLS failures (a handshake timeout, a refused ClientHello) to this same
+        // event: there is no HTTP connection to answer on, and an `end` written into a TLS socket
+        // whose handshake never finished is never flushed, so the socket would stay open for good.
+        if (!isHttpParseError(err)) return socket.destroy();
         const status = err.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large' : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? '408 Request Timeout' : '400 Bad Request';
         socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
       });
@@ -237,4 +245,9 @@ function drainAnswer(res: ServerResponse): void {
   res.shouldKeepAlive = false;
   res.writeHead(503, { 'content-type': 'text/plain; charset=utf-8', connection: 'close', 'content-length': '20' });
   res.end('shutting down, retry');
+}
+
+/** An error of Node's HTTP parser or its request timeouts (the others on `clientError` are TLS). */
+function isHttpParseError(err: NodeJS.ErrnoException): boolean {
+  return typeof err.code === 'string' && (err.code.startsWith('HPE_') || err.code.startsWith('ERR_HTTP_'));
 }
