@@ -6,12 +6,12 @@
 //   like distinguishedNameMatch would (authentik compared the raw strings).
 // - `possibleResults` evaluates a filter abstractly for a whole kind of entry (users, groups,
 //   virtual groups) from what is fixed for that kind (its object classes; the complete
-//   attribute list of virtual groups). When TRUE is impossible, the section is skipped (and, in
+//   attribute list of virtual groups; the two object class lists a group can have). When TRUE is impossible, the section is skipped (and, in
 //   direct mode, not fetched). Sound because object classes cannot be overridden by custom
 //   attributes (entries.ts).
 // - `planCandidates` picks index posting lists for equality tests, inside ANDs and ORs.
 import { baseAttribute, compileFilter, FilterResult, type Filter, type FilterEntry } from '../protocol/index.ts';
-import { canonicalDnValue, GROUP_OBJECT_CLASSES, USER_OBJECT_CLASSES, VIRTUAL_GROUP_OBJECT_CLASSES } from './entries.ts';
+import { canonicalDnValue, EMPTY_GROUP_OBJECT_CLASSES, GROUP_OBJECT_CLASSES, USER_OBJECT_CLASSES, VIRTUAL_GROUP_OBJECT_CLASSES } from './entries.ts';
 
 export type LeafKind = 'users' | 'groups' | 'vgroups';
 export const LEAF_KINDS: readonly LeafKind[] = ['users', 'groups', 'vgroups'];
@@ -59,13 +59,18 @@ const ANY = CAN_TRUE | CAN_FALSE | CAN_UNDEF;
 interface KindFacts {
   /** Attributes whose values are the same on every entry of the kind (lower-case names). */
   readonly fixed: ReadonlyMap<string, readonly string[]>;
+  /** Attributes whose values are one of a few lists, per entry (a group's objectClass depends on whether it has members). */
+  readonly oneOf?: ReadonlyMap<string, readonly (readonly string[])[]>;
   /** When set, the complete list of attribute names an entry of the kind can have. */
   readonly closed?: ReadonlySet<string>;
 }
 
 const FACTS: Record<LeafKind, KindFacts> = {
   users: { fixed: new Map([['objectclass', USER_OBJECT_CLASSES], ['subschemasubentry', ['cn=subschema']]]) },
-  groups: { fixed: new Map([['objectclass', GROUP_OBJECT_CLASSES], ['subschemasubentry', ['cn=subschema']]]) },
+  groups: {
+    fixed: new Map([['subschemasubentry', ['cn=subschema']]]),
+    oneOf: new Map([['objectclass', [GROUP_OBJECT_CLASSES, EMPTY_GROUP_OBJECT_CLASSES]]]),
+  },
   vgroups: {
     fixed: new Map([
       ['objectclass', VIRTUAL_GROUP_OBJECT_CLASSES],
@@ -140,6 +145,8 @@ export function possibleResults(f: Filter, kind: LeafKind): number {
       if (attr === undefined) return ANY;
       const fixed = facts.fixed.get(attr);
       if (fixed !== undefined) return bit(evaluateLeaf(f, attr, fixed));
+      const variants = facts.oneOf?.get(attr);
+      if (variants !== undefined) return variants.reduce((acc, values) => acc | bit(evaluateLeaf(f, attr, values)), 0);
       if (facts.closed && !facts.closed.has(attr)) return bit(evaluateLeaf(f, attr, undefined));
       return ANY;
     }

@@ -17,8 +17,18 @@ const attributesSchema = z.record(z.string(), z.unknown()).nullable().catch(null
  */
 const parentFields = {
   parent: z.string().nullable().default(null),
+  parent_name: z.string().nullable().optional(),
   parents: z.array(z.string()).nullable().default(null),
 };
+
+/** 2024.8+'s RelatedGroup (an entry of `parents_obj` / `children_obj`, sent on `include_parents` / `include_children`). */
+export const apiRelatedGroupSchema = z.object({
+  pk: z.string(),
+  name: z.string(),
+  is_superuser: z.boolean().nullable().default(false),
+  attributes: attributesSchema,
+});
+export type ApiRelatedGroup = z.output<typeof apiRelatedGroupSchema>;
 
 export const apiUserGroupSchema = z.object({
   pk: z.string(),
@@ -57,6 +67,11 @@ export const apiGroupSchema = z.object({
   attributes: attributesSchema,
   users: z.array(z.number().int()).nullable().default([]),
   users_obj: z.array(apiGroupMemberSchema).nullable().optional(),
+  // 2024.8+ only: child pks always, parents_obj / children_obj on request. Absent (undefined)
+  // from 2024.4, which names only the single `parent` (and `parent_name`).
+  children: z.array(z.string()).nullable().optional(),
+  parents_obj: z.array(apiRelatedGroupSchema).nullable().optional(),
+  children_obj: z.array(apiRelatedGroupSchema).nullable().optional(),
 });
 export type ApiGroup = z.output<typeof apiGroupSchema>;
 

@@ -20,7 +20,11 @@
 //   can match (no user request at all); exactly one → `groups_by_pk=<uuid>` (a pk that exists
 //   cannot produce a 400); several, or the nested memberOf option → not pushed.
 // - `member=cn=<u>,ou=users,<b>` on groups: the user is resolved the same way and pushed as
-//   `members_by_pk`. A member/memberOf DN that points anywhere else proves the kind cannot match.
+//   `members_by_pk`. `member=cn=<g>,ou=groups,<b>` (a child group, authentik 2025.8+) is
+//   evaluated locally. A member/memberOf DN that points anywhere else proves the kind cannot match.
+// - Groups are listed with `include_parents` and `include_children` (2024.8+ names the related
+//   groups; 2024.4 ignores both). 2024.4 lists no children, so when the groups query was
+//   narrowed, the whole group list (without users) is read too, to find each group's children.
 // - Names are never sent as `username=` / `groups_by_name=` / `members_by_username=`.
 // - A non-privileged viewer needs only `/core/users/<pk>/` (its groups come with it).
 // - Every core error ends the search at once with an LDAP error (api.ts coreErrorResult).
@@ -101,8 +105,10 @@ export function pushdownFor(filter: Filter, kind: LeafKind, layout: DirectoryLay
         else push.impossible = true;
       } else if (attr === 'member' && kind !== 'users') {
         const name = childName(c.value, layout, 'users');
-        if (name === undefined) push.impossible = true;
-        else if (kind === 'groups') push.refs.push(name);
+        if (name === undefined) {
+          // A child group is a member of a group (not of a virtual group): checked locally.
+          if (kind !== 'groups' || childName(c.value, layout, 'groups') === undefined) push.impossible = true;
+        } else if (kind === 'groups') push.refs.push(name);
         else {
           const t = searchTerms(name, false);
           if (t) push.terms.push(...t);
@@ -225,7 +231,7 @@ export async function fetchForSearch(o: DirectOptions, base: Dn, scope: number, 
   }
   let groupQuery: Query | undefined;
   if (needGroups || needParents) {
-    groupQuery = { include_users: needGroups };
+    groupQuery = needGroups ? { include_users: true, include_parents: true, include_children: true } : { include_users: false };
     if (needGroups && !needParents) {
       addTerms(groupQuery, pushes.get('groups')!.terms);
       if (memberPk !== undefined) groupQuery['members_by_pk'] = memberPk;
@@ -238,12 +244,19 @@ export async function fetchForSearch(o: DirectOptions, base: Dn, scope: number, 
   ]);
   const b = new DataBuilder({ membersFrom: 'groups' });
   for (const g of groups) b.addGroup(g);
+  const narrowed = groupQuery !== undefined && (groupQuery['search'] !== undefined || groupQuery['members_by_pk'] !== undefined);
+  if (needGroups && narrowed && groups.some((g) => g.children === undefined)) {
+    // 2024.4 names no children: the groups naming a listed group as parent are its children.
+    const q: Query = { include_users: false };
+    note(`groups ${JSON.stringify(q)}`);
+    for (const g of await listGroups(api, q, pageSize, signal)) b.addHierarchyGroup(g);
+  }
   for (const u of users) b.addUser(u);
   const data = b.finish();
   return new DirectoryView(layout, fullSource(data, o.nested), { indexed: false });
 }
 
-const EMPTY_SOURCE: ViewSource = { users: [], groups: [], members: () => [], memberOf: () => [] };
+const EMPTY_SOURCE: ViewSource = { users: [], groups: [], members: () => [], memberGroups: () => [], groupMemberOf: () => [], memberOf: () => [] };
 
 /**
  * A non-privileged viewer's view from the core: `/core/users/<pk>/` (groups included), plus

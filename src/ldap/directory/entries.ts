@@ -9,7 +9,7 @@
 //   `dc=a,dc=b`).
 // - Custom attributes override built-ins (authentik since 2021.9.1), EXCEPT the attributes
 //   that make an entry what it is: `objectClass`, `cn` (the RDN: RFC 4512 §2.3 requires the RDN
-//   value among the entry's values), `memberOf` on users and `member` on groups (derived from
+//   value among the entry's values), `memberOf` on users, `member` and `memberOf` on groups (derived from
 //   the core's memberships), and our operational `entryDN` / `subschemaSubentry`. Keeping them
 //   fixed is what lets the searcher skip whole sections by object class and push `cn` /
 //   membership tests down to the core without ever changing a result.
@@ -337,7 +337,7 @@ export function goSprintfUsername(format: string, username: string): string {
 }
 
 const PROTECTED_USER = new Set(['objectclass', 'cn', 'memberof', 'entrydn', 'subschemasubentry']);
-const PROTECTED_GROUP = new Set(['objectclass', 'cn', 'member', 'entrydn', 'subschemasubentry']);
+const PROTECTED_GROUP = new Set(['objectclass', 'cn', 'member', 'memberof', 'entrydn', 'subschemasubentry']);
 
 export type InternFn = (s: string) => string;
 const identity: InternFn = (s) => s;
@@ -389,7 +389,11 @@ export function idNumberAttribute(attributes: Readonly<Record<string, unknown>> 
 // Object classes and constants
 
 export const USER_OBJECT_CLASSES: readonly string[] = Object.freeze(['user', 'organizationalPerson', 'inetOrgPerson', 'goauthentik.io/ldap/user', 'posixAccount']);
+/** A group with at least one member: groupOfUniqueNames and groupOfNames require `member` (RFC 4519), so authentik (2025.8+) adds them only then. */
 export const GROUP_OBJECT_CLASSES: readonly string[] = Object.freeze(['group', 'groupOfUniqueNames', 'groupOfNames', 'goauthentik.io/ldap/group', 'posixGroup']);
+/** A group without members. */
+export const EMPTY_GROUP_OBJECT_CLASSES: readonly string[] = Object.freeze(['group', 'goauthentik.io/ldap/group', 'posixGroup']);
+/** A user's virtual group (its member is the user, so never empty). */
 export const VIRTUAL_GROUP_OBJECT_CLASSES: readonly string[] = Object.freeze([...GROUP_OBJECT_CLASSES, 'goauthentik.io/ldap/virtual-group']);
 export const CONTAINER_OBJECT_CLASSES: readonly string[] = Object.freeze(['top', 'nsContainer']);
 export const BASE_OBJECT_CLASSES: readonly string[] = Object.freeze(['top']);
@@ -399,6 +403,7 @@ export const VENDOR_VERSION = `authentik LDAP Outpost Version ${AUTHENTIK_VERSIO
 
 const A_USER_OC = new Attr('objectClass', USER_OBJECT_CLASSES);
 const A_GROUP_OC = new Attr('objectClass', GROUP_OBJECT_CLASSES);
+const A_EMPTY_GROUP_OC = new Attr('objectClass', EMPTY_GROUP_OBJECT_CLASSES);
 const A_VGROUP_OC = new Attr('objectClass', VIRTUAL_GROUP_OBJECT_CLASSES);
 const A_CONTAINER_OC = new Attr('objectClass', CONTAINER_OBJECT_CLASSES);
 const A_SUBSCHEMA_OP = new Attr('subschemaSubentry', [SUBSCHEMA_DN], true);
@@ -563,8 +568,12 @@ function isMemberOfSource(m: readonly string[] | MemberOfSource): m is MemberOfS
   return !Array.isArray(m);
 }
 
-/** A group: cn, sAMAccountName, uid (the UUID), gidNumber, member, objectClass, ak-superuser, custom. */
-export function buildGroupEntry(layout: DirectoryLayout, g: GroupFacts, dn: string, members: readonly string[]): DirEntry {
+/**
+ * A group: cn, sAMAccountName, uid (the UUID), gidNumber, member (users, then child groups),
+ * memberOf (direct parent groups), objectClass (groupOfNames and groupOfUniqueNames only with
+ * members), ak-superuser, custom.
+ */
+export function buildGroupEntry(layout: DirectoryLayout, g: GroupFacts, dn: string, members: readonly string[], memberOf: readonly string[] = []): DirEntry {
   const cn = [g.name];
   const builtins = [
     new Attr('cn', cn),
@@ -572,7 +581,8 @@ export function buildGroupEntry(layout: DirectoryLayout, g: GroupFacts, dn: stri
     new Attr('uid', [g.pk]),
     new Attr('gidNumber', [gidNumberOf(layout, g)]),
     new Attr('member', members),
-    A_GROUP_OC,
+    ...(memberOf.length > 0 ? [new Attr('memberOf', memberOf)] : []),
+    members.length > 0 ? A_GROUP_OC : A_EMPTY_GROUP_OC,
     g.superuser ? A_SUPER_TRUE : A_SUPER_FALSE,
     new Attr('entryDN', [dn], true),
     A_SUBSCHEMA_OP,

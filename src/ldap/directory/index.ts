@@ -233,7 +233,7 @@ export class LdapDirectory {
   private async viewFor(viewer: Viewer, base: Dn, scope: number, filter: SearchRequest['filter'], signal: AbortSignal): Promise<DirectoryView> {
     const direct = { api: this.api, layout: this.layout, nested: this.nestedMemberOf, pageSize: this.pageSize, signal };
     // A base outside this provider's tree needs no data (noSuchObject).
-    if (!isWithin(base, this.layout.baseParsed)) return new DirectoryView(this.layout, { users: [], groups: [], members: () => [], memberOf: () => [] }, { indexed: false });
+    if (!isWithin(base, this.layout.baseParsed)) return new DirectoryView(this.layout, { users: [], groups: [], members: () => [], memberGroups: () => [], groupMemberOf: () => [], memberOf: () => [] }, { indexed: false });
     if (this.shared) {
       const snap = await this.shared.ensure();
       if (viewer.kind !== 'self') return snap.view(this.layout, this.nestedMemberOf);

@@ -3,7 +3,7 @@
 // references. Both search modes build their entries from this; the cached mode keeps one
 // `DirectoryData` per core (origin + token) and swaps it atomically on refresh.
 import { normalizeDnValue } from '../protocol/index.ts';
-import type { ApiGroup, ApiGroupMember, ApiUser, ApiUserGroup } from './api.ts';
+import type { ApiGroup, ApiGroupMember, ApiRelatedGroup, ApiUser, ApiUserGroup } from './api.ts';
 import { numPkOfUuid, renderCustomAttributes, idNumberAttribute, type Attr, type GroupFacts, type UserFacts } from './entries.ts';
 
 export interface DirUser extends UserFacts {
@@ -18,6 +18,13 @@ export interface DirGroup extends GroupFacts {
   readonly parentPks: readonly string[];
   /** The parents that are known, resolved. */
   parents: readonly DirGroup[];
+  /** Lower-case pks of the child groups as the core lists them (2024.8+; none from 2024.4). */
+  readonly childPks: readonly string[];
+  /**
+   * The direct child groups that are known, resolved (`finish`): the core's `children`, then
+   * every known group that names this one as a parent (2024.4 lists no children).
+   */
+  children: readonly DirGroup[];
   /** Direct members. */
   readonly members: DirUser[];
   /** Position in `DirectoryData.groups`; -1 when the group is only known as some user's group. */
@@ -82,6 +89,8 @@ export class DataBuilder {
       custom: renderCustomAttributes(g.attributes, 'group', undefined, i),
       parentPks: parentPksOf(g),
       parents: EMPTY_GROUPS,
+      childPks: 'children' in g ? lowerPks(g.children) : EMPTY_PKS,
+      children: EMPTY_GROUPS,
       members: [],
       idx,
     };
@@ -98,12 +107,36 @@ export class DataBuilder {
       Object.assign(prev, { ...rec, members: prev.members, idx: this.groups.length });
       this.groups.push(prev);
       this.addMembers(prev, g);
+      this.addRelated(g);
       return prev;
     }
     this.groups.push(rec);
     this.groupByPk.set(pk, rec);
     this.addMembers(rec, g);
+    this.addRelated(g);
     return rec;
+  }
+
+  /**
+   * A group known only for the hierarchy (not listed): its parents tell `finish` whose child
+   * it is. 2024.4 lists no children, so a narrowed groups query is completed with this.
+   */
+  addHierarchyGroup(g: ApiGroup): void {
+    const pk = g.pk.toLowerCase();
+    const prev = this.groupByPk.get(pk);
+    if (prev === undefined) this.groupByPk.set(pk, this.makeGroup(g, -1));
+    else if (prev.idx < 0 && prev.parentPks.length === 0) Object.assign(prev, { parentPks: parentPksOf(g) });
+  }
+
+  /** Names of the parents and children a group's list entry carries (`parents_obj`, `children_obj`; 2024.4's `parent_name`). */
+  private addRelated(g: ApiGroup): void {
+    const related = (r: ApiRelatedGroup): void => {
+      const pk = r.pk.toLowerCase();
+      if (!this.groupByPk.has(pk)) this.groupByPk.set(pk, this.makeGroup({ ...r, parent: null, parents: null }, -1));
+    };
+    for (const r of g.parents_obj ?? []) related(r);
+    for (const r of g.children_obj ?? []) related(r);
+    if (g.parent !== null && typeof g.parent_name === 'string') related({ pk: g.parent, name: g.parent_name, is_superuser: false, attributes: null });
   }
 
   private addMembers(rec: DirGroup, g: ApiGroup): void {
@@ -185,6 +218,20 @@ export class DataBuilder {
 
   finish(loadedAt: number = Date.now()): DirectoryData {
     for (const g of this.groupByPk.values()) g.parents = resolveGroups(g.parentPks, this.groupByPk);
+    const derived = new Map<DirGroup, DirGroup[]>();
+    for (const g of this.groupByPk.values()) {
+      for (const p of g.parents) {
+        const list = derived.get(p);
+        if (list === undefined) derived.set(p, [g]);
+        else if (!list.includes(g)) list.push(g);
+      }
+    }
+    for (const g of this.groupByPk.values()) {
+      const fromCore = resolveGroups(g.childPks, this.groupByPk);
+      const fromParents = (derived.get(g) ?? []).filter((c) => !fromCore.includes(c));
+      if (fromParents.length === 0) g.children = fromCore;
+      else g.children = [...fromCore, ...fromParents.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))];
+    }
     return { users: this.users, groups: this.groups, userByPk: this.userByPk, groupByPk: this.groupByPk, loadedAt };
   }
 }
@@ -198,6 +245,11 @@ function parentPksOf(g: ApiGroup | ApiUserGroup): readonly string[] {
   return [...pks];
 }
 const EMPTY_PKS: readonly string[] = Object.freeze([]);
+
+function lowerPks(pks: readonly string[] | null | undefined): readonly string[] {
+  if (!pks || pks.length === 0) return EMPTY_PKS;
+  return [...new Set(pks.map((p) => p.toLowerCase()))];
+}
 
 /** The groups of `pks` that `byPk` knows, in order. */
 export function resolveGroups(pks: readonly string[], byPk: ReadonlyMap<string, DirGroup>): readonly DirGroup[] {

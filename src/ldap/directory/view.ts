@@ -12,8 +12,12 @@ import { memberOfGroups, nameKey, type DirGroup, type DirUser } from './model.ts
 export interface ViewSource {
   readonly users: readonly DirUser[];
   readonly groups: readonly DirGroup[];
-  /** A group's `member` list. */
+  /** The users in a group's `member` list. */
   members(g: DirGroup): readonly DirUser[];
+  /** The child groups in a group's `member` list (after the users). */
+  memberGroups(g: DirGroup): readonly DirGroup[];
+  /** A group's `memberOf` list: its direct parents (authentik 2025.8+; never recursive). */
+  groupMemberOf(g: DirGroup): readonly DirGroup[];
   /** A user's `memberOf` list. */
   memberOf(u: DirUser): readonly DirGroup[];
 }
@@ -24,14 +28,20 @@ export function fullSource(data: { readonly users: readonly DirUser[]; readonly 
     users: data.users,
     groups: data.groups,
     members: (g) => g.members,
+    memberGroups: (g) => g.children,
+    groupMemberOf: (g) => g.parents,
     memberOf: (u) => memberOfGroups(u, nested),
   };
 }
 
+const NO_GROUPS: readonly DirGroup[] = Object.freeze([]);
+
 /**
  * What a non-privileged user sees (authentik's behaviour): their own user and virtual group,
  * and the groups they are a direct member of, each listing only them as member. Their own
- * memberOf lists all their groups (and ancestors with the nested option).
+ * memberOf lists all their groups (and ancestors with the nested option). Group-to-group
+ * relations are left out in the same way as other members: a group's member lists no child
+ * groups and it has no memberOf (authentik would show both).
  */
 export function selfSource(user: DirUser, nested: boolean): ViewSource {
   const self = [user];
@@ -39,6 +49,8 @@ export function selfSource(user: DirUser, nested: boolean): ViewSource {
     users: self,
     groups: user.groups,
     members: () => self,
+    memberGroups: () => NO_GROUPS,
+    groupMemberOf: () => NO_GROUPS,
     memberOf: (u) => memberOfGroups(u, nested),
   };
 }
@@ -207,7 +219,9 @@ export class DirectoryView implements IndexSource, MemberOfSource {
       const hit = this.groupEntries[pos];
       if (hit !== undefined) return hit;
       const g = this.source.groups[pos]!;
-      const e = buildGroupEntry(this.layout, g, this.groupDnOf(g), this.source.members(g).map((u) => this.userDnOf(u)));
+      const members = this.source.members(g).map((u) => this.userDnOf(u));
+      for (const c of this.source.memberGroups(g)) members.push(this.groupDnOf(c));
+      const e = buildGroupEntry(this.layout, g, this.groupDnOf(g), members, this.source.groupMemberOf(g).map((p) => this.groupDnOf(p)));
       if (this.indexed) e.keptIn(this.keptEncodings(kind), pos);
       this.groupEntries[pos] = e;
       return e;

@@ -14,7 +14,7 @@ import {
 } from '../../../src/ldap/directory/entries.ts';
 import { rootDse, subschemaEntry } from '../../../src/ldap/directory/index.ts';
 import { AUTHENTIK_VERSION } from '../../../src/version.ts';
-import { apiGroup, apiUser, attrs, B, BASE, data, fullView, layout, numPkReference, treeSearch } from './helpers.ts';
+import { apiGroup, apiUser, attrs, B, BASE, data, dns, fullView, layout, numPkReference, treeSearch } from './helpers.ts';
 
 const USER_KEYS = ['cn', 'sAMAccountName', 'uid', 'name', 'displayName', 'sn', 'mail', 'objectClass', 'memberOf', 'uidNumber', 'gidNumber', 'homeDirectory', 'ak-active', 'ak-superuser'];
 
@@ -220,6 +220,43 @@ describe('group entries', () => {
     assert.deepEqual(a['ak-superuser'], ['false']);
     assert.deepEqual(a['department'], ['engineering']);
     assert.equal(a['memberOf'], undefined);
+  });
+
+  it('list users, then direct child groups, as member, and direct parents as memberOf (authentik 2025.8+)', () => {
+    const root = apiGroup('root');
+    const vpn = apiGroup('vpn', { parents: [root.pk] });
+    const kid = apiGroup('vpn-contractors', { parent: vpn.pk, attributes: { memberOf: 'cn=admins,ou=groups,dc=x' } });
+    const v = fullView(data([root, vpn, kid], [apiUser(2, 'bob', [vpn]), apiUser(3, 'ivan', [kid])]));
+    assert.deepEqual(attrs(one(v, `cn=vpn,ou=groups,${B}`))['member'], [`cn=bob,ou=users,${B}`, `cn=vpn-contractors,ou=groups,${B}`]);
+    assert.deepEqual(attrs(one(v, `cn=root,ou=groups,${B}`))['member'], [`cn=vpn,ou=groups,${B}`], 'a group with only a child group');
+    assert.deepEqual(attrs(one(v, `cn=vpn,ou=groups,${B}`))['memberOf'], [`cn=root,ou=groups,${B}`]);
+    // Direct parents only, and a custom memberOf attribute cannot override it.
+    assert.deepEqual(attrs(one(v, `cn=vpn-contractors,ou=groups,${B}`))['memberOf'], [`cn=vpn,ou=groups,${B}`]);
+    assert.equal(attrs(one(v, `cn=root,ou=groups,${B}`))['memberOf'], undefined);
+    assert.deepEqual(dns(treeSearch(v, BASE, 2, `(member=cn=vpn-contractors,ou=groups,${B})`).entries), [`cn=vpn,ou=groups,${B}`]);
+    assert.deepEqual(dns(treeSearch(v, BASE, 2, `(memberOf=cn=root,ou=groups,${B})`).entries), [`cn=vpn,ou=groups,${B}`]);
+  });
+
+  it('take the children from the core\'s `children` as well as from the parents', () => {
+    const vpn = apiGroup('vpn');
+    const kid = apiGroup('kid');
+    const withChildren = { ...vpn, children: [kid.pk.toUpperCase()] } as typeof vpn;
+    const v = fullView(data([withChildren, kid], []));
+    assert.deepEqual(attrs(one(v, `cn=vpn,ou=groups,${B}`))['member'], [`cn=kid,ou=groups,${B}`]);
+  });
+
+  it('are groupOfNames and groupOfUniqueNames only with a member (RFC 4519), and filters see that per group', () => {
+    const empty = apiGroup('empty');
+    const full = apiGroup('full');
+    const v = fullView(data([empty, full], [apiUser(2, 'bob', [full])]));
+    assert.deepEqual(attrs(one(v, `cn=empty,ou=groups,${B}`))['objectClass'], ['group', 'goauthentik.io/ldap/group', 'posixGroup']);
+    assert.deepEqual(attrs(one(v, `cn=full,ou=groups,${B}`))['objectClass'], ['group', 'groupOfUniqueNames', 'groupOfNames', 'goauthentik.io/ldap/group', 'posixGroup']);
+    const groups = `ou=groups,${B}`;
+    assert.deepEqual(dns(treeSearch(v, groups, 1, '(objectClass=groupOfNames)').entries), [`cn=full,ou=groups,${B}`]);
+    assert.deepEqual(dns(treeSearch(v, groups, 1, '(!(objectClass=groupOfUniqueNames))').entries), [`cn=empty,ou=groups,${B}`]);
+    assert.deepEqual(dns(treeSearch(v, groups, 1, '(objectClass=posixGroup)').entries), [`cn=empty,ou=groups,${B}`, `cn=full,ou=groups,${B}`]);
+    // Virtual groups always have their user as member.
+    assert.ok(attrs(one(v, `cn=bob,ou=virtual-groups,${B}`))['objectClass']!.includes('groupOfNames'));
   });
 
   it('use num_pk from the API when present, and a string or number gidNumber attribute over it', () => {

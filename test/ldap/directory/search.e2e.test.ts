@@ -156,6 +156,13 @@ for (const authentikVersion of AUTHENTIK_VERSIONS) describe(`directory against t
       [BASE, 2, `(&(objectClass=groupOfNames)(member=${U('ALLCAPS')}))`],
       [BASE, 2, `(&(objectClass=posixGroup)(member=${U('nobody')}))`],
       [BASE, 2, '(&(objectClass=posixGroup)(cn=vpn*))'],
+      [BASE, 2, `(member=${G('vpn-contractors')})`],
+      [BASE, 2, `(&(cn=vpn)(member=${G('vpn-contractors')}))`],
+      [BASE, 2, `(memberOf=${G('vpn')})`],
+      [BASE, 2, `(&(objectClass=groupOfNames)(memberOf=${G('vpn')}))`],
+      [BASE, 2, '(&(objectClass=posixGroup)(!(objectClass=groupOfNames)))'],
+      [G('vpn'), 0, '(objectClass=*)'],
+      [G('vpn-contractors'), 0, '(objectClass=*)'],
       [BASE, 2, '(uidNumber>=2005)'],
       [BASE, 2, '(gidNumber=6000)'],
       [BASE, 2, '(gidNumber=5100)'],
@@ -270,11 +277,18 @@ for (const authentikVersion of AUTHENTIK_VERSIONS) describe(`directory against t
 
     it('group-only filters do not fetch users; user-only filters do not fetch groups', async () => {
       // Virtual groups are posixGroups too, so users (their source) are read, with the name pushed.
+      // 2024.4 lists no children: a narrowed groups query is completed by the group list
+      // without users (no search), to find which groups name a listed one as parent.
+      const hierarchy = (reqs: { path: string; query: Record<string, string | undefined> }[]) =>
+        reqs.filter((x) => !(authentikVersion === '2024.4' && x.path === '/api/v3/core/groups/' && x.query['search'] === undefined && x.query['include_users'] === 'false'));
       const v = await calls(request(BASE, 2, '(&(objectClass=posixGroup)(cn=vpn))'));
-      assert.deepEqual(v.reqs.map((x) => [x.path, x.query['search']]).sort(), [['/api/v3/core/groups/', 'vpn'], ['/api/v3/core/users/', 'vpn']]);
+      assert.deepEqual(hierarchy(v.reqs).map((x) => [x.path, x.query['search']]).sort(), [['/api/v3/core/groups/', 'vpn'], ['/api/v3/core/users/', 'vpn']]);
       const g = await calls(request(BASE, 2, '(&(objectClass=posixGroup)(!(objectClass=goauthentik.io/ldap/virtual-group))(cn=vpn))'));
       assert.deepEqual(dns(g.r.entries), [G('vpn')]);
-      assert.deepEqual(g.reqs.map((x) => x.path), ['/api/v3/core/groups/']);
+      assert.deepEqual(hierarchy(g.reqs).map((x) => x.path), ['/api/v3/core/groups/']);
+      assert.equal(g.reqs.length, authentikVersion === '2024.4' ? 2 : 1);
+      const groupsCall = g.reqs.find((x) => x.query['search'] === 'vpn')!;
+      assert.deepEqual([groupsCall.query['include_parents'], groupsCall.query['include_children']], ['true', 'true'], 'as the Go outpost lists groups');
       const u = await calls(request(BASE, 2, '(objectClass=posixAccount)'));
       assert.ok(u.reqs.length > 0 && u.reqs.every((x) => x.path === '/api/v3/core/users/'));
     });
@@ -311,6 +325,19 @@ for (const authentikVersion of AUTHENTIK_VERSIONS) describe(`directory against t
       assert.deepEqual(core.admin.requests().map((x) => x.path), [`/api/v3/core/users/${pk}/`]);
       const staff = r.entries.find((e) => e.dn === G('staff'))!;
       assert.deepEqual(staff.get('member'), [U('alice')]);
+    });
+  });
+
+  describe('group hierarchy (authentik 2025.8+)', () => {
+    it('a child group is a member of its parent, and the parent is its memberOf, in both modes', async () => {
+      for (const d of [direct, cached, directNested, cachedNested]) {
+        assert.deepEqual(dns((await run(d, request(BASE, 2, `(member=${G('vpn-contractors')})`))).entries), [G('vpn')], d.mode);
+        assert.deepEqual(dns((await run(d, request(BASE, 2, `(memberOf=${G('vpn')})`))).entries).filter((dn) => dn.includes('ou=groups')), [G('vpn-contractors')], d.mode);
+        const child = (await run(d, request(G('vpn-contractors'), 0, '(objectClass=*)'))).entries[0]!;
+        assert.deepEqual(child.get('memberof'), [G('vpn')], d.mode);
+        const parent = (await run(d, request(BASE, 2, '(&(objectClass=group)(cn=vpn))'))).entries[0]!;
+        assert.equal(parent.get('member')!.at(-1), G('vpn-contractors'), `${d.mode}: users first, then child groups`);
+      }
     });
   });
 

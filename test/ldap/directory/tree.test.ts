@@ -163,14 +163,17 @@ describe('nested memberOf (option)', () => {
   it('off: direct groups only, as authentik', () => {
     const { view } = fixture();
     assert.deepEqual(view.entry('users', 3).get('memberof'), [G('vpn-contractors')]);
-    assert.deepEqual(dns(treeSearch(view, BASE, 2, `(memberOf=${G('vpn')})`).entries), [U('bob')]);
+    // The child group is a memberOf its parent too (authentik 2025.8+).
+    assert.deepEqual(dns(treeSearch(view, BASE, 2, `(memberOf=${G('vpn')})`).entries), [U('bob'), G('vpn-contractors')]);
   });
   it('on: ancestors too', () => {
     const { view } = fixture({ nested: true });
     assert.deepEqual(view.entry('users', 3).get('memberof'), [G('vpn-contractors'), G('vpn')]);
-    assert.deepEqual(dns(treeSearch(view, BASE, 2, `(memberOf=${G('vpn')})`).entries), [U('bob'), U('carol')]);
-    // member lists stay direct
-    assert.deepEqual(treeSearch(view, G('vpn'), 0, '(objectClass=*)').entries[0]!.get('member'), [U('bob')]);
+    assert.deepEqual(dns(treeSearch(view, BASE, 2, `(memberOf=${G('vpn')})`).entries), [U('bob'), U('carol'), G('vpn-contractors')]);
+    // member lists stay direct: the users, then the child group (authentik 2025.8+)
+    assert.deepEqual(treeSearch(view, G('vpn'), 0, '(objectClass=*)').entries[0]!.get('member'), [U('bob'), G('vpn-contractors')]);
+    // a group's memberOf is never nested
+    assert.deepEqual(treeSearch(view, G('vpn-contractors'), 0, '(objectClass=*)').entries[0]!.get('memberof'), [G('vpn')]);
   });
   it('survives parent cycles', () => {
     const a = apiGroup('a');
@@ -187,7 +190,7 @@ describe('nested memberOf (option)', () => {
     const leaf = apiGroup('leaf', { parents: [left.pk, right.pk.toUpperCase()] });
     const view = fullView(data([root, left, right, leaf], [apiUser(1, 'x', [leaf])]), { nested: true });
     assert.deepEqual(view.entry('users', 0).get('memberof'), [G('leaf'), G('left'), G('root'), G('right')]);
-    assert.deepEqual(dns(treeSearch(view, BASE, 2, `(memberOf=${G('right')})`).entries), [U('x')]);
+    assert.deepEqual(dns(treeSearch(view, BASE, 2, `(memberOf=${G('right')})`).entries), [U('x'), G('leaf')]);
   });
 });
 
