@@ -96,6 +96,8 @@ export class BatchedWriter {
     const data = this.take();
     // Once a write gave up, the rest is counted lost at once rather than waiting another second.
     if (data !== undefined) lost += lost === 0 ? this.writeAllSync(data, 0) : countLines(data, 0);
+    // flush(cb) callers waited for what was just written (unless a write is still in flight, whose end settles them).
+    if (!this.writing) this.settleWaiting();
     if (lost === 0) return;
     // The process is exiting: no later write will say it on stdout.
     try {

@@ -1,8 +1,8 @@
-// A Map bounded in entries and, optionally, in age. lru-cache allocates its arrays for `max`
+// A Map bounded in entries and, optionally, in age and in the total size of its values. lru-cache allocates its arrays for `max`
 // entries up front (about 1.5 MB at 65,536, whether it holds anything or not); this grows with
 // what it holds, so a RADIUS outpost at rest keeps its large bounds for free.
 
-export interface LruMapOptions {
+export interface LruMapOptions<V = unknown> {
   /** Entries kept at most; beyond it the first to leave goes. */
   readonly max: number;
   /**
@@ -11,12 +11,16 @@ export interface LruMapOptions {
    * read or written leaves first.
    */
   readonly ttlMs?: number;
+  /** With `sizeOf`: the total size of the values kept at most; beyond it the first to leave go. */
+  readonly maxSize?: number;
+  readonly sizeOf?: (value: V) => number;
   readonly now?: () => number;
 }
 
 interface Slot<V> {
   readonly value: V;
   readonly expires: number;
+  readonly size: number;
 }
 
 export class LruMap<K, V> {
@@ -24,14 +28,19 @@ export class LruMap<K, V> {
   private readonly max: number;
   private readonly ttlMs: number | undefined;
   private readonly now: () => number;
+  private readonly maxSize: number;
+  private readonly sizeOf: ((value: V) => number) | undefined;
+  private _totalSize = 0;
 
-  constructor(opts: LruMapOptions) {
+  constructor(opts: LruMapOptions<V>) {
     if (!Number.isInteger(opts.max) || opts.max < 1) throw new RangeError(`LruMap max must be a positive integer, not ${opts.max}`);
     // lru-cache reads a ttl of 0 as "no TTL"; here it would keep nothing: refuse it rather than surprise.
     if (opts.ttlMs !== undefined && !(Number.isFinite(opts.ttlMs) && opts.ttlMs > 0)) throw new RangeError(`LruMap ttlMs must be a positive finite number, not ${opts.ttlMs}`);
     this.max = opts.max;
     this.ttlMs = opts.ttlMs;
     this.now = opts.now ?? Date.now;
+    this.maxSize = opts.maxSize ?? Infinity;
+    this.sizeOf = opts.sizeOf;
   }
 
   /** The live value of `key`; without a TTL, reading makes it the most recently used. */
@@ -52,18 +61,30 @@ export class LruMap<K, V> {
 
   set(key: K, value: V): void {
     const now = this.now();
-    this.slots.delete(key);
-    this.slots.set(key, { value, expires: this.ttlMs === undefined ? Infinity : now + this.ttlMs });
+    this.delete(key);
+    const size = this.sizeOf?.(value) ?? 0;
+    // Larger than the bound by itself: not kept, and nothing else is pushed out for it.
+    if (size > this.maxSize) return;
+    this.slots.set(key, { value, expires: this.ttlMs === undefined ? Infinity : now + this.ttlMs, size });
+    this._totalSize += size;
     if (this.ttlMs !== undefined) this.dropExpired(now);
-    while (this.slots.size > this.max) {
+    while (this.slots.size > this.max || this._totalSize > this.maxSize) {
       const first = this.slots.keys().next();
       if (first.done === true) break;
-      this.slots.delete(first.value);
+      this.delete(first.value);
     }
   }
 
   delete(key: K): boolean {
+    const slot = this.slots.get(key);
+    if (slot === undefined) return false;
+    this._totalSize -= slot.size;
     return this.slots.delete(key);
+  }
+
+  /** The total size of the values held (`sizeOf`), counting expired ones not yet dropped. */
+  get totalSize(): number {
+    return this._totalSize;
   }
 
   /** Entries held, counting expired ones not yet dropped. */
@@ -75,7 +96,7 @@ export class LruMap<K, V> {
     const slot = this.slots.get(key);
     if (slot === undefined) return undefined;
     if (slot.expires <= this.now()) {
-      this.slots.delete(key);
+      this.delete(key);
       return undefined;
     }
     return slot;
@@ -85,7 +106,7 @@ export class LruMap<K, V> {
   private dropExpired(now: number): void {
     for (const [key, slot] of this.slots) {
       if (slot.expires > now) return;
-      this.slots.delete(key);
+      this.delete(key);
     }
   }
 }

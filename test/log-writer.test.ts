@@ -78,6 +78,27 @@ describe('BatchedWriter', () => {
     lines.forEach((l, i) => assert.equal((JSON.parse(l) as { i: number }).i, i));
   });
 
+  it('flush(cb) waiting behind an EAGAIN retry is called back when flush() writes everything at once', async () => {
+    let paused = false;
+    const { out, err } = await run(
+      `
+      process.stdout.columns; // a non-blocking pipe: EAGAIN once it is full
+      const w = new BatchedWriter(1, { minBytes: 4096, flushMs: 10 });
+      for (let i = 0; i < 40000; i++) w.write(JSON.stringify({ i, pad: 'x'.repeat(40) }) + '\\n');
+      w.flush(() => process.stderr.write('flushed'));
+      setTimeout(() => w.flush(), 50);
+    `,
+      (child) => {
+        if (paused) return;
+        paused = true;
+        child.stdout?.pause();
+        setTimeout(() => child.stdout?.resume(), 300);
+      },
+    );
+    assert.equal(out.split('\n').filter(Boolean).length, 40000);
+    assert.equal(err, 'flushed');
+  });
+
   it('at exit, a reader that takes nothing for longer than the retries: the lines not written are counted on stderr', async () => {
     const child = spawn(
       process.execPath,

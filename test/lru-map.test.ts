@@ -78,4 +78,23 @@ describe('LruMap', () => {
     for (const ttlMs of [0, -1, Number.NaN, Infinity]) assert.throws(() => new LruMap({ max: 1, ttlMs }), RangeError, String(ttlMs));
     assert.equal(new LruMap({ max: 1, ttlMs: 0.5 }).size, 0);
   });
+
+  it('bounded in the total size of its values: the first to leave go, a replaced or deleted value stops counting', () => {
+    const m = new LruMap<string, string>({ max: 100, maxSize: 10, sizeOf: (v) => v.length });
+    m.set('a', 'xxxx');
+    m.set('b', 'xxxx');
+    assert.equal(m.totalSize, 8);
+    m.set('c', 'xxxx');
+    assert.deepEqual([m.has('a'), m.has('b'), m.has('c')], [false, true, true]);
+    assert.equal(m.totalSize, 8);
+    m.set('b', 'x');
+    assert.equal(m.totalSize, 5);
+    m.delete('c');
+    assert.equal(m.totalSize, 1);
+    // A value larger than the bound is not kept, and pushes nothing out.
+    m.set('big', 'x'.repeat(11));
+    assert.equal(m.has('big'), false);
+    assert.equal(m.has('b'), true);
+    assert.equal(m.totalSize, 1);
+  });
 });

@@ -1,6 +1,7 @@
 // Which authentik outpost API the core speaks. authentik changed it once, in 2024.8, and has kept
 // it since (through 2026.8): `search_group` gave way to the `check_access` endpoints and RBAC,
 // RADIUS gained property mappings, the outpost object gained `refresh_interval_s`.
+import { MAX_TIMER_MS } from '../net/deadline.ts';
 import type { Outpost } from './schemas.ts';
 
 export type ApiGeneration =
@@ -24,7 +25,7 @@ export const DEFAULT_REFRESH_INTERVAL_MS = 300_000;
 /** authentik enforces at least 30 s between refreshes. */
 export const MIN_REFRESH_INTERVAL_MS = 30_000;
 /** The longest `setTimeout` takes (~24.8 days); past it Node fires after 1 ms, a refresh loop. */
-export const MAX_REFRESH_INTERVAL_MS = 2 ** 31 - 1;
+export const MAX_REFRESH_INTERVAL_MS = MAX_TIMER_MS;
 
 /**
  * The outpost's `refresh_interval_s` as authentik's outposts apply it: <= 0 means 300 s, at least

@@ -6,7 +6,7 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { CidrError, parseCidr } from '../net/cidr.ts';
 import { ConfigError, resolveValue } from './resolve.ts';
-import { parseBool, parseDurationMs, parseHost, parseListen, parseTokens, parseWholeNumber, type ListenAddress } from './parse.ts';
+import { decimalInteger, parseBool, parseDurationMs, parseHost, parseListen, parseTokens, parseWholeNumber, type ListenAddress } from './parse.ts';
 
 export { ConfigError } from './resolve.ts';
 export type { ListenAddress } from './parse.ts';
@@ -354,8 +354,8 @@ export function loadConfig(opts: LoadOptions = {}): OutpostConfig {
 export function parseWorkers(value: string, what: string, cores = availableParallelism()): Workers {
   const v = value.trim().toLowerCase();
   if (v === 'auto') return { count: Math.max(1, cores), auto: true };
-  const n = /^\d+$/.test(v) ? Number(v) : NaN;
-  if (!Number.isSafeInteger(n) || n < 1) throw new ConfigError(`${what}: expected a whole number of at least 1, or auto (one per core), got "${value}"`);
+  const n = decimalInteger(v);
+  if (n === undefined || n < 1) throw new ConfigError(`${what}: expected a whole number of at least 1, or auto (one per core), got "${value}"`);
   return { count: n, auto: false };
 }
 

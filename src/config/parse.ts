@@ -1,5 +1,6 @@
 // Parsers for config values. Each throws ConfigError naming the variable and the expected form.
 import { isIP } from 'node:net';
+import { MAX_TIMER_MS } from '../net/deadline.ts';
 import { ConfigError } from './resolve.ts';
 
 export interface ListenAddress {
@@ -50,7 +51,7 @@ const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 
  * The longest duration accepted (about 24.8 days): Node.js fires a longer timer after 1 ms, so a
  * refresh interval past it would refresh in a tight loop and a timeout past it expire at once.
  */
-export const MAX_DURATION_MS = 2 ** 31 - 1;
+const MAX_DURATION_MS = MAX_TIMER_MS;
 
 /** Durations as Go writes them (`500ms`, `10s`, `5m`, `1h`); a bare number means seconds. */
 export function parseDurationMs(value: string, what: string): number {
@@ -61,11 +62,17 @@ export function parseDurationMs(value: string, what: string): number {
   return ms;
 }
 
-/** A whole number written in decimal digits (no sign, exponent or hex), at least `min`. */
-export function parseWholeNumber(value: string, what: string, min: number): number {
+/** `value` as a whole number written in decimal digits (no sign, exponent or hex), if it is one. */
+export function decimalInteger(value: string): number | undefined {
   const v = value.trim();
   const n = /^\d+$/.test(v) ? Number(v) : Number.NaN;
-  if (!Number.isSafeInteger(n) || n < min) throw new ConfigError(`${what}: expected a whole number of at least ${min}, got "${value}"`);
+  return Number.isSafeInteger(n) ? n : undefined;
+}
+
+/** A whole number written in decimal digits, at least `min`. */
+export function parseWholeNumber(value: string, what: string, min: number): number {
+  const n = decimalInteger(value);
+  if (n === undefined || n < min) throw new ConfigError(`${what}: expected a whole number of at least ${min}, got "${value}"`);
   return n;
 }
 

@@ -3,9 +3,9 @@
 // otherwise turn its requests into log volume one for one. Real DNs and filters are far shorter.
 
 /** Characters of one client-supplied string a log line carries. */
-export const MAX_LOGGED_CHARS = 1024;
+const MAX_LOGGED_CHARS = 1024;
 /** Entries of a client-supplied list a log line carries. */
-export const MAX_LOGGED_ITEMS = 32;
+const MAX_LOGGED_ITEMS = 32;
 
 /** `s`, or its first MAX_LOGGED_CHARS characters and how many more there were. */
 export function clipForLog(s: string): string {

@@ -3,6 +3,9 @@
 // (nodejs/node#55351): at thousands of requests per second both grow the heap without bound.
 // Here the timer is cleared and the parent listener removed on `dispose()`.
 
+/** The longest delay setTimeout honours (about 24.8 days): past it Node fires after 1 ms. */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
 export class Deadline {
   readonly signal: AbortSignal;
   private readonly controller = new AbortController();
@@ -11,11 +14,11 @@ export class Deadline {
   private readonly onParentAbort: (() => void) | undefined;
   private _expired = false;
 
-  /** Aborts after `ms` (none when undefined), or as soon as `parent` aborts. */
+  /** Aborts after `ms` (none when undefined, or longer than a timer can wait), or as soon as `parent` aborts. */
   constructor(ms: number | undefined, parent?: AbortSignal) {
     this.signal = this.controller.signal;
     this.parent = parent;
-    if (ms !== undefined) {
+    if (ms !== undefined && ms <= MAX_TIMER_MS) {
       this.timer = setTimeout(() => {
         this._expired = true;
         this.controller.abort(new DOMException(`deadline of ${ms} ms passed`, 'TimeoutError'));

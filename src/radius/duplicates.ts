@@ -4,6 +4,8 @@
 // (authentik ran the flow again). Bounded in entries, bytes and time: a reply echoes the
 // request's Proxy-States, so anyone a client network admits can make each one 4 KB.
 
+import { LruMap } from '../lru-map.ts';
+
 export type Seen = { readonly kind: 'new' } | { readonly kind: 'in-flight' } | { readonly kind: 'answered'; readonly reply: Buffer };
 
 export interface DuplicateOptions {
@@ -19,50 +21,26 @@ export function requestKey(address: string, port: number, identifier: number, au
   return `${address}|${port}|${identifier}|${Buffer.from(authenticator).toString('hex')}`;
 }
 
-interface Answer {
-  readonly reply: Buffer;
-  readonly expires: number;
-}
-
 export class DuplicateCache {
   private readonly inFlight = new Set<string>();
-  /** Oldest first: every answer lives equally long, so this is also the order they expire in. */
-  private readonly answered = new Map<string, Answer>();
-  private readonly ttlMs: number;
-  private readonly max: number;
-  private readonly maxBytes: number;
-  private _bytes = 0;
+  private readonly answered: LruMap<string, Buffer>;
 
   constructor(opts: DuplicateOptions) {
-    this.ttlMs = opts.ttlMs;
-    this.max = opts.max;
-    this.maxBytes = opts.maxBytes ?? Infinity;
+    this.answered = new LruMap<string, Buffer>({ max: opts.max, ttlMs: opts.ttlMs, maxSize: opts.maxBytes ?? Infinity, sizeOf: (reply) => reply.length });
   }
 
   /** Look the request up; a `new` one is marked in flight until `answer` or `abandon`. */
   check(key: string): Seen {
     if (this.inFlight.has(key)) return { kind: 'in-flight' };
-    const answer = this.answered.get(key);
-    if (answer !== undefined) {
-      if (answer.expires > Date.now()) return { kind: 'answered', reply: answer.reply };
-      this.forget(key, answer);
-    }
+    const reply = this.answered.get(key);
+    if (reply !== undefined) return { kind: 'answered', reply };
     this.inFlight.add(key);
     return { kind: 'new' };
   }
 
   answer(key: string, reply: Buffer): void {
     this.inFlight.delete(key);
-    const old = this.answered.get(key);
-    if (old !== undefined) this.forget(key, old);
-    const now = Date.now();
-    this.answered.set(key, { reply, expires: now + this.ttlMs });
-    this._bytes += reply.length;
-    // From the oldest: what has expired, then whatever is over either bound.
-    for (const [k, a] of this.answered) {
-      if (a.expires > now && this.answered.size <= this.max && this._bytes <= this.maxBytes) break;
-      this.forget(k, a);
-    }
+    this.answered.set(key, reply);
   }
 
   /** The request got no answer (dropped, timed out): a retransmission may try again. */
@@ -76,11 +54,6 @@ export class DuplicateCache {
 
   /** Bytes of the answers held. */
   get bytes(): number {
-    return this._bytes;
-  }
-
-  private forget(key: string, answer: Answer): void {
-    this.answered.delete(key);
-    this._bytes -= answer.reply.length;
+    return this.answered.totalSize;
   }
 }

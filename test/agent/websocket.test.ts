@@ -65,6 +65,22 @@ describe('control channel', () => {
     return { ch, logs };
   }
 
+  /**
+   * Starts `ch` and, once it is connected, runs `body` with the server's side of that connection
+   * and the number of upgrades before it; closes the channel after, whatever happened.
+   */
+  async function whileConnected(ch: ControlChannel, body: (up: Upgrade, before: number) => Promise<void>): Promise<void> {
+    const before = upgrades.length;
+    ch.start();
+    try {
+      const up = await waitFor('upgrade', () => upgrades[before]);
+      await waitFor('connected', () => ch.isConnected);
+      await body(up, before);
+    } finally {
+      await ch.close();
+    }
+  }
+
   it('connects to /ws/outpost/<pk>/ with AUTHENTIK_HOST\'s query and instance_uuid, and no attempt on the first connect', async () => {
     const before = upgrades.length;
     const { ch } = channel({ sessionEnds: [] }, '?foo=bar');
@@ -82,12 +98,8 @@ describe('control channel', () => {
   });
 
   it('reconnects at once after close code 1012 (a server worker recycling), with attempt=1', async () => {
-    const before = upgrades.length;
     const { ch, logs } = channel({ sessionEnds: [] });
-    ch.start();
-    try {
-      const first = await waitFor('first upgrade', () => upgrades[before]);
-      await waitFor('connected', () => ch.isConnected);
+    await whileConnected(ch, async (first, before) => {
       const closedAt = Date.now();
       first.socket.close(1012, 'service restart');
       const second = await waitFor('reconnect', () => upgrades[before + 1], 3000);
@@ -95,19 +107,13 @@ describe('control channel', () => {
       assert.ok(second.at - closedAt < 500, `reconnected after ${second.at - closedAt} ms`);
       assert.equal(new URL(second.url, 'http://x').searchParams.get('attempt'), '1');
       assert.ok(logs.lines.some((l) => /restarting this websocket's worker/.test(String(l['event']))));
-    } finally {
-      await ch.close();
-    }
+    });
   });
 
   it('backs off after another close code; says at info how long it was down, and tells the agent', async () => {
-    const before = upgrades.length;
     const events = { sessionEnds: [] as string[], reconnects: [] as number[] };
     const { ch, logs } = channel(events);
-    ch.start();
-    try {
-      const first = await waitFor('first upgrade', () => upgrades[before]);
-      await waitFor('connected', () => ch.isConnected);
+    await whileConnected(ch, async (first, before) => {
       assert.deepEqual(events.reconnects, [], 'the first connect is not a reconnect');
       const closedAt = Date.now();
       first.socket.close(1011, 'internal error');
@@ -119,27 +125,19 @@ describe('control channel', () => {
       assert.equal(line?.['level'], 'info');
       assert.ok(Number(line?.['down_s']) >= 0.7, String(line?.['down_s']));
       assert.equal(line?.['attempts'], 1);
-    } finally {
-      await ch.close();
-    }
+    });
   });
 
   it('hands SESSION_END to the agent, and ignores one without a session_id', async () => {
-    const before = upgrades.length;
     const events = { sessionEnds: [] as string[] };
     const { ch, logs } = channel(events);
-    ch.start();
-    try {
-      const up = await waitFor('upgrade', () => upgrades[before]);
-      await waitFor('connected', () => ch.isConnected);
+    await whileConnected(ch, async (up) => {
       up.socket.send(JSON.stringify({ instruction: 4, args: {} }));
       up.socket.send(JSON.stringify({ instruction: 4, args: { session_id: 'a'.repeat(64) } }));
       await waitFor('session end', () => events.sessionEnds.length === 1);
       assert.deepEqual(events.sessionEnds, ['a'.repeat(64)]);
       assert.ok(logs.lines.some((l) => /SESSION_END message without a session_id/.test(String(l['event']))));
-    } finally {
-      await ch.close();
-    }
+    });
   });
 
   it('drops and reconnects a websocket that stops acknowledging hellos (three intervals of silence)', async () => {
@@ -201,17 +199,13 @@ describe('control channel', () => {
   });
 
   it('a handler that throws is logged and ignored: the process and the channel stay up', async () => {
-    const before = upgrades.length;
     const events = { sessionEnds: [] as string[] };
     const { ch, logs } = channel(events, '', undefined, {
       onProviderSpecific: () => {
         throw new Error('listener bug');
       },
     });
-    ch.start();
-    try {
-      const up = await waitFor('upgrade', () => upgrades[before]);
-      await waitFor('connected', () => ch.isConnected);
+    await whileConnected(ch, async (up) => {
       up.socket.send(JSON.stringify({ instruction: 3, args: { sub_type: 'logout', session_id: 'x' } }));
       up.socket.send(JSON.stringify({ instruction: 4, args: { session_id: 'b'.repeat(64) } }));
       await waitFor('the next message handled', () => events.sessionEnds.length === 1);
@@ -220,44 +214,30 @@ describe('control channel', () => {
       assert.equal(line?.['instruction'], 3);
       assert.match(String((line?.['err'] as { message?: string } | undefined)?.message), /listener bug/);
       assert.ok(ch.isConnected);
-    } finally {
-      await ch.close();
-    }
+    });
   });
 
   it('a flood of malformed messages gives one warning, not one per message', async () => {
-    const before = upgrades.length;
     const events = { sessionEnds: [] as string[] };
     const { ch, logs } = channel(events);
-    ch.start();
-    try {
-      const up = await waitFor('upgrade', () => upgrades[before]);
-      await waitFor('connected', () => ch.isConnected);
+    await whileConnected(ch, async (up) => {
       for (let i = 0; i < 50; i++) up.socket.send(i % 2 === 0 ? `not json ${i}` : JSON.stringify({ instruction: 'two', args: [] }));
       up.socket.send(JSON.stringify({ instruction: 4, args: { session_id: 'c'.repeat(64) } }));
       await waitFor('the valid message after them', () => events.sessionEnds.length === 1);
       assert.equal(logs.lines.filter((l) => l['event'] === 'ignoring a malformed websocket message').length, 1);
       assert.ok(ch.isConnected, 'garbage does not drop the channel');
-    } finally {
-      await ch.close();
-    }
+    });
   });
 
   it('an oversized frame closes the connection with one warning that says why, then it reconnects', async () => {
-    const before = upgrades.length;
     const { ch, logs } = channel({ sessionEnds: [] });
-    ch.start();
-    try {
-      const up = await waitFor('upgrade', () => upgrades[before]);
-      await waitFor('connected', () => ch.isConnected);
+    await whileConnected(ch, async (up, before) => {
       up.socket.send(JSON.stringify({ instruction: 3, args: { blob: 'x'.repeat(2 * 1024 * 1024) } }));
       const line = await waitFor('the close line', () => logs.lines.find((l) => l['event'] === 'websocket to authentik closed; reconnecting'));
       assert.equal(line['level'], 'warning');
       assert.match(String((line['err'] as { message?: string } | undefined)?.message), /max payload size exceeded/i);
       await waitFor('reconnect', () => upgrades[before + 1], 5000);
-    } finally {
-      await ch.close();
-    }
+    });
   });
 
   it('backs off from a core that drops every connection right after the upgrade (the backoff is not reset by a connection that did not last)', async () => {

@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { getEventListeners } from 'node:events';
-import { Deadline } from '../../src/net/deadline.ts';
+import { Deadline, MAX_TIMER_MS } from '../../src/net/deadline.ts';
 
 describe('Deadline', () => {
   it('aborts when its time runs out, and says so', async () => {
@@ -34,5 +34,14 @@ describe('Deadline', () => {
     await new Promise((r) => setTimeout(r, 60));
     parent.abort();
     assert.ok(deadlines.every((d) => !d.signal.aborted && !d.expired), 'a disposed deadline neither fires nor follows its parent');
+  });
+});
+
+describe('Deadline beyond what a timer can wait', () => {
+  it('sets no timer (Node would fire it after 1 ms)', async () => {
+    const d = new Deadline(MAX_TIMER_MS + 1);
+    await new Promise((r) => setTimeout(r, 20));
+    assert.equal(d.signal.aborted, false);
+    d.dispose();
   });
 });

@@ -7,7 +7,6 @@ import { strict as assert } from 'node:assert';
 import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createSecureContext, type SecureContext } from 'node:tls';
-import { Writable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import { request } from 'undici';
 import type { KeyPair } from '../../src/agent/certificates.ts';
@@ -15,10 +14,10 @@ import { CoreError } from '../../src/agent/errors.ts';
 import type { OutpostContext } from '../../src/agent/listener.ts';
 import { AgentMetrics } from '../../src/agent/metrics.ts';
 import { Registry } from '../../src/agent/prom.ts';
-import { createRootLogger } from '../../src/log.ts';
 import { HttpPool } from '../../src/net/pool.ts';
 import { ProxyListener } from '../../src/proxy/listener.ts';
 import type { ProxyProviderConfig, ProxyProviderInput } from '../../src/proxy/protocol/index.ts';
+import { captureLogs } from '../support/logs.ts';
 import { testConfig } from '../support/outpost.ts';
 import { provider } from './protocol/fixtures.ts';
 
@@ -33,14 +32,7 @@ interface Setup {
 }
 
 function setup(): Setup {
-  const lines: Record<string, unknown>[] = [];
-  const destination = new Writable({
-    write(chunk: Buffer, _enc, cb) {
-      for (const line of chunk.toString().split('\n')) if (line.trim() !== '') lines.push(JSON.parse(line) as Record<string, unknown>);
-      cb();
-    },
-  });
-  const logger = createRootLogger({ level: 'debug', destination, batch: false });
+  const { logger, lines } = captureLogs('debug');
   const config = testConfig('http://127.0.0.1:1', ['t'], { AUTHENTIK_LISTEN__HTTP: '127.0.0.1:0', AUTHENTIK_LISTEN__HTTPS: '127.0.0.1:0' });
   const listener = new ProxyListener({ config, logger, metrics: new AgentMetrics(new Registry()) });
   const certs = new Map<string, () => KeyPair>();

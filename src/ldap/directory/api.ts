@@ -22,7 +22,7 @@ const parentFields = {
 };
 
 /** 2024.8+'s RelatedGroup (an entry of `parents_obj` / `children_obj`, sent on `include_parents` / `include_children`). */
-export const apiRelatedGroupSchema = z.object({
+const apiRelatedGroupSchema = z.object({
   pk: z.string(),
   name: z.string(),
   is_superuser: z.boolean().nullable().default(false),

@@ -35,7 +35,7 @@ import { getUser, listGroups, listUsers, type ApiGroup, type ApiUser } from './a
 import type { DirectoryLayout } from './entries.ts';
 import { DataBuilder, nameKey, resolveGroups, type DirectoryData } from './model.ts';
 import { structuralBase, type StructuralBase } from './tree.ts';
-import { DirectoryView, fullSource, selfSource, type ViewSource } from './view.ts';
+import { DirectoryView, EMPTY_SOURCE, fullSource, selfSource } from './view.ts';
 
 const PRINTABLE_ASCII = /^[\x20-\x7e]*$/;
 
@@ -255,8 +255,6 @@ export async function fetchForSearch(o: DirectOptions, base: Dn, scope: number, 
   const data = b.finish();
   return new DirectoryView(layout, fullSource(data, o.nested), { indexed: false });
 }
-
-const EMPTY_SOURCE: ViewSource = { users: [], groups: [], members: () => [], memberGroups: () => [], groupMemberOf: () => [], memberOf: () => [] };
 
 /**
  * A non-privileged viewer's view from the core: `/core/users/<pk>/` (groups included), plus

@@ -13,6 +13,7 @@
 //   malformed paged-results control value.
 import type { CoreApi } from '../../agent/core-api.ts';
 import type { Logger } from '../../log.ts';
+import { Deadline } from '../../net/deadline.ts';
 import {
   compileFilter,
   ControlOid,
@@ -38,7 +39,7 @@ import { fetchForSearch, fetchSelfView, type DirectTrace } from './direct.ts';
 import { buildRootDse, buildSubschemaEntry, makeLayout, type DirectoryLayout } from './entries.ts';
 import { EMPTY_COOKIE, pagedControl, pagingSignature, PagingStore } from './paging.ts';
 import { resolveBase, runTreeSearch, type TreeResult } from './tree.ts';
-import { DirectoryView, selfSource } from './view.ts';
+import { DirectoryView, EMPTY_SOURCE, selfSource } from './view.ts';
 
 export { PagingStore, type PagingOptions } from './paging.ts';
 export { SnapshotRegistry, defaultSnapshotRegistry, loadDirectory } from './cached.ts';
@@ -233,7 +234,7 @@ export class LdapDirectory {
   private async viewFor(viewer: Viewer, base: Dn, scope: number, filter: SearchRequest['filter'], signal: AbortSignal): Promise<DirectoryView> {
     const direct = { api: this.api, layout: this.layout, nested: this.nestedMemberOf, pageSize: this.pageSize, signal };
     // A base outside this provider's tree needs no data (noSuchObject).
-    if (!isWithin(base, this.layout.baseParsed)) return new DirectoryView(this.layout, { users: [], groups: [], members: () => [], memberGroups: () => [], groupMemberOf: () => [], memberOf: () => [] }, { indexed: false });
+    if (!isWithin(base, this.layout.baseParsed)) return new DirectoryView(this.layout, EMPTY_SOURCE, { indexed: false });
     if (this.shared) {
       const snap = await this.shared.ensure();
       if (viewer.kind !== 'self') return snap.view(this.layout, this.nestedMemberOf);
@@ -249,45 +250,29 @@ export class LdapDirectory {
   }
 
   private async withDeadline<T>(run: (signal: AbortSignal) => Promise<T>, deadline: number | undefined, outer: AbortSignal | undefined): Promise<{ view: T } | { error: { resultCode: number; diagnosticMessage: string } } | 'timeout' | 'aborted'> {
-    const ac = new AbortController();
-    let timer: NodeJS.Timeout | undefined;
-    let onAbort: (() => void) | undefined;
+    const ms = deadline === undefined ? undefined : Math.max(0, deadline - performance.now());
+    // A client's timeLimit can be 2^31-1 s (`ldapsearch -l max`): Deadline sets no timer past
+    // what setTimeout can wait.
+    const d = new Deadline(ms, outer);
+    // The deadline's own signal, dropped with it: no listener to remove.
     const stop = new Promise<'timeout' | 'aborted'>((resolve) => {
-      const ms = deadline === undefined ? undefined : Math.max(0, deadline - performance.now());
-      // A timer longer than 2^31-1 ms fires at once (with a warning); a client's timeLimit can
-      // be 2^31-1 s (`ldapsearch -l max`), which no core call comes near: no timer then.
-      if (ms !== undefined && ms <= MAX_TIMER_MS) {
-        timer = setTimeout(() => {
-          ac.abort();
-          resolve('timeout');
-        }, ms);
-      }
-      if (outer) {
-        onAbort = () => {
-          ac.abort();
-          resolve('aborted');
-        };
-        if (outer.aborted) onAbort();
-        else outer.addEventListener('abort', onAbort, { once: true });
-      }
+      const onStop = (): void => resolve(d.expired ? 'timeout' : 'aborted');
+      if (d.signal.aborted) onStop();
+      else d.signal.addEventListener('abort', onStop, { once: true });
     });
     try {
       return await Promise.race([
-        run(ac.signal).then(
+        run(d.signal).then(
           (view) => ({ view }),
           (err: unknown) => (err instanceof AbortedError ? ('aborted' as const) : { error: coreErrorResult(err) }),
         ),
         stop,
       ]);
     } finally {
-      if (timer) clearTimeout(timer);
-      if (onAbort) outer?.removeEventListener('abort', onAbort);
+      d.dispose();
     }
   }
 }
-
-/** The longest delay setTimeout honours. */
-const MAX_TIMER_MS = 2 ** 31 - 1;
 
 function minPositive(a: number, b: number): number {
   if (a > 0 && b > 0) return Math.min(a, b);

@@ -218,17 +218,25 @@ export class DataBuilder {
 
   finish(loadedAt: number = Date.now()): DirectoryData {
     for (const g of this.groupByPk.values()) g.parents = resolveGroups(g.parentPks, this.groupByPk);
+    // Each group's children by the parents they name; a group is in a list once (its parentPks has no repeats).
     const derived = new Map<DirGroup, DirGroup[]>();
     for (const g of this.groupByPk.values()) {
       for (const p of g.parents) {
         const list = derived.get(p);
         if (list === undefined) derived.set(p, [g]);
-        else if (!list.includes(g)) list.push(g);
+        else list.push(g);
       }
     }
     for (const g of this.groupByPk.values()) {
       const fromCore = resolveGroups(g.childPks, this.groupByPk);
-      const fromParents = (derived.get(g) ?? []).filter((c) => !fromCore.includes(c));
+      const named = derived.get(g);
+      if (named === undefined) {
+        g.children = fromCore;
+        continue;
+      }
+      // A Set: from 2024.8 both lists name every child, and a group may have thousands.
+      const listed = new Set(fromCore);
+      const fromParents = named.filter((c) => !listed.has(c));
       if (fromParents.length === 0) g.children = fromCore;
       else g.children = [...fromCore, ...fromParents.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))];
     }

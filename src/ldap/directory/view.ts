@@ -35,6 +35,17 @@ export function fullSource(data: { readonly users: readonly DirUser[]; readonly 
 }
 
 const NO_GROUPS: readonly DirGroup[] = Object.freeze([]);
+const NO_USERS: readonly DirUser[] = Object.freeze([]);
+
+/** Nothing at all: a user the core does not know, a base outside the provider's tree. */
+export const EMPTY_SOURCE: ViewSource = {
+  users: NO_USERS,
+  groups: NO_GROUPS,
+  members: () => NO_USERS,
+  memberGroups: () => NO_GROUPS,
+  groupMemberOf: () => NO_GROUPS,
+  memberOf: () => NO_GROUPS,
+};
 
 /**
  * What a non-privileged user sees (authentik's behaviour): their own user and virtual group,

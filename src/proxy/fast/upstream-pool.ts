@@ -81,8 +81,8 @@ export class UpstreamConnection {
     if (this.timeoutMs > 0) this.socket.setTimeout(this.timeoutMs);
   }
 
-  /** Out of its idle list (taken, or gone). */
-  unlist(): void {
+  /** Out of its idle list (gone while idle). */
+  private unlist(): void {
     const list = this.idleIn;
     if (list === undefined) return;
     this.idleIn = undefined;
@@ -117,18 +117,14 @@ export class UpstreamPool {
   /** An idle connection to `to` (unless `fresh`), or a new one (connecting; writes are queued until it is up). */
   acquire(to: UpstreamAddress, fresh = false): UpstreamConnection {
     const list = fresh ? undefined : this.idle.get(key(to));
-    if (list !== undefined && list.length > 0) {
-      const now = Date.now();
-      while (list.length > 0) {
-        const conn = list.pop()!;
-        conn.idleIn = undefined;
-        if (conn.socket.destroyed || !conn.socket.writable || now - conn.idleSince >= this.idleMs) {
-          conn.socket.destroy();
-          continue;
-        }
+    // The newest first; one past idleMs (the sweep has not come yet) or gone is closed.
+    for (let conn = list?.pop(); conn !== undefined; conn = list!.pop()) {
+      conn.idleIn = undefined;
+      if (!conn.socket.destroyed && conn.socket.writable && Date.now() - conn.idleSince < this.idleMs) {
         conn.reused = true;
         return conn;
       }
+      conn.socket.destroy();
     }
     const conn = new UpstreamConnection(to, this.readBuffer);
     conn.setTimeoutMs(this.connectTimeoutMs);

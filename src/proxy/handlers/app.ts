@@ -42,22 +42,27 @@ export class AppConfigError extends Error {
   override readonly name = 'AppConfigError';
 }
 
+/** `value` as an http(s) URL, or undefined. */
+function httpUrl(value: string): URL | undefined {
+  const u = URL.parse(value.trim());
+  return u && (u.protocol === 'http:' || u.protocol === 'https:') ? u : undefined;
+}
+
 /** Throws `AppConfigError` when the provider cannot be served (the caller skips it, with a log line). */
 export function compileApp(config: ProxyProviderConfig, opts: CompileOptions): ProxyApp {
   const external = externalUrl(config);
   if (!external) throw new AppConfigError(`external_host "${config.external_host}" is not an absolute http(s) URL`);
   let upstream: URL | undefined;
   if (config.mode === 'proxy') {
-    const u = URL.parse(config.internal_host.trim());
-    if (!u || (u.protocol !== 'http:' && u.protocol !== 'https:')) throw new AppConfigError(`internal_host "${config.internal_host}" is not an http(s) URL`);
+    const u = httpUrl(config.internal_host);
+    if (!u) throw new AppConfigError(`internal_host "${config.internal_host}" is not an http(s) URL`);
     upstream = new URL(u.origin);
   }
   // The client parses these once (a garbage one must skip this provider, not fail the refresh of
   // every provider with a TypeError).
   for (const field of ['authorization_endpoint', 'token_endpoint', 'introspection_endpoint'] as const) {
     const value = config.oidc_configuration[field];
-    const u = URL.parse(value.trim());
-    if (!u || (u.protocol !== 'http:' && u.protocol !== 'https:')) throw new AppConfigError(`oidc_configuration.${field} "${value.slice(0, 200)}" is not an http(s) URL`);
+    if (!httpUrl(value)) throw new AppConfigError(`oidc_configuration.${field} "${value.slice(0, 200)}" is not an http(s) URL`);
   }
   const oidc = new OidcClient(
     {

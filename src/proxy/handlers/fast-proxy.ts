@@ -47,6 +47,8 @@ export class FastProxy implements FastHandler {
   private readonly deps: PipelineDeps;
   private readonly pool = new UpstreamPool();
   private readonly date = new HttpDate();
+  /** The exchanges' `Date` source, made once (not a closure per request). */
+  private readonly now = (): string => this.date.now();
   private readonly addresses = new WeakMap<URL, UpstreamAddress>();
   private readonly keepAliveSeconds: number;
 
@@ -144,7 +146,7 @@ export class FastProxy implements FastHandler {
             request,
             closeAfter: req.closeAfter,
             keepAliveSeconds: this.keepAliveSeconds,
-            date: () => this.date.now(),
+            date: this.now,
             headersTimeoutMs: this.deps.upstreamHeadersTimeoutMs,
             bodyTimeoutMs: this.deps.upstreamBodyTimeoutMs,
           });

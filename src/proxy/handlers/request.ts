@@ -100,10 +100,11 @@ export function send(s: RequestState, status: number, body = '', headers: Readon
     res.setHeader('content-type', 'text/plain; charset=utf-8');
     res.setHeader('x-content-type-options', 'nosniff');
   }
-  res.setHeader('content-length', Buffer.byteLength(body));
+  const length = Buffer.byteLength(body);
+  res.setHeader('content-length', length);
   res.statusCode = status;
   const head = s.req.method === 'HEAD';
-  s.sent.bytes = head ? 0 : Buffer.byteLength(body);
+  s.sent.bytes = head ? 0 : length;
   res.end(head ? undefined : body);
 }
 

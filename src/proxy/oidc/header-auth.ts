@@ -5,7 +5,7 @@
 // exactly what the key names), never refreshed while present, never past the token's own `exp`,
 // bounded in entries.
 import { LRUCache } from 'lru-cache';
-import { canonicalAuthorization, parseAuthorization, type Authorization } from '../protocol/index.ts';
+import { canonicalAuthorization, type Authorization } from '../protocol/index.ts';
 import type { OidcClient, VerifiedToken } from './client.ts';
 import { headerCacheKey } from './client.ts';
 import { OidcError } from './errors.ts';
@@ -16,9 +16,8 @@ export const HEADER_AUTH_MAX_ENTRIES = 10_000;
 /** The username with which Basic carries a bearer token. */
 export const TOKEN_USERNAME = 'goauthentik.io/token';
 
-/** What an `Authorization` header carries (the parser lives in protocol/). */
-export type HeaderCredentials = Authorization;
-export { parseAuthorization };
+/** Every spelling of one credential shares a key. */
+const cacheKey = (client: OidcClient, creds: Authorization): string => headerCacheKey(client.clientId, canonicalAuthorization(creds));
 
 export class HeaderAuthCache {
   private readonly cache: LRUCache<string, VerifiedToken>;
@@ -39,7 +38,7 @@ export class HeaderAuthCache {
 
   /** True when `creds` have a live cached result for `client` (no core call would be made). */
   has(client: OidcClient, creds: Authorization): boolean {
-    return this.cache.has(headerCacheKey(client.clientId, canonicalAuthorization(creds)));
+    return this.cache.has(cacheKey(client, creds));
   }
 
   /**
@@ -47,7 +46,7 @@ export class HeaderAuthCache {
    * cache, else from the core, asked about these same parsed values. Throws `OidcError`.
    */
   async authenticate(client: OidcClient, creds: Authorization, signal: AbortSignal): Promise<VerifiedToken> {
-    const key = headerCacheKey(client.clientId, canonicalAuthorization(creds));
+    const key = cacheKey(client, creds);
     const hit = this.cache.get(key);
     if (hit) return hit;
     let result: VerifiedToken;

@@ -343,10 +343,11 @@ function parseResponse(buf: Buffer, statusCr: number, end: number, method: 'GET'
   }
   if (pos !== last) return invalid('bad line ending');
   if (status < 200) return { kind: 'interim', status, length: end };
-  const framing = responseFraming(f, status, method, http11);
+  // Read once, for the framing and for the head's `contentLength`.
+  const cl = f.contentLengths.length > 0 ? lengthOf(f.contentLengths) : undefined;
+  const framing = responseFraming(f, cl, status, method, http11);
   if (typeof framing === 'string') return invalid(framing);
   const keepAlive = http11 && !f.close && framing !== CLOSE;
-  const cl = f.contentLengths.length > 0 ? lengthOf(f.contentLengths) : undefined;
   return { kind: 'head', head: { status, reason, headers, length: end, framing, contentLength: typeof cl === 'number' ? cl : undefined, keepAlive } };
 }
 
@@ -368,8 +369,8 @@ function hasCloseToken(value: string): boolean {
   return v.split(',').some((t) => t.trim() === 'close');
 }
 
-/** The body framing (RFC 9112 §6.3), or why the head cannot be framed without doubt. */
-function responseFraming(f: FramingFields, status: number, method: 'GET' | 'HEAD', http11: boolean): BodyFraming | string {
+/** The body framing (RFC 9112 §6.3), or why the head cannot be framed without doubt. `cl`: what `lengthOf` made of the Content-Length fields (undefined: none). */
+function responseFraming(f: FramingFields, cl: number | string | undefined, status: number, method: 'GET' | 'HEAD', http11: boolean): BodyFraming | string {
   if (method === 'HEAD' || status === 204 || status === 304) return NONE;
   if (f.teCount > 0) {
     // Any other coding (or a list) would need decoding to find the end, and TE with CL is
@@ -379,10 +380,7 @@ function responseFraming(f: FramingFields, status: number, method: 'GET' | 'HEAD
     if (f.contentLengths.length > 0) return 'transfer-encoding with content-length';
     return CHUNKED;
   }
-  if (f.contentLengths.length > 0) {
-    const length = lengthOf(f.contentLengths);
-    return typeof length === 'number' ? { kind: 'length', length } : length;
-  }
+  if (cl !== undefined) return typeof cl === 'number' ? { kind: 'length', length: cl } : cl;
   return CLOSE;
 }
 

@@ -114,7 +114,6 @@ function readSwitchHead(buf: Buffer, maxBytes: number): AnswerRead {
   return { kind: 'switch', head: { reason: trimOws(status[1] ?? ''), headers, length } };
 }
 
-
 export type Cut = { readonly body: Buffer; readonly ended: boolean } | { readonly bad: string };
 
 /** Cuts a refusal's body out of the upstream's bytes, up to its framed end. */

@@ -4,27 +4,19 @@
 // what a forward needs on top: Connection-listed names, the X-Forwarded-* set, X-Powered-By.
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
 import { HOP_BY_HOP as HOP_BY_HOP_LIST } from '../protocol/headers.ts';
+import { listTokens } from '../protocol/upgrade.ts';
 
 export const HOP_BY_HOP: ReadonlySet<string> = new Set(HOP_BY_HOP_LIST);
 
 /** Headers a header map may carry: Node's incoming shape, or what a caller built. */
 export type HeaderMap = Readonly<Record<string, string | readonly string[] | number | undefined>>;
 
-/** Lower-cased names listed in `Connection` (each is hop-by-hop for this message). */
 const NONE: ReadonlySet<string> = new Set();
 
-/** Lower-cased names listed in `Connection` values (one value, or several). */
+/** Lower-cased names listed in `Connection` values (one value, or several): each is hop-by-hop for this message. */
 export function connectionTokens(value: unknown): ReadonlySet<string> {
   if (value === undefined) return NONE;
-  const out = new Set<string>();
-  const values = Array.isArray(value) ? value : value === undefined ? [] : [value];
-  for (const v of values) {
-    for (const t of String(v).split(',')) {
-      const name = t.trim().toLowerCase();
-      if (name) out.add(name);
-    }
-  }
-  return out;
+  return new Set(listTokens(Array.isArray(value) ? value.map(String) : String(value)));
 }
 
 /**

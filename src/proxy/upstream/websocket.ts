@@ -22,16 +22,16 @@
 //   what it sent is flushed to the other, which is ended; nothing is relayed any more (Go closes
 //   both when either copy ends), and both are closed within CLOSE_GRACE_MS. An error or an
 //   abrupt close on either destroys both at once.
-import { maxHeaderSize, type IncomingMessage } from 'node:http';
+import { maxHeaderSize, validateHeaderName, type IncomingMessage } from 'node:http';
 import { connect as netConnect, isIP, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import type { Duplex } from 'node:stream';
 import type { ResponseHead } from '../protocol/http1.ts';
-import { bodyCutter, EMPTY, listTokens, readUpgradeAnswer, upgradeRequestKind, type SwitchHead } from '../protocol/upgrade.ts';
+import { bodyCutter, EMPTY, readUpgradeAnswer, upgradeRequestKind, type SwitchHead } from '../protocol/upgrade.ts';
 import { answerAndClose, CLOSE_GRACE_MS } from '../../net/answer-and-close.ts';
 import { rawBadGateway } from './bad-gateway.ts';
 import { beforeResponseError, UpstreamError } from './errors.ts';
-import { HOP_BY_HOP, POWERED_BY, requestPath, upstreamRequestHeaders, type HeaderMap } from './headers.ts';
+import { connectionTokens, HOP_BY_HOP, POWERED_BY, requestPath, upstreamRequestHeaders, type HeaderMap } from './headers.ts';
 
 export interface UpgradeTlsOptions {
   /** `internal_host_ssl_validation`. */
@@ -73,7 +73,6 @@ const MAX_EARLY_BYTES = 64 * 1024;
 /** Interim (1xx) heads skipped at most before the answer. */
 const MAX_INTERIM = 8;
 
-const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 const BAD_VALUE = /[\r\n\0]/;
 
 const ignore = () => {};
@@ -81,7 +80,7 @@ const ignore = () => {};
 function serializeRequest(method: string, path: string, headers: Record<string, string | string[]>): string {
   let out = `${method} ${path} HTTP/1.1\r\n`;
   for (const [name, value] of Object.entries(headers)) {
-    if (!TOKEN.test(name)) throw new TypeError(`invalid header name ${JSON.stringify(name)}`);
+    validateHeaderName(name);
     for (const v of Array.isArray(value) ? value : [value]) {
       if (BAD_VALUE.test(v)) throw new TypeError(`invalid value for header ${name}`);
       out += `${name}: ${v}\r\n`;
@@ -95,8 +94,7 @@ function serializeRequest(method: string, path: string, headers: Record<string, 
 
 function dropped(headers: ReadonlyArray<readonly [string, string]>): Set<string> {
   const out = new Set(HOP_BY_HOP);
-  const connection = headers.filter(([n]) => n.toLowerCase() === 'connection').map(([, v]) => v);
-  for (const t of listTokens(connection)) out.add(t);
+  for (const t of connectionTokens(headers.filter(([n]) => n.toLowerCase() === 'connection').map(([, v]) => v))) out.add(t);
   out.add('x-powered-by');
   return out;
 }

@@ -4,8 +4,8 @@
 // timeout, as the slow path's does (upstream_timeout, 502, nothing written to the client).
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer, type Server, type Socket } from 'node:net';
-import { EventEmitter, once } from 'node:events';
+import type { Socket } from 'node:net';
+import { EventEmitter } from 'node:events';
 import { Writable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { exchange, type ExchangeOptions } from '../../../src/proxy/fast/exchange.ts';
@@ -13,6 +13,7 @@ import { UpstreamPool, type UpstreamAddress, type UpstreamConnection } from '../
 import { UpstreamError } from '../../../src/proxy/upstream/errors.ts';
 import { startUnacceptingListener, type UnacceptingListener } from '../../support/unaccepting-listener.ts';
 import { mutateBytes, prng } from '../../support/random.ts';
+import { startLoopbackUpstream, type LoopbackUpstream } from './loopback-upstream.ts';
 import { nodeRead } from './node-parser.ts';
 
 const SIZE = 1024 * 1024;
@@ -32,13 +33,10 @@ class SlowClient extends Writable {
 }
 
 describe('fast-path exchange', () => {
-  let server: Server;
-  const sockets: Socket[] = [];
+  let upstream: LoopbackUpstream;
   let to: UpstreamAddress;
   before(async () => {
-    server = createServer((s) => {
-      sockets.push(s);
-      s.on('error', () => {});
+    upstream = await startLoopbackUpstream((s) => {
       s.on('data', (d: Buffer) => {
         if (d.toString('latin1').startsWith('GET /late ')) {
           setTimeout(() => s.write('HTTP/1.1 200 OK\r\ncontent-length: 4\r\n\r\nlate'), 700);
@@ -56,16 +54,9 @@ describe('fast-path exchange', () => {
         for (let i = 0; i < SIZE; i += 10_000) s.write(b.subarray(i, i + 10_000));
       });
     });
-    server.listen(0, '127.0.0.1');
-    await once(server, 'listening');
-    const a = server.address();
-    if (a === null || typeof a === 'string') throw new Error('no port');
-    to = { host: '127.0.0.1', port: a.port };
+    to = upstream.to;
   });
-  after(() => {
-    for (const s of sockets) s.destroy();
-    server.close();
-  });
+  after(() => upstream.close());
 
   it('an upstream that stalls after a slow client caught up still times out', async () => {
     const pool = new UpstreamPool();
@@ -392,16 +383,13 @@ describe('fuzz (seeded): mutated upstream answers against Node\'s parser', () =>
 });
 
 describe('fast-path exchange: an upstream that sends a body where none belongs', () => {
-  let server: Server;
-  const sockets: Socket[] = [];
+  let upstream: LoopbackUpstream;
   let to: UpstreamAddress;
   before(async () => {
     // Answers a HEAD (or a GET of /nocontent-*) with its head, then, a moment later and in its own
     // write, the body it should not send: bytes that read as a whole answer. Every other GET is
     // answered after 100 ms.
-    server = createServer((s) => {
-      sockets.push(s);
-      s.on('error', () => {});
+    upstream = await startLoopbackUpstream((s) => {
       s.on('data', (d: Buffer) => {
         const [method, path] = d.toString('latin1').split(' ', 2) as [string, string];
         const forged = 'HTTP/1.1 200 OK\r\ncontent-length: 6\r\n\r\nforged';
@@ -416,16 +404,9 @@ describe('fast-path exchange: an upstream that sends a body where none belongs',
         }
       });
     });
-    server.listen(0, '127.0.0.1');
-    await once(server, 'listening');
-    const a = server.address();
-    if (a === null || typeof a === 'string') throw new Error('no port');
-    to = { host: '127.0.0.1', port: a.port };
+    to = upstream.to;
   });
-  after(() => {
-    for (const s of sockets) s.destroy();
-    server.close();
-  });
+  after(() => upstream.close());
 
   /** One request through the pool as the fast path makes it (a reusable connection goes back). */
   const request = async (pool: UpstreamPool, method: 'GET' | 'HEAD', path: string) => {

@@ -3,10 +3,11 @@
 // connect that is never accepted ends at connectTimeoutMs and leaves nothing in the pool.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer, type Server, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import { once } from 'node:events';
 import { UpstreamPool, type UpstreamAddress, type UpstreamConnection, type UpstreamSink } from '../../../src/proxy/fast/upstream-pool.ts';
 import { startUnacceptingListener, type UnacceptingListener } from '../../support/unaccepting-listener.ts';
+import { startLoopbackUpstream, type LoopbackUpstream } from './loopback-upstream.ts';
 
 /** `p`, or a rejection once `ms` passed: a timeout that never fires fails the test instead of hanging it. */
 function within<T>(ms: number, what: string, p: Promise<T>): Promise<T> {
@@ -16,29 +17,18 @@ function within<T>(ms: number, what: string, p: Promise<T>): Promise<T> {
 }
 
 describe('UpstreamPool', () => {
-  let server: Server;
-  const accepted: Socket[] = [];
+  let upstream: LoopbackUpstream;
   let to: UpstreamAddress;
   before(async () => {
-    server = createServer((s) => {
-      accepted.push(s);
-      s.on('error', () => {});
-    });
-    server.listen(0, '127.0.0.1');
-    await once(server, 'listening');
-    const a = server.address();
-    if (a === null || typeof a === 'string') throw new Error('no port');
-    to = { host: '127.0.0.1', port: a.port };
+    upstream = await startLoopbackUpstream();
+    to = upstream.to;
   });
-  after(async () => {
-    for (const s of accepted) s.destroy();
-    server.close();
-  });
+  after(() => upstream.close());
 
   const connected = async (conn: { socket: Socket }) => {
     if (conn.socket.connecting) await once(conn.socket, 'connect');
   };
-  const closedByPeer = (n: number) => new Promise<void>((resolve) => accepted[n]!.once('close', () => resolve()));
+  const closedByPeer = (n: number) => new Promise<void>((resolve) => upstream.accepted[n]!.once('close', () => resolve()));
 
   it('reuses a fresh idle connection, and makes a new one when asked for a fresh one', async () => {
     const pool = new UpstreamPool({ idleMs: 10_000 });
@@ -62,7 +52,7 @@ describe('UpstreamPool', () => {
   it('never hands out a connection idle for idleMs or more, and its sweep closes it unasked', async () => {
     const pool = new UpstreamPool({ idleMs: 100 });
     try {
-      const first = accepted.length;
+      const first = upstream.accepted.length;
       const a = pool.acquire(to);
       await connected(a);
       pool.release(to, a);
@@ -139,11 +129,17 @@ describe('UpstreamPool', () => {
       }
     });
 
+    /** A connect to `nowhere` that nobody holds, once it has closed. */
+    const unheldConnectClosed = async (pool: UpstreamPool) => {
+      const conn = pool.acquire(nowhere);
+      await within(5_000, 'the close of an unheld connect', once(conn.socket, 'close'));
+      return conn;
+    };
+
     it('closes a connect nobody holds at connectTimeoutMs', async () => {
       const pool = new UpstreamPool({ idleMs: 10_000, connectTimeoutMs: 300 });
       try {
-        const conn = pool.acquire(nowhere);
-        await within(5_000, 'the close of an unheld connect', once(conn.socket, 'close'));
+        const conn = await unheldConnectClosed(pool);
         assert.equal(conn.socket.destroyed, true);
       } finally {
         pool.close();
@@ -153,8 +149,7 @@ describe('UpstreamPool', () => {
     it('still connects to, and pools connections of, a good upstream afterwards', async () => {
       const pool = new UpstreamPool({ idleMs: 10_000, connectTimeoutMs: 300 });
       try {
-        const lost = pool.acquire(nowhere);
-        await within(5_000, 'the close of an unheld connect', once(lost.socket, 'close'));
+        await unheldConnectClosed(pool);
         const a = pool.acquire(to);
         await connected(a);
         pool.release(to, a);

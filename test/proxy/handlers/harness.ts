@@ -3,9 +3,8 @@
 // token and introspection endpoints answer what the test sets. Log lines are kept for assertions.
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Writable, type Duplex } from 'node:stream';
+import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
-import { createRootLogger } from '../../../src/log.ts';
 import { Registry } from '../../../src/agent/prom.ts';
 import { HttpPool } from '../../../src/net/pool.ts';
 import { compileApp, type ProxyApp } from '../../../src/proxy/handlers/app.ts';
@@ -16,6 +15,7 @@ import { compileRoutes, trustedProxies, type ProxyProviderConfig, type ProxyProv
 import { MemorySessionStore } from '../../../src/proxy/sessions/memory.ts';
 import { upgradeResponse } from '../../../src/proxy/server/index.ts';
 import { UpstreamDispatchers } from '../../../src/proxy/upstream/dispatchers.ts';
+import { captureLogs } from '../../support/logs.ts';
 import { provider } from '../protocol/fixtures.ts';
 
 export interface CoreAnswer {
@@ -103,14 +103,7 @@ export async function startHarness(overrides: readonly Partial<ProxyProviderInpu
     subject_types_supported: ['public'],
     token_endpoint_auth_methods_supported: ['client_secret_post'],
   };
-  const lines: Record<string, unknown>[] = [];
-  const destination = new Writable({
-    write(chunk: Buffer, _enc, cb) {
-      for (const line of chunk.toString().split('\n')) if (line.trim() !== '') lines.push(JSON.parse(line) as Record<string, unknown>);
-      cb();
-    },
-  });
-  const logger = createRootLogger({ level: 'debug', destination, batch: false });
+  const { logger, lines } = captureLogs('debug');
   const dispatcher = new HttpPool();
   const configs: ProxyProviderConfig[] = overrides.map((o) => provider({ oidc_configuration: oidc, internal_host: upstream, ...o }));
   const api = { post: async () => ({}) } as never;

@@ -1,12 +1,13 @@
 // The OIDC client on its own: token verification (checklist #12), the pinned algorithm, the JWKS
 // cache refetched on an unknown kid, the authorize URL, browser-host rewriting, header parsing.
 import { strict as assert } from 'node:assert';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer } from 'node:http';
 import { after, before, describe, test } from 'node:test';
 import { exportJWK, generateKeyPair, SignJWT, type JWK } from 'jose';
 import { HttpPool } from '../../../src/net/pool.ts';
-import { OidcClient, OidcError, parseAuthorization, redirectUriFor, type OidcConfiguration } from '../../../src/proxy/oidc/index.ts';
+import { OidcClient, OidcError, redirectUriFor, type OidcConfiguration } from '../../../src/proxy/oidc/index.ts';
+import { parseAuthorization } from '../../../src/proxy/protocol/index.ts';
+import { serveLoopback, type Served } from '../../support/serve.ts';
 
 const ISSUER = 'http://ak/application/o/app/';
 const CLIENT_ID = 'AbCdEfGh1234';
@@ -35,14 +36,14 @@ const hs = (over: { secret?: string; iss?: string; aud?: string; exp?: number } 
 
 describe('OidcClient', () => {
   const dispatcher = new HttpPool();
-  let server: Server;
+  let served: Served | undefined;
   let base = '';
   let jwks: { keys: JWK[] } = { keys: [] };
   let jwksFetches = 0;
   let lastTokenRequest: { headers: Record<string, unknown>; body: string } | undefined;
 
   before(async () => {
-    server = createServer((req, res) => {
+    const server = createServer((req, res) => {
       let body = '';
       req.on('data', (c: Buffer) => (body += c.toString()));
       req.on('end', () => {
@@ -57,12 +58,11 @@ describe('OidcClient', () => {
         res.end(JSON.stringify({ error: 'invalid_grant' }));
       });
     });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    served = await serveLoopback(server);
+    base = `http://127.0.0.1:${served.port}`;
   });
   after(async () => {
-    server.closeAllConnections();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await served?.close();
     await dispatcher.close();
   });
 

@@ -3,13 +3,14 @@
 // past its own expiry, even within the 60 s it keeps results.
 import { strict as assert } from 'node:assert';
 import { describe, test } from 'node:test';
-import { HeaderAuthCache, parseAuthorization, type HeaderCredentials, type OidcClient, type VerifiedToken } from '../../../src/proxy/oidc/index.ts';
+import { HeaderAuthCache, type OidcClient, type VerifiedToken } from '../../../src/proxy/oidc/index.ts';
+import { parseAuthorization, type Authorization } from '../../../src/proxy/protocol/index.ts';
 
 const nowS = () => Math.floor(Date.now() / 1000);
 const signal = new AbortController().signal;
 
 /** The credentials of a header value the parser accepts. */
-function creds(header: string): HeaderCredentials {
+function creds(header: string): Authorization {
   const c = parseAuthorization(header);
   assert.ok(c, `parses: ${header}`);
   return c;

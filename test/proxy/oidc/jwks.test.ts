@@ -2,12 +2,12 @@
 // rotated. The core is asked at most once per cooldown, whatever the tokens say, and a key set it
 // cannot serve is the core's failure (`jwks`, a 503), never a verdict on the token.
 import { strict as assert } from 'node:assert';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer } from 'node:http';
 import { after, before, beforeEach, describe, test, type TestContext } from 'node:test';
 import { exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK } from 'jose';
 import { HttpPool } from '../../../src/net/pool.ts';
 import { OidcClient, OidcError } from '../../../src/proxy/oidc/index.ts';
+import { serveLoopback, type Served } from '../../support/serve.ts';
 
 const ISSUER = 'http://ak/application/o/app/';
 const CLIENT_ID = 'AbCdEfGh1234';
@@ -16,7 +16,7 @@ type Answer = { status: number; body: string; delayMs?: number };
 
 describe('the JWKS', () => {
   const dispatcher = new HttpPool();
-  let server: Server;
+  let served: Served | undefined;
   let base = '';
   let answer: () => Answer = () => ({ status: 200, body: '{"keys":[]}' });
   let fetches = 0;
@@ -28,7 +28,7 @@ describe('the JWKS', () => {
     k1 = await generateKeyPair('RS256');
     k2 = await generateKeyPair('RS256');
     jwk1 = { ...(await exportJWK(k1.publicKey)), kid: 'a', alg: 'RS256', use: 'sig' };
-    server = createServer((req, res) => {
+    const server = createServer((req, res) => {
       fetches++;
       const a = answer();
       setTimeout(() => {
@@ -36,12 +36,11 @@ describe('the JWKS', () => {
         res.end(a.body);
       }, a.delayMs ?? 0);
     });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    served = await serveLoopback(server);
+    base = `http://127.0.0.1:${served.port}`;
   });
   after(async () => {
-    server.closeAllConnections();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await served?.close();
     await dispatcher.close();
   });
   beforeEach(() => {
